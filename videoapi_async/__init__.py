@@ -1,0 +1,91 @@
+"""An asyncio client for Hour One's video generation API.
+
+Quick use::
+
+    from videoapi_async import VideoAPI
+
+    async with VideoAPI() as api:  # the key comes from VIDEOAPI_API_KEY
+        video = await api.create_video(source_draft_id="...", name="Q3 update")
+        video = await api.get_video(video.id)
+
+Everything public is importable from this package; the underscore modules are private.
+"""
+
+from __future__ import annotations
+
+from ._client import VideoAPI
+from ._config import RetryPolicy, Timeouts
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    CreateOutcomeUnknownError,
+    ErrorDetail,
+    NotFoundError,
+    RateLimitError,
+    RenderFailedError,
+    RenderTimeoutError,
+    RequestValidationError,
+    ResponseDecodeError,
+    ServerError,
+    VideoAPIError,
+)
+from ._models import (
+    CreateScene,
+    CreateVideoRequest,
+    MediaElement,
+    MetadataValue,
+    NewVideoRequest,
+    OverrideScene,
+    OverrideVideoRequest,
+    PaletteColor,
+    Scene,
+    SceneMetadata,
+    SourceDraftVideoRequest,
+    TextElement,
+    Video,
+    VideoMetadata,
+    VideoStatus,
+    WorkflowVariable,
+    WorkflowVideoRequest,
+)
+from ._version import __version__
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "CreateOutcomeUnknownError",
+    "CreateScene",
+    "CreateVideoRequest",
+    "ErrorDetail",
+    "MediaElement",
+    "MetadataValue",
+    "NewVideoRequest",
+    "NotFoundError",
+    "OverrideScene",
+    "OverrideVideoRequest",
+    "PaletteColor",
+    "RateLimitError",
+    "RenderFailedError",
+    "RenderTimeoutError",
+    "RequestValidationError",
+    "ResponseDecodeError",
+    "RetryPolicy",
+    "Scene",
+    "SceneMetadata",
+    "ServerError",
+    "SourceDraftVideoRequest",
+    "TextElement",
+    "Timeouts",
+    "Video",
+    "VideoAPI",
+    "VideoAPIError",
+    "VideoMetadata",
+    "VideoStatus",
+    "WorkflowVariable",
+    "WorkflowVideoRequest",
+    "__version__",
+]

@@ -1,0 +1,305 @@
+"""The exceptions raised by `videoapi_async`.
+
+Every exception the client raises on purpose derives from `VideoAPIError`, so one
+``except VideoAPIError`` is enough to handle them all; no ``aiohttp`` exception ever
+reaches the caller. Bad arguments are the exception to that rule: they raise the
+built-in `ValueError` / `TypeError` before anything is sent.
+
+The tree::
+
+    VideoAPIError                  base; also raised for configuration problems (no API key)
+    ├── APIConnectionError         the server could not be reached or the connection broke
+    │   └── APITimeoutError        connecting or reading took longer than the configured timeout
+    ├── APIStatusError             the server answered with an error status (4xx/5xx)
+    │   ├── AuthenticationError    401 or 403: the API key is missing, wrong or not allowed
+    │   ├── NotFoundError          404: no such video (or path)
+    │   ├── RequestValidationError 422: the server rejected the request body; see `.errors`
+    │   ├── RateLimitError         429: too many requests; see `.retry_after`
+    │   └── ServerError            5xx: the server or a gateway in front of it failed
+    ├── ResponseDecodeError        a success status whose body is not the JSON we expect
+    ├── CreateOutcomeUnknownError  a create was sent but its answer was lost: the video may exist
+    ├── RenderFailedError          a render ended as failed, cancelled or stopped; see `.video`
+    └── RenderTimeoutError         a wait hit its deadline first; see `.video` (the last state seen)
+
+Errors never contain the API key: messages name the method and path, never headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from ._models import Video
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "CreateOutcomeUnknownError",
+    "ErrorDetail",
+    "NotFoundError",
+    "RateLimitError",
+    "RenderFailedError",
+    "RenderTimeoutError",
+    "RequestValidationError",
+    "ResponseDecodeError",
+    "ServerError",
+    "VideoAPIError",
+]
+
+
+class VideoAPIError(Exception):
+    """Base class of every error raised by `videoapi_async`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class APIConnectionError(VideoAPIError):
+    """The server could not be reached, or the connection broke during the exchange.
+
+    Attributes:
+        method: The HTTP method of the request.
+        path: The request path, relative to the base URL.
+        request_sent: False when the connection failed before any byte of the request
+            left this machine, so the server certainly did not act on it; True when the
+            server may have received it.
+
+    """
+
+    def __init__(self, message: str, *, method: str, path: str, request_sent: bool) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+        self.request_sent = request_sent
+
+
+class APITimeoutError(APIConnectionError):
+    """Connecting, or waiting for the response, took longer than the configured timeout."""
+
+
+class APIStatusError(VideoAPIError):
+    """The server answered with an error status.
+
+    Attributes:
+        status_code: The HTTP status code.
+        detail: The server's explanation: FastAPI's ``detail`` member when the body is
+            JSON, otherwise a short excerpt of the body (HTML gateway pages included),
+            or None when the body was empty.
+        headers: The response headers (case-insensitive).
+        method: The HTTP method of the request.
+        path: The request path, relative to the base URL.
+
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        detail: Any,
+        headers: Mapping[str, str],
+        method: str,
+        path: str,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.detail = detail
+        self.headers = headers
+        self.method = method
+        self.path = path
+
+
+class AuthenticationError(APIStatusError):
+    """401 or 403: the API key is missing, wrong, or not allowed to do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the video (or the path) does not exist for this API key."""
+
+
+@attrs.frozen
+class ErrorDetail:
+    """One problem the server found in a request (an item of a 422 ``detail`` list).
+
+    Attributes:
+        loc: Where the problem is, e.g. ``("body", "scenes", 0, "name")``.
+        msg: What is wrong, in the server's words.
+        type: The server's error code, e.g. ``"value_error.missing"``.
+
+    """
+
+    loc: tuple[str | int, ...]
+    msg: str
+    type: str
+
+    @property
+    def field(self) -> str:
+        """The location as a dotted path without the leading ``body``, e.g. ``scenes.0.name``."""
+        parts = self.loc[1:] if self.loc[:1] == ("body",) else self.loc
+        return ".".join(str(part) for part in parts) or "(request)"
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.msg}"
+
+
+class RequestValidationError(APIStatusError):
+    """422: the server rejected the request; `errors` names each bad field.
+
+    Attributes:
+        errors: The parsed problems, one per bad field. Empty when the server's body did
+            not follow FastAPI's validation format.
+
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Sequence[ErrorDetail],
+        status_code: int,
+        detail: Any,
+        headers: Mapping[str, str],
+        method: str,
+        path: str,
+    ) -> None:
+        super().__init__(
+            message,
+            status_code=status_code,
+            detail=detail,
+            headers=headers,
+            method=method,
+            path=path,
+        )
+        self.errors = tuple(errors)
+
+
+class RateLimitError(APIStatusError):
+    """429: the server asks us to slow down.
+
+    Attributes:
+        retry_after: Seconds the server asked us to wait (from ``Retry-After``), or None
+            when it did not say.
+
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None,
+        status_code: int,
+        detail: Any,
+        headers: Mapping[str, str],
+        method: str,
+        path: str,
+    ) -> None:
+        super().__init__(
+            message,
+            status_code=status_code,
+            detail=detail,
+            headers=headers,
+            method=method,
+            path=path,
+        )
+        self.retry_after = retry_after
+
+
+class ServerError(APIStatusError):
+    """5xx: the server, or a gateway in front of it, failed to handle the request."""
+
+
+class ResponseDecodeError(VideoAPIError):
+    """The server answered with a success status but a body we cannot understand.
+
+    Attributes:
+        status_code: The HTTP status code of the response.
+        method: The HTTP method of the request.
+        path: The request path, relative to the base URL.
+        body_excerpt: The first few hundred characters of the body, for diagnosis.
+        malformed_json: True when the body was not JSON at all (cut short, garbled, an
+            HTML page): often transient, so reads are retried. False when it was JSON of
+            the wrong shape, which retrying will not fix.
+
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        method: str,
+        path: str,
+        body_excerpt: str,
+        malformed_json: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.method = method
+        self.path = path
+        self.body_excerpt = body_excerpt
+        self.malformed_json = malformed_json
+
+
+class CreateOutcomeUnknownError(VideoAPIError):
+    """A create request was sent, but whether the server created the video is unknown.
+
+    The connection broke or timed out after the request left, or a gateway failed, or
+    the answer could not be read. The API has no idempotency key, so sending the request
+    again could start a second, billed render. Look for the video first, for example by
+    its ``name`` or ``correlation_id`` in `VideoAPI.list_videos`, and create it again only
+    if it is not there.
+
+    This error deliberately does not derive from `APIConnectionError` or
+    `APIStatusError`, so generic retry handlers for those do not re-send it by accident.
+
+    Attributes:
+        body: The JSON body that was sent (no credentials), to help find the video.
+        cause: The underlying error (also available as ``__cause__``).
+
+    """
+
+    def __init__(self, message: str, *, body: Mapping[str, Any], cause: VideoAPIError) -> None:
+        super().__init__(message)
+        self.body = body
+        self.cause = cause
+
+
+class RenderFailedError(VideoAPIError):
+    """A render ended in a failure status (``failed``, ``cancelled`` or ``stopped``).
+
+    Attributes:
+        video: The video as last seen, with its final status.
+
+    """
+
+    def __init__(self, message: str, *, video: Video) -> None:
+        super().__init__(message)
+        self.video = video
+
+
+class RenderTimeoutError(VideoAPIError):
+    """A wait reached its deadline before the render finished.
+
+    The render itself may still finish later; only the wait gave up.
+
+    Attributes:
+        video: The last state seen before the deadline, or None if no poll succeeded.
+        video_id: The id of the video that was being waited on.
+        timeout: The deadline, in seconds, that was reached.
+
+    """
+
+    def __init__(self, message: str, *, video_id: str, video: Video | None, timeout: float) -> None:
+        super().__init__(message)
+        self.video_id = video_id
+        self.video = video
+        self.timeout = timeout
