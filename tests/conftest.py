@@ -1,0 +1,94 @@
+"""Shared fixtures: a mocked API (aioresponses), a canary key, and an instant sleep."""
+
+from __future__ import annotations
+
+import inspect
+import types
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aioresponses import aioresponses
+
+from videoapi_async import RetryPolicy, VideoAPI
+
+BASE_URL = "http://api.test/api/v1"
+CANARY_KEY = "sk-canary-7f3a9c2e-do-not-leak"
+
+VIDEO: dict[str, Any] = {
+    "id": "vid-1",
+    "name": "Q3 update",
+    "status": "processing",
+    "progress": 40,
+    "req_id": "req-1",
+    "draft_id": "draft-1",
+    "source_draft_id": "src-1",
+    "video_player_url": "",
+}
+
+
+class _CompatResponse(aiohttp.ClientResponse):
+    """A ClientResponse that aioresponses 0.7.x can build on aiohttp >= 3.14.
+
+    aiohttp 3.14 added a required ``stream_writer`` argument that aioresponses does not
+    pass yet (pnuckowski/aioresponses#289); a stand-in with ``output_size`` is all that
+    aiohttp reads from it for an already-sent request.
+    """
+
+    def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("stream_writer", types.SimpleNamespace(output_size=0))
+        super().__init__(method, url, **kwargs)
+
+
+_NEEDS_STREAM_WRITER = "stream_writer" in inspect.signature(aiohttp.ClientResponse).parameters
+
+
+class MockAPI(aioresponses):  # type: ignore[misc]
+    """aioresponses with the compatibility response class as the default."""
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        if _NEEDS_STREAM_WRITER and kwargs.get("response_class") is None:
+            kwargs["response_class"] = _CompatResponse
+        super().add(*args, **kwargs)
+
+    def calls(self, method: str, url: str) -> list[Any]:
+        """Return the recorded calls to one method and URL."""
+        from yarl import URL
+
+        return list(self.requests.get((method, URL(url, encoded=True)), []))
+
+
+@pytest.fixture
+def mock_api() -> Iterator[MockAPI]:
+    """Intercept every aiohttp request; unmatched requests fail loudly."""
+    with MockAPI() as mocked:
+        yield mocked
+
+
+class Sleeps:
+    """An instant `sleep` that records each requested delay."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    """Return an instant, recording sleep."""
+    return Sleeps()
+
+
+@pytest.fixture
+async def api(sleeps: Sleeps) -> AsyncIterator[VideoAPI]:
+    """Return a client for the mocked API, with the canary key and instant retries."""
+    async with VideoAPI(
+        CANARY_KEY,
+        base_url=BASE_URL,
+        sleep=sleeps,
+        retry=RetryPolicy(max_attempts=4, max_elapsed=3600),
+    ) as client:
+        yield client

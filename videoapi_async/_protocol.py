@@ -1,0 +1,479 @@
+"""The API's protocol as pure functions: no sockets, no event loop, no aiohttp.
+
+Build paths and request bodies (strictly), decipher responses (every status maps to a
+result or to one exception of `_errors`), and read ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+import re
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any, Final, TypeVar
+from urllib.parse import quote
+
+import cattrs
+
+from ._converters import converter, unstructure_request
+from ._errors import (
+    APIStatusError,
+    AuthenticationError,
+    ErrorDetail,
+    NotFoundError,
+    RateLimitError,
+    RequestValidationError,
+    ResponseDecodeError,
+    ServerError,
+)
+from ._models import (
+    CreateScene,
+    CreateVideoRequest,
+    MediaElement,
+    NewVideoRequest,
+    OverrideScene,
+    OverrideVideoRequest,
+    PaletteColor,
+    SourceDraftVideoRequest,
+    Video,
+    VideoMetadata,
+    WorkflowVariable,
+    WorkflowVideoRequest,
+)
+
+__all__ = [
+    "MAX_ID_LENGTH",
+    "build_create_body",
+    "decipher_response",
+    "decode_json",
+    "parse_metadata",
+    "parse_retry_after",
+    "parse_video",
+    "parse_videos",
+    "video_path",
+]
+
+MAX_ID_LENGTH: Final = 1024
+"""The longest video id accepted; real ids are far shorter (UUID-like)."""
+
+_CONTROL_CHARS: Final = re.compile(r"[\x00-\x1f\x7f]")
+_PALETTE_COLOR: Final = re.compile(r"^#?(?:[0-9A-Fa-f]{8}|[0-9A-Fa-f]{6})$")
+_MAX_CORRELATION_ID: Final = 100
+_MAX_TRANSCRIPT: Final = 1000
+_MAX_URL: Final = 2083
+_EXCERPT: Final = 300
+_T = TypeVar("_T")
+
+
+# --- paths -----------------------------------------------------------------------------
+
+
+def video_path(video_id: str, suffix: str = "") -> str:
+    """Return ``/videos/{video_id}{suffix}`` with the id percent-encoded as one segment.
+
+    Raises:
+        TypeError: `video_id` is not a string.
+        ValueError: `video_id` is empty, longer than `MAX_ID_LENGTH`, or holds control
+            characters.
+
+    """
+    return f"/videos/{encode_id(video_id, 'video_id')}{suffix}"
+
+
+def encode_id(value: str, name: str) -> str:
+    """Percent-encode an opaque id as exactly one path segment, after checking it."""
+    if not isinstance(value, str):
+        raise TypeError(
+            f"{name} must be a string such as Video.id, got {type(value).__name__}: {value!r}"
+        )
+    if not value:
+        raise ValueError(f"{name} must not be empty; pass the id the API returned (Video.id)")
+    if len(value) > MAX_ID_LENGTH:
+        raise ValueError(
+            f"{name} is {len(value)} characters long; ids are at most {MAX_ID_LENGTH}. "
+            "Pass the id the API returned (Video.id)."
+        )
+    if _CONTROL_CHARS.search(value):
+        raise ValueError(
+            f"{name} {value!r} contains control characters; pass the id the API returned (Video.id)"
+        )
+    if value in (".", ".."):
+        # Dot segments would be collapsed by URL normalisation; encode them explicitly.
+        return value.replace(".", "%2E")
+    return quote(value, safe="")
+
+
+# --- requests --------------------------------------------------------------------------
+
+
+def build_create_body(request: CreateVideoRequest) -> dict[str, Any]:
+    """Check a create form strictly and return the JSON body to send.
+
+    Raises:
+        TypeError: `request` is not one of the create forms, or a field has the wrong type.
+        ValueError: A field breaks a documented limit; the message names the field.
+
+    """
+    check = _Checker()
+    if isinstance(request, SourceDraftVideoRequest):
+        check.strings(request, "name", "source_draft_id", "recipe_id", "folder_id")
+        check.strings(request, "palette_id", "character_id", "voice_id")
+        if request.source_draft_id is None and request.recipe_id is None:
+            raise ValueError(
+                "create_video needs source_draft_id= or recipe_id= (the project or recipe "
+                "to render); for the other create forms pass an OverrideVideoRequest, "
+                "NewVideoRequest or WorkflowVideoRequest"
+            )
+    elif isinstance(request, OverrideVideoRequest):
+        check.strings(request, "name", "source_draft_id", "recipe_id", "folder_id")
+        check.strings(request, "palette_id", "character_id", "voice_id", "logo_url")
+        check.common(request.metadata, request.correlation_id)
+        for i, old in enumerate(check.items(request.scenes, "scenes", OverrideScene)):
+            check.scene(old, f"scenes[{i}]")
+            for field in ("media", "texts"):
+                values = getattr(old, field)
+                if values is not None:
+                    check.items(values, f"scenes[{i}].{field}", str)
+    elif isinstance(request, NewVideoRequest):
+        check.required(request, "template_id", "character_id", "voice_id")
+        check.strings(request, "name", "folder_id", "palette_id")
+        check.common(request.metadata, request.correlation_id)
+        scenes = check.items(request.scenes, "scenes", CreateScene)
+        if not scenes:
+            raise ValueError("scenes must hold at least one CreateScene")
+        for i, new in enumerate(scenes):
+            check.scene(new, f"scenes[{i}]")
+            check.required(new, "layout_id", where=f"scenes[{i}]")
+            check.media(new.media_elements, f"scenes[{i}].media_elements")
+        if request.palette is not None:
+            for i, color in enumerate(check.items(request.palette, "palette", PaletteColor)):
+                if not isinstance(color.color, str) or not _PALETTE_COLOR.match(color.color):
+                    raise ValueError(
+                        f"palette[{i}].color must look like #RRGGBB or #RRGGBBAA, "
+                        f"got {color.color!r}"
+                    )
+        check.media(request.global_media_elements, "global_media_elements")
+    elif isinstance(request, WorkflowVideoRequest):
+        check.required(request, "workflow_id")
+        check.common(request.metadata, request.correlation_id)
+        variables = check.items(request.variables, "variables", WorkflowVariable)
+        for i, variable in enumerate(variables):
+            check.required(variable, "value", where=f"variables[{i}]")
+            check.strings(variable, "name", "variable_id", where=f"variables[{i}]")
+    else:
+        raise TypeError(
+            "request must be a SourceDraftVideoRequest, OverrideVideoRequest, "
+            f"NewVideoRequest or WorkflowVideoRequest, got {type(request).__name__}"
+        )
+    return unstructure_request(request)
+
+
+class _Checker:
+    """Field checks with messages that name the field and say what to pass instead."""
+
+    def strings(self, obj: object, *names: str, where: str = "") -> None:
+        for name in names:
+            value = getattr(obj, name)
+            if value is not None and not isinstance(value, str):
+                raise TypeError(
+                    f"{_at(where, name)} must be a string or None, got "
+                    f"{type(value).__name__}: {value!r}"
+                )
+
+    def required(self, obj: object, *names: str, where: str = "") -> None:
+        for name in names:
+            value = getattr(obj, name)
+            if not isinstance(value, str) or not value:
+                raise ValueError(
+                    f"{_at(where, name)} is required and must be a non-empty string, got {value!r}"
+                )
+
+    def items(self, values: object, where: str, kind: type[_T]) -> tuple[_T, ...]:
+        if not isinstance(values, tuple) or not all(isinstance(v, kind) for v in values):
+            raise TypeError(f"{where} must be a list of {kind.__name__}, got {values!r}")
+        return values
+
+    def scene(self, scene: OverrideScene | CreateScene, where: str) -> None:
+        self.required(scene, "name", where=where)
+        self.strings(scene, "transcript", "voice_recording_url", where=where)
+        if scene.transcript is not None and len(scene.transcript) > _MAX_TRANSCRIPT:
+            raise ValueError(
+                f"{where}.transcript is {len(scene.transcript)} characters; the API allows "
+                f"at most {_MAX_TRANSCRIPT}. Split it across scenes."
+            )
+
+    def media(self, elements: tuple[MediaElement, ...] | None, where: str) -> None:
+        if elements is None:
+            return
+        for i, element in enumerate(self.items(elements, where, MediaElement)):
+            self.strings(element, "url", "id", "media_id", where=f"{where}[{i}]")
+            if element.url is not None and not 1 <= len(element.url) <= _MAX_URL:
+                raise ValueError(
+                    f"{where}[{i}].url must be 1 to {_MAX_URL} characters long, "
+                    f"got {len(element.url)}"
+                )
+
+    def common(self, metadata: object, correlation_id: object) -> None:
+        if correlation_id is not None:
+            if not isinstance(correlation_id, str):
+                raise TypeError(
+                    f"correlation_id must be a string, got {type(correlation_id).__name__}"
+                )
+            if len(correlation_id) > _MAX_CORRELATION_ID:
+                raise ValueError(
+                    f"correlation_id is {len(correlation_id)} characters; the API allows "
+                    f"at most {_MAX_CORRELATION_ID}"
+                )
+        if metadata is None:
+            return
+        if not isinstance(metadata, Mapping):
+            raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
+        for key, value in metadata.items():
+            if not isinstance(key, str) or not isinstance(value, (str, int, bool)):
+                raise TypeError(
+                    f"metadata must map strings to str, int or bool; {key!r} maps to "
+                    f"{type(value).__name__}: {value!r}"
+                )
+
+
+def _at(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+# --- responses -------------------------------------------------------------------------
+
+
+def decode_json(body: bytes, *, status: int, method: str, path: str) -> Any:
+    """Parse a success body as JSON, or raise `ResponseDecodeError` saying what came instead."""
+    try:
+        return json.loads(body)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        excerpt = _excerpt(body)
+        what = "an empty body" if not body.strip() else f"a body that is not JSON: {excerpt!r}"
+        raise ResponseDecodeError(
+            f"{method} {path} answered HTTP {status} with {what}",
+            status_code=status,
+            method=method,
+            path=path,
+            body_excerpt=excerpt,
+            malformed_json=True,
+        ) from exc
+
+
+def decipher_response(
+    status: int, headers: Mapping[str, str], body: bytes, *, method: str, path: str
+) -> Any:
+    """Map a response to its parsed JSON body, or raise the error its status means.
+
+    A 2xx answer returns the decoded JSON (None for an empty body, e.g. 204). Anything
+    else raises an `APIStatusError` subclass carrying the status, the server's
+    ``detail`` and the headers.
+    """
+    if 200 <= status < 300:
+        if not body:
+            return None
+        return decode_json(body, status=status, method=method, path=path)
+    raise status_error(status, headers, body, method=method, path=path)
+
+
+def status_error(
+    status: int, headers: Mapping[str, str], body: bytes, *, method: str, path: str
+) -> APIStatusError:
+    """Build the exception for a non-2xx answer."""
+    detail = _error_detail(body, headers)
+    where = f"{method} {path}"
+    summary = _summarise(detail)
+    common = {"status_code": status, "detail": detail, "headers": headers, "method": method}
+    if status in (401, 403):
+        return AuthenticationError(
+            f"{where} was refused with HTTP {status} ({summary}): check the API key "
+            "(pass api_key= or set VIDEOAPI_API_KEY)",
+            path=path,
+            **common,
+        )
+    if status == 404:
+        return NotFoundError(
+            f"{where} answered HTTP 404 ({summary}): no such video for this API key",
+            path=path,
+            **common,
+        )
+    if status == 422:
+        errors = _validation_errors(detail)
+        listed = "; ".join(str(e) for e in errors) if errors else summary
+        return RequestValidationError(
+            f"{where} was rejected with HTTP 422: {listed}", errors=errors, path=path, **common
+        )
+    if status == 429:
+        retry_after = parse_retry_after(headers.get("Retry-After"))
+        when = f"retry after {retry_after:g} s" if retry_after is not None else "slow down"
+        return RateLimitError(
+            f"{where} was rate limited (HTTP 429): {when}",
+            retry_after=retry_after,
+            path=path,
+            **common,
+        )
+    if 500 <= status < 600:
+        return ServerError(f"{where} failed with HTTP {status}: {summary}", path=path, **common)
+    if 300 <= status < 400:
+        return APIStatusError(
+            f"{where} answered with a redirect (HTTP {status}) that was not followed; check "
+            "base_url",
+            path=path,
+            **common,
+        )
+    return APIStatusError(f"{where} failed with HTTP {status}: {summary}", path=path, **common)
+
+
+def _error_detail(body: bytes, headers: Mapping[str, str]) -> Any:
+    if not body:
+        return None
+    content_type = headers.get("Content-Type", "")
+    if "html" not in content_type:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            pass
+        else:
+            return data.get("detail", data) if isinstance(data, dict) else data
+    text = body.decode("utf-8", "replace")
+    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    if title:
+        return " ".join(title.group(1).split())[:_EXCERPT]
+    return _excerpt(body)
+
+
+def _summarise(detail: Any) -> str:
+    if detail is None:
+        return "no details given"
+    if isinstance(detail, str):
+        return detail or "no details given"
+    return json.dumps(detail)[:_EXCERPT]
+
+
+def _validation_errors(detail: Any) -> tuple[ErrorDetail, ...]:
+    if not isinstance(detail, list):
+        return ()
+    errors = []
+    for item in detail:
+        if not isinstance(item, dict):
+            continue
+        loc = item.get("loc")
+        errors.append(
+            ErrorDetail(
+                loc=tuple(p for p in loc if isinstance(p, (str, int)))
+                if isinstance(loc, list)
+                else (),
+                msg=str(item.get("msg", "")),
+                type=str(item.get("type", "")),
+            )
+        )
+    return tuple(errors)
+
+
+def _excerpt(body: bytes) -> str:
+    text = " ".join(body[: _EXCERPT * 4].decode("utf-8", "replace").split())
+    return text[:_EXCERPT]
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Read ``Retry-After`` as seconds to wait: delta-seconds or an HTTP date.
+
+    Returns None when the header is absent or unreadable, and 0 for dates in the past.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; a missing zone means UTC
+        when = when.replace(tzinfo=timezone.utc)
+    current = now if now is not None else datetime.now(timezone.utc)
+    return max((when - current).total_seconds(), 0.0)
+
+
+def _structure(data: Any, cls: type[_T], method: str, path: str, status: int) -> _T:
+    try:
+        return converter.structure(data, cls)
+    except (cattrs.BaseValidationError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _shape_error(exc, cls.__name__, data, method, path, status) from exc
+
+
+def _shape_error(
+    exc: Exception, what: str, data: Any, method: str, path: str, status: int
+) -> ResponseDecodeError:
+    if isinstance(exc, cattrs.BaseValidationError):
+        reason = "; ".join(cattrs.transform_error(exc, path="$"))
+    elif isinstance(exc, KeyError):
+        reason = f"required field {exc.args[0]!r} is missing"
+    else:
+        reason = str(exc) or type(exc).__name__
+    excerpt = json.dumps(data)[:_EXCERPT] if _json_safe(data) else repr(data)[:_EXCERPT]
+    return ResponseDecodeError(
+        f"{method} {path} answered HTTP {status} with JSON that is not a {what}: {reason}",
+        status_code=status,
+        method=method,
+        path=path,
+        body_excerpt=excerpt,
+    )
+
+
+def _json_safe(data: Any) -> bool:
+    try:
+        json.dumps(data)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _expect_object(data: Any, what: str, method: str, path: str, status: int) -> None:
+    if not isinstance(data, dict):
+        raise _shape_error(
+            TypeError(f"expected a JSON object, got {_json_kind(data)}"),
+            what,
+            data,
+            method,
+            path,
+            status,
+        )
+
+
+def _json_kind(data: Any) -> str:
+    if data is None:
+        return "null"
+    return {list: "an array", str: "a string", bool: "a boolean"}.get(type(data), "a number")
+
+
+def parse_video(data: Any, *, method: str, path: str, status: int = 200) -> Video:
+    """Structure one Video from decoded JSON, or raise `ResponseDecodeError`."""
+    _expect_object(data, "Video", method, path, status)
+    return _structure(data, Video, method, path, status)
+
+
+def parse_videos(data: Any, *, method: str, path: str, status: int = 200) -> list[Video]:
+    """Structure the list endpoint's bare array of Videos, or raise `ResponseDecodeError`."""
+    if not isinstance(data, list):
+        raise _shape_error(
+            TypeError(f"expected a JSON array, got {_json_kind(data)}"),
+            "list of Video",
+            data,
+            method,
+            path,
+            status,
+        )
+    return [parse_video(item, method=method, path=path, status=status) for item in data]
+
+
+def parse_metadata(data: Any, *, method: str, path: str, status: int = 200) -> VideoMetadata:
+    """Structure a VideoMetadata from decoded JSON, or raise `ResponseDecodeError`."""
+    _expect_object(data, "VideoMetadata", method, path, status)
+    return _structure(data, VideoMetadata, method, path, status)
