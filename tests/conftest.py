@@ -67,13 +67,19 @@ def mock_api() -> Iterator[MockAPI]:
 
 
 class Sleeps:
-    """An instant `sleep` that records each requested delay."""
+    """An instant `sleep` that records each delay and advances a fake clock by it."""
 
     def __init__(self) -> None:
         self.delays: list[float] = []
+        self.now = 1000.0
 
     async def __call__(self, delay: float) -> None:
         self.delays.append(delay)
+        self.now += delay
+
+    def clock(self) -> float:
+        """Return the fake time: the sum of every delay slept so far."""
+        return self.now
 
 
 @pytest.fixture
@@ -89,6 +95,7 @@ async def api(sleeps: Sleeps) -> AsyncIterator[VideoAPI]:
         CANARY_KEY,
         base_url=BASE_URL,
         sleep=sleeps,
+        clock=sleeps.clock,
         retry=RetryPolicy(max_attempts=4, max_elapsed=3600),
     ) as client:
         yield client

@@ -1,0 +1,376 @@
+"""Pure tests of the models and the converter: tolerant reading, strict writing."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from videoapi_async import (
+    CreateScene,
+    MediaElement,
+    NewVideoRequest,
+    OverrideScene,
+    OverrideVideoRequest,
+    PaletteColor,
+    ResponseDecodeError,
+    SourceDraftVideoRequest,
+    TextElement,
+    Video,
+    VideoStatus,
+    WorkflowVariable,
+    WorkflowVideoRequest,
+)
+from videoapi_async._protocol import build_create_body, parse_metadata, parse_video, parse_videos
+
+from .conftest import VIDEO
+
+
+def video(**changes: Any) -> Video:
+    data = copy.deepcopy(VIDEO)
+    for key, value in changes.items():
+        if value is ...:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return parse_video(data, method="GET", path="/videos/vid-1")
+
+
+class TestVideoStatus:
+    @pytest.mark.parametrize(
+        ("value", "terminal", "success", "failure"),
+        [
+            ("not_started", False, False, False),
+            ("started", False, False, False),
+            ("processing", False, False, False),
+            ("ready", True, True, False),
+            ("published", True, True, False),
+            ("failed", True, False, True),
+            ("stopped", True, False, True),
+            ("cancelled", True, False, True),
+        ],
+    )
+    def test_documented_statuses(
+        self, value: str, terminal: bool, success: bool, failure: bool
+    ) -> None:
+        """Each documented status says whether it is terminal, a success or a failure."""
+        status = VideoStatus(value)
+        assert (status.is_terminal, status.is_success, status.is_failure) == (
+            terminal,
+            success,
+            failure,
+        )
+        assert status.is_known
+
+    def test_unknown_status_is_kept_and_not_terminal(self) -> None:
+        """A status the API adds later survives parsing and never counts as finished."""
+        status = VideoStatus("queued_for_gpu")
+        assert status.value == "queued_for_gpu"
+        assert status == "queued_for_gpu"
+        assert str(status) == "queued_for_gpu"
+        assert not status.is_known
+        assert not status.is_terminal
+        assert not status.is_success
+        assert not status.is_failure
+        assert status not in list(VideoStatus)
+
+    def test_known_values_are_the_members(self) -> None:
+        """Parsing a documented value gives the enum member itself."""
+        assert VideoStatus("ready") is VideoStatus.READY
+        assert str(VideoStatus.CANCELLED) == "cancelled"
+
+
+class TestTolerantVideo:
+    def test_full_response(self) -> None:
+        """Every documented field is read into the model."""
+        v = video(
+            download_url="https://cdn.test/v.mp4",
+            correlation_id="c-1",
+            metadata={"team": "sales", "n": 3, "flag": True},
+            palette=[{"color": "#112233"}],
+            global_media_elements=[{"id": "g", "url": "https://m.test/x.png", "media_id": "m"}],
+            template_id="t",
+            recipe_id="r",
+            palette_id="p",
+            character_id="c",
+            voice_id="v",
+        )
+        assert v.id == "vid-1"
+        assert v.status is VideoStatus.PROCESSING
+        assert v.progress == 40
+        assert v.metadata == {"team": "sales", "n": 3, "flag": True}
+        assert v.palette == (PaletteColor(color="#112233"),)
+        assert v.global_media_elements[0].media_id == "m"
+        assert (v.template_id, v.recipe_id, v.voice_id) == ("t", "r", "v")
+        assert not v.is_terminal
+
+    def test_unknown_fields_are_ignored(self) -> None:
+        """Fields the API adds later do not break parsing."""
+        v = video(new_field={"nested": [1, 2]}, another=None)
+        assert v.id == "vid-1"
+
+    def test_null_optionals_are_accepted(self) -> None:
+        """Optional fields may be null."""
+        v = video(
+            name=None,
+            download_url=None,
+            scenes=None,
+            metadata=None,
+            palette=None,
+            correlation_id=None,
+        )
+        assert v.name is None
+        assert v.download_url is None
+        assert v.scenes == ()
+        assert v.metadata == {}
+
+    def test_missing_optionals_take_defaults(self) -> None:
+        """Left-out optional fields get their documented defaults (progress 0)."""
+        v = video(progress=..., name=..., video_player_url=...)
+        assert v.progress == 0
+        assert v.name is None
+        assert v.video_player_url == ""
+
+    @pytest.mark.parametrize("raw", [-1, -5, None])
+    def test_unknown_progress_is_none(self, raw: int | None) -> None:
+        """A progress of -1 (undocumented "unknown"), negatives and null are never a percentage."""
+        assert video(progress=raw).progress is None
+
+    @pytest.mark.parametrize(("raw", "expected"), [(0, 0), (55, 55), (100, 100), (140, 100)])
+    def test_progress_is_a_percentage(self, raw: int, expected: int) -> None:
+        """Progress is 0..100; a value past 100 is capped rather than shown as 140 %."""
+        assert video(progress=raw).progress == expected
+
+    def test_null_player_url_reads_as_empty(self) -> None:
+        """The player URL is a placeholder until ready; null is read as an empty string."""
+        assert video(video_player_url=None).video_player_url == ""
+
+    def test_unknown_status_in_response(self) -> None:
+        """An unknown status string is kept on the Video and is not terminal."""
+        v = video(status="rendering_v2")
+        assert v.status.value == "rendering_v2"
+        assert not v.is_terminal
+
+    def test_both_scene_shapes(self) -> None:
+        """Scenes are told apart by `type`, or by `layout_id` when `type` is absent."""
+        v = video(
+            scenes=[
+                {"type": "override_scene", "name": "a", "media": ["u"], "texts": ["t"]},
+                {"type": "create_scene", "name": "b", "layout_id": "L", "texts_elements": []},
+                {"name": "c", "layout_id": "L2"},
+                {"name": "d", "transcript": "hi"},
+            ]
+        )
+        kinds = [type(s) for s in v.scenes]
+        assert kinds == [OverrideScene, CreateScene, CreateScene, OverrideScene]
+        assert v.scenes[0] == OverrideScene(name="a", media=("u",), texts=("t",))
+
+    @pytest.mark.parametrize(
+        ("changes", "needle"),
+        [
+            ({"id": ...}, "id"),
+            ({"status": ...}, "status"),
+            ({"id": 5}, "id"),
+            ({"status": ["ready"]}, "status"),
+            ({"progress": "half"}, "progress"),
+            ({"name": {"x": 1}}, "name"),
+            ({"scenes": "nope"}, "scenes"),
+            ({"metadata": [1]}, "metadata"),
+        ],
+    )
+    def test_wrong_shapes_raise_decode_error(self, changes: dict[str, Any], needle: str) -> None:
+        """A response of the wrong shape raises ResponseDecodeError naming the field."""
+        with pytest.raises(ResponseDecodeError) as info:
+            video(**changes)
+        assert needle in str(info.value)
+        assert "GET /videos/vid-1" in str(info.value)
+
+    def test_not_an_object(self) -> None:
+        """A JSON array or string where a Video belongs is a decode error, not a crash."""
+        for data in ([], "x", None, 3):
+            with pytest.raises(ResponseDecodeError, match="expected a JSON object"):
+                parse_video(data, method="GET", path="/videos/x")
+
+    def test_list_of_videos(self) -> None:
+        """The list endpoint's bare array becomes a list of Videos."""
+        videos = parse_videos([VIDEO, {**VIDEO, "id": "vid-2"}], method="GET", path="/videos")
+        assert [v.id for v in videos] == ["vid-1", "vid-2"]
+        with pytest.raises(ResponseDecodeError, match="expected a JSON array"):
+            parse_videos({"items": []}, method="GET", path="/videos")
+
+    def test_metadata(self) -> None:
+        """VideoMetadata reads durations as floats and the scene list in order."""
+        meta = parse_metadata(
+            {
+                "duration": 12,
+                "scenes_metadata": [
+                    {"scene_index": 0, "start_time": 0, "duration": 5.5},
+                    {"scene_index": 1, "start_time": 5.5, "duration": 6.5, "extra": 1},
+                ],
+            },
+            method="GET",
+            path="/videos/x/metadata",
+        )
+        assert meta.duration == 12.0
+        assert [s.scene_index for s in meta.scenes_metadata] == [0, 1]
+        assert meta.scenes_metadata[1].start_time == 5.5
+        with pytest.raises(ResponseDecodeError, match="duration"):
+            parse_metadata({"scenes_metadata": []}, method="GET", path="/videos/x/metadata")
+
+    def test_models_are_frozen(self) -> None:
+        """Models cannot be changed after creation."""
+        v = video()
+        with pytest.raises(AttributeError):
+            v.status = VideoStatus.READY  # type: ignore[misc]
+
+
+class TestRequests:
+    def test_flat_form_sends_only_set_fields(self) -> None:
+        """The reference page's form has no `type` and no nulls."""
+        body = build_create_body(SourceDraftVideoRequest(source_draft_id="d", name="n"))
+        assert body == {"source_draft_id": "d", "name": "n"}
+
+    def test_flat_form_needs_a_source(self) -> None:
+        """Without source_draft_id or recipe_id the request is refused before sending."""
+        with pytest.raises(ValueError, match="source_draft_id= or recipe_id="):
+            build_create_body(SourceDraftVideoRequest(name="n"))
+
+    def test_override_form(self) -> None:
+        """The override form is tagged and carries its scenes without null members."""
+        body = build_create_body(
+            OverrideVideoRequest(
+                source_draft_id="d",
+                scenes=[OverrideScene(name="intro", texts=["Hello"])],
+                metadata={"k": 1},
+                correlation_id="c",
+            )
+        )
+        assert body == {
+            "type": "override",
+            "scenes": [{"name": "intro", "texts": ["Hello"]}],
+            "source_draft_id": "d",
+            "metadata": {"k": 1},
+            "correlation_id": "c",
+        }
+
+    def test_create_form(self) -> None:
+        """The create form is tagged `create` and nests elements without nulls."""
+        body = build_create_body(
+            NewVideoRequest(
+                template_id="t",
+                character_id="c",
+                voice_id="v",
+                scenes=[
+                    CreateScene(
+                        name="s",
+                        layout_id="L",
+                        media_elements=[MediaElement(url="https://m.test/a.png")],
+                        texts_elements=[TextElement(text="hi", id="t1")],
+                    )
+                ],
+                palette=[PaletteColor(color="#A1B2C3")],
+            )
+        )
+        assert body == {
+            "type": "create",
+            "template_id": "t",
+            "character_id": "c",
+            "voice_id": "v",
+            "scenes": [
+                {
+                    "name": "s",
+                    "layout_id": "L",
+                    "media_elements": [{"url": "https://m.test/a.png"}],
+                    "texts_elements": [{"text": "hi", "id": "t1"}],
+                }
+            ],
+            "palette": [{"color": "#A1B2C3"}],
+        }
+
+    def test_workflow_form(self) -> None:
+        """The workflow form is tagged `workflow`."""
+        body = build_create_body(
+            WorkflowVideoRequest(
+                workflow_id="w", variables=[WorkflowVariable(name="city", value="Paris")]
+            )
+        )
+        assert body == {
+            "type": "workflow",
+            "workflow_id": "w",
+            "variables": [{"value": "Paris", "name": "city"}],
+        }
+
+    @pytest.mark.parametrize(
+        ("request_", "error", "needle"),
+        [
+            (
+                OverrideVideoRequest(scenes=[OverrideScene(name="s")], correlation_id="x" * 101),
+                ValueError,
+                "correlation_id is 101 characters",
+            ),
+            (
+                OverrideVideoRequest(scenes=[OverrideScene(name="s", transcript="w" * 1001)]),
+                ValueError,
+                "scenes[0].transcript is 1001 characters",
+            ),
+            (
+                NewVideoRequest(template_id="t", character_id="c", voice_id="v", scenes=[]),
+                ValueError,
+                "at least one CreateScene",
+            ),
+            (
+                NewVideoRequest(
+                    template_id="t",
+                    character_id="c",
+                    voice_id="v",
+                    scenes=[CreateScene(name="s", layout_id="L")],
+                    palette=[PaletteColor(color="red")],
+                ),
+                ValueError,
+                "palette[0].color",
+            ),
+            (
+                NewVideoRequest(
+                    template_id="",
+                    character_id="c",
+                    voice_id="v",
+                    scenes=[CreateScene(name="s", layout_id="L")],
+                ),
+                ValueError,
+                "template_id is required",
+            ),
+            (
+                OverrideVideoRequest(scenes=[OverrideScene(name="s")], metadata={"k": [1]}),  # type: ignore[dict-item]
+                TypeError,
+                "metadata must map strings",
+            ),
+            (
+                OverrideVideoRequest(scenes=[CreateScene(name="s", layout_id="L")]),  # type: ignore[list-item]
+                TypeError,
+                "scenes must be a list of OverrideScene",
+            ),
+            (
+                WorkflowVideoRequest(workflow_id="w", variables=[WorkflowVariable(value=3)]),  # type: ignore[arg-type]
+                ValueError,
+                "variables[0].value is required",
+            ),
+            (
+                SourceDraftVideoRequest(source_draft_id=7),  # type: ignore[arg-type]
+                TypeError,
+                "source_draft_id must be a string",
+            ),
+        ],
+    )
+    def test_requests_are_checked_strictly(
+        self, request_: Any, error: type[Exception], needle: str
+    ) -> None:
+        """A request that breaks a documented rule fails before sending, naming the field."""
+        with pytest.raises(error) as info:
+            build_create_body(request_)
+        assert needle in str(info.value)
+
+    def test_not_a_request(self) -> None:
+        """Passing something that is not a create form says which forms exist."""
+        with pytest.raises(TypeError, match="SourceDraftVideoRequest, OverrideVideoRequest"):
+            build_create_body({"source_draft_id": "x"})  # type: ignore[arg-type]
