@@ -112,11 +112,8 @@ async def retry_call(
         stop=tenacity.stop_after_attempt(policy.max_attempts)
         | _stop_before_deadline(policy.max_elapsed, clock, started),
         wait=_wait_retry_after_or(
-            tenacity.wait_exponential_jitter(
-                initial=policy.initial_backoff,
-                max=policy.max_backoff,
-                jitter=policy.initial_backoff,
-            )
+            tenacity.wait_exponential(multiplier=policy.initial_backoff, max=policy.max_backoff)
+            + tenacity.wait_random(0, policy.initial_backoff)
         ),
         retry=tenacity.retry_if_exception(
             lambda e: is_retryable(e, idempotent=idempotent, policy=policy)
