@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import types
 from collections.abc import AsyncIterator, Iterator
@@ -9,7 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aioresponses import aioresponses
+from aioresponses import CallbackResult, aioresponses
 
 from videoapi_async import RetryPolicy, VideoAPI
 
@@ -44,12 +45,26 @@ class _CompatResponse(aiohttp.ClientResponse):
 _NEEDS_STREAM_WRITER = "stream_writer" in inspect.signature(aiohttp.ClientResponse).parameters
 
 
+def _compat_callback(callback: Any) -> Any:
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        result = callback(*args, **kwargs)
+        if isinstance(result, CallbackResult) and result.response_class is None:
+            result.response_class = _CompatResponse
+        return result
+
+    return wrapped
+
+
 class MockAPI(aioresponses):  # type: ignore[misc]
     """aioresponses with the compatibility response class as the default."""
 
     def add(self, *args: Any, **kwargs: Any) -> None:
-        if _NEEDS_STREAM_WRITER and kwargs.get("response_class") is None:
-            kwargs["response_class"] = _CompatResponse
+        if _NEEDS_STREAM_WRITER:
+            if kwargs.get("response_class") is None:
+                kwargs["response_class"] = _CompatResponse
+            callback = kwargs.get("callback")
+            if callback is not None:
+                kwargs["callback"] = _compat_callback(callback)
         super().add(*args, **kwargs)
 
     def calls(self, method: str, url: str) -> list[Any]:
@@ -76,6 +91,7 @@ class Sleeps:
     async def __call__(self, delay: float) -> None:
         self.delays.append(delay)
         self.now += delay
+        await asyncio.sleep(0)  # like a real sleep, let other tasks run
 
     def clock(self) -> float:
         """Return the fake time: the sum of every delay slept so far."""

@@ -5,6 +5,14 @@ from __future__ import annotations
 import videoapi_async
 
 EXPECTED = {
+    "RenderWait",
+    "RenderUpdate",
+    "RenderOutcome",
+    "RateLimit",
+    "PollPolicy",
+    "CreateResult",
+    "BatchWait",
+    "BatchUpdate",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",

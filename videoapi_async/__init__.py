@@ -13,6 +13,9 @@ Everything public is importable from this package; the underscore modules are pr
 
 from __future__ import annotations
 
+from ._budget import RateLimit
+from ._bulk import CreateResult
+from ._cadence import PollPolicy
 from ._client import VideoAPI
 from ._config import RetryPolicy, Timeouts
 from ._errors import (
@@ -51,13 +54,17 @@ from ._models import (
     WorkflowVideoRequest,
 )
 from ._version import __version__
+from ._waits import BatchUpdate, BatchWait, RenderOutcome, RenderUpdate, RenderWait
 
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
+    "BatchUpdate",
+    "BatchWait",
     "CreateOutcomeUnknownError",
+    "CreateResult",
     "CreateScene",
     "CreateVideoRequest",
     "ErrorDetail",
@@ -68,9 +75,14 @@ __all__ = [
     "OverrideScene",
     "OverrideVideoRequest",
     "PaletteColor",
+    "PollPolicy",
+    "RateLimit",
     "RateLimitError",
     "RenderFailedError",
+    "RenderOutcome",
     "RenderTimeoutError",
+    "RenderUpdate",
+    "RenderWait",
     "RequestValidationError",
     "ResponseDecodeError",
     "RetryPolicy",

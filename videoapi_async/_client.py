@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import platform
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final
 
 import aiohttp
 
+from ._budget import PRIORITY_CALL, PRIORITY_CREATE, PRIORITY_POLL, RateLimit, RequestBudget
+from ._bulk import CreateResult, create_many
+from ._cadence import PollPolicy
 from ._config import (
     DEFAULT_BASE_URL,
     ENV_API_KEY,
@@ -25,11 +29,13 @@ from ._config import (
 from ._errors import (
     APIConnectionError,
     CreateOutcomeUnknownError,
+    RateLimitError,
     ResponseDecodeError,
     ServerError,
     VideoAPIError,
 )
 from ._models import CreateVideoRequest, SourceDraftVideoRequest, Video, VideoMetadata
+from ._poller import Poller
 from ._protocol import (
     build_create_body,
     decipher_response,
@@ -41,6 +47,7 @@ from ._protocol import (
 from ._retry import retry_call
 from ._transport import Transport, logger
 from ._version import __version__
+from ._waits import BatchWait, RenderWait
 
 __all__ = ["VideoAPI"]
 
@@ -48,6 +55,9 @@ _USER_AGENT: Final = (
     f"videoapi-async/{__version__} aiohttp/{aiohttp.__version__} python/{platform.python_version()}"
 )
 _REDACTED: Final = b"[redacted]"
+_FLAT_FIELDS: Final = frozenset(
+    {"name", "source_draft_id", "recipe_id", "folder_id", "palette_id", "character_id", "voice_id"}
+)
 
 
 def _check_header_value(name: str, value: str | None, *, secret: bool = False) -> str | None:
@@ -86,6 +96,9 @@ class VideoAPI:
         timeouts: Per-request connect and read timeouts (see `Timeouts`).
         retry: How failed requests are retried (see `RetryPolicy`);
             ``RetryPolicy.disabled()`` sends every request exactly once.
+        poll: How renders are polled while waiting (see `PollPolicy`).
+        rate_limit: The client-wide request budget shared by creates, polls and
+            direct calls (see `RateLimit`); creates go first.
         max_connections: The most connections open at once, when the client creates its
             own session. Requests beyond it queue (without their timeouts running).
         clock: A monotonic clock in seconds; injectable for tests.
@@ -103,6 +116,8 @@ class VideoAPI:
         session: aiohttp.ClientSession | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
+        poll: PollPolicy | None = None,
+        rate_limit: RateLimit | None = None,
         max_connections: int = 32,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -126,6 +141,12 @@ class VideoAPI:
         retry = RetryPolicy() if retry is None else retry
         if not isinstance(retry, RetryPolicy):
             raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+        poll = PollPolicy() if poll is None else poll
+        if not isinstance(poll, PollPolicy):
+            raise TypeError(f"poll must be a PollPolicy, got {type(poll).__name__}")
+        rate_limit = RateLimit() if rate_limit is None else rate_limit
+        if not isinstance(rate_limit, RateLimit):
+            raise TypeError(f"rate_limit must be a RateLimit, got {type(rate_limit).__name__}")
         self._key_bytes = key.encode()
         self._workspace_id = _check_header_value(
             "workspace_id",
@@ -143,6 +164,14 @@ class VideoAPI:
         self._timeouts = timeouts
         self._clock = clock
         self._sleep = sleep
+        self._budget = RequestBudget(rate_limit, clock=clock, sleep=sleep)
+        self._poller = Poller(
+            fetch_one=self._poll_video,
+            fetch_many=self._poll_list,
+            policy=poll,
+            clock=clock,
+            sleep=sleep,
+        )
         self._transport = Transport(
             base_url=base_url or env_setting(ENV_BASE_URL) or DEFAULT_BASE_URL,
             headers={
@@ -178,6 +207,26 @@ class VideoAPI:
         """Per-request timeouts."""
         return self._timeouts
 
+    @property
+    def poll_policy(self) -> PollPolicy:
+        """How renders are polled while waiting."""
+        return self._poller.policy
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        """The client-wide request budget."""
+        return self._budget.limit
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters: status polls and list polls sent, 429 answers met, videos watched."""
+        return {
+            "polls": self._poller.polls,
+            "list_polls": self._poller.list_polls,
+            "rate_limited": self._budget.rate_limited,
+            "watching": self._poller.watched,
+        }
+
     async def __aenter__(self) -> VideoAPI:
         await self._transport.open()
         return self
@@ -191,7 +240,12 @@ class VideoAPI:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connections this client opened. Safe to call more than once."""
+        """End all waits and close the connections this client opened.
+
+        Waits still running end with `VideoAPIError` (the renders themselves go on).
+        Safe to call more than once.
+        """
+        await self._poller.aclose()
         await self._transport.aclose()
 
     # --- the four endpoints ------------------------------------------------------------
@@ -285,7 +339,12 @@ class VideoAPI:
         path = "/videos"
         try:
             data = await self._request(
-                "POST", path, body=body, idempotent=False, extra_headers=self._create_headers
+                "POST",
+                path,
+                body=body,
+                idempotent=False,
+                extra_headers=self._create_headers,
+                priority=PRIORITY_CREATE,
             )
             return parse_video(data, method="POST", path=path, status=201)
         except (APIConnectionError, ServerError, ResponseDecodeError) as exc:
@@ -303,21 +362,33 @@ class VideoAPI:
         body: Any = None,
         idempotent: bool = True,
         extra_headers: dict[str, str] | None = None,
+        priority: int = PRIORITY_CALL,
+        retry: bool = True,
+        decode: Callable[[int, Mapping[str, str], bytes], Any] | None = None,
     ) -> Any:
-        """Send a request with the retry policy and return its decoded JSON body."""
+        """Send a request under the budget (and the retry policy, if `retry`).
+
+        Returns the decoded JSON body, or what `decode` makes of a 2xx answer.
+        """
 
         async def attempt() -> Any:
+            await self._budget.acquire(priority)
             raw = await self._transport.send(method, path, body=body, extra_headers=extra_headers)
             payload = raw.body
             if raw.status >= 300 and self._key_bytes in payload:
                 payload = payload.replace(self._key_bytes, _REDACTED)
+            if logger.isEnabledFor(logging.DEBUG):
+                _log_exchange(method, path, raw.status, raw.elapsed, raw.headers, payload)
+            if decode is not None and 200 <= raw.status < 300:
+                return decode(raw.status, raw.headers, payload)
             try:
-                data = decipher_response(raw.status, raw.headers, payload, method=method, path=path)
-            finally:
-                if logger.isEnabledFor(logging.DEBUG):
-                    _log_exchange(method, path, raw.status, raw.elapsed, raw.headers, payload)
-            return data
+                return decipher_response(raw.status, raw.headers, payload, method=method, path=path)
+            except RateLimitError as exc:
+                self._budget.on_rate_limited(exc.retry_after)
+                raise
 
+        if not retry:
+            return await attempt()
         return await retry_call(
             attempt,
             idempotent=idempotent,
@@ -326,6 +397,150 @@ class VideoAPI:
             clock=self._clock,
             on_retry=lambda exc, wait: _log_retry(method, path, exc, wait),
         )
+
+    # --- waiting -----------------------------------------------------------------------
+
+    def wait_for_render(self, video: str | Video, *, timeout: float | None = None) -> RenderWait:
+        """Wait for a render to finish; await it, or iterate it for progress updates.
+
+        ``video = await api.wait_for_render(video_id)`` returns the finished `Video`
+        (status ``ready`` or ``published``). ``async for update in
+        api.wait_for_render(video_id)`` yields a `RenderUpdate` whenever the status or
+        progress changes, and ends after the final one.
+
+        All waits on one video share a single poll loop, paced by `PollPolicy` (fast at
+        first, then near the predicted finish) and by the client's request budget.
+
+        Args:
+            video: The video's id, or a `Video` (its state is used as the first reading,
+                which saves a poll).
+            timeout: The most seconds to wait overall (not per request); None waits
+                until the render ends.
+
+        Raises:
+            RenderFailedError: (await) The render ended failed, cancelled or stopped.
+            RenderTimeoutError: The deadline came first; ``.video`` is the last state.
+            VideoAPIError: Polling failed for good (for example `NotFoundError`), or
+                the client was closed.
+        """
+        return RenderWait(self._poller, video, timeout=timeout, clock=self._clock)
+
+    def wait_for_renders(
+        self, videos: Iterable[str | Video], *, timeout: float | None = None
+    ) -> BatchWait:
+        """Wait for many renders; await it for every outcome, or iterate as they finish.
+
+        ``outcomes = await api.wait_for_renders(ids)`` returns one `RenderOutcome` per
+        id, in input order; a failure or timeout of one never aborts the others.
+        ``async for update in api.wait_for_renders(ids)`` yields a `BatchUpdate` as
+        each render finishes, with running counts.
+
+        Polls go through one scheduler, a bounded connection pool and the request
+        budget; with many renders in flight the list endpoint may read them all at once
+        (see `PollPolicy.list_polling`).
+
+        Args:
+            videos: Video ids, or `Video` objects (their state saves a first poll).
+            timeout: The most seconds to wait for the whole batch; renders not done by
+                then end with `RenderTimeoutError` in their outcome.
+        """
+        return BatchWait(self._poller, videos, timeout=timeout)
+
+    def render(
+        self,
+        request: CreateVideoRequest | None = None,
+        /,
+        *,
+        timeout: float | None = None,
+        **fields: str | None,
+    ) -> RenderWait:
+        """Create a video and wait for its render, in one step.
+
+        Takes the same arguments as `create_video` plus ``timeout``, and returns the
+        same two-way object as `wait_for_render`: await it for the finished `Video`,
+        or iterate it for progress. The create is sent once, on first use, however
+        many times the object is awaited or iterated.
+        """
+        unknown = set(fields) - _FLAT_FIELDS
+        if unknown:
+            raise TypeError(
+                f"render() got unexpected keyword arguments: {', '.join(sorted(unknown))}; "
+                f"it takes {', '.join(sorted(_FLAT_FIELDS))} and timeout"
+            )
+        if request is None:
+            request = SourceDraftVideoRequest(**fields)
+        elif any(value is not None for value in fields.values()):
+            raise TypeError("pass either a request object or keyword arguments to render, not both")
+        build_create_body(request)  # fail now, not on first await
+
+        async def create() -> Video:
+            return await self.create_video(request)
+
+        return RenderWait(self._poller, create, timeout=timeout, clock=self._clock)
+
+    async def create_videos(
+        self,
+        requests: Sequence[CreateVideoRequest],
+        *,
+        concurrency: int = 4,
+        on_result: Callable[[CreateResult], None] | None = None,
+    ) -> list[CreateResult]:
+        """Create many videos, at most `concurrency` at a time; one result per request.
+
+        Every request is checked before anything is sent. A failed create does not
+        stop the others; its `CreateResult` carries the error. Creates go ahead of
+        status polls in the client's request budget.
+
+        Args:
+            requests: The create requests (any of the create forms).
+            concurrency: The most creates in flight at once.
+            on_result: Called with each result as soon as it is known (for progress
+                display or a journal).
+
+        Raises:
+            ValueError: A request breaks a documented rule; the message names it.
+            TypeError: An item is not a create request.
+        """
+        if not isinstance(requests, (list, tuple)):
+            raise TypeError(
+                f"create_videos takes a list of create requests, got {type(requests).__name__}"
+            )
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
+        for index, request in enumerate(requests):
+            try:
+                build_create_body(request)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"requests[{index}]: {exc}") from exc
+        return await create_many(
+            self.create_video, requests, concurrency=concurrency, on_result=on_result
+        )
+
+    async def _poll_video(self, video_id: str) -> Video:
+        """Read one render's state for the poller: one attempt, lowest priority."""
+        path = video_path(video_id)
+        data = await self._request("GET", path, priority=PRIORITY_POLL, retry=False)
+        return parse_video(data, method="GET", path=path)
+
+    async def _poll_list(self, video_ids: Collection[str]) -> tuple[dict[str, Video], int]:
+        """Read many renders at once from the list endpoint, structuring only `video_ids`."""
+        wanted = set(video_ids)
+        path = "/videos"
+
+        def decode(status: int, headers: Mapping[str, str], body: bytes) -> Any:
+            try:
+                data = json.loads(body)
+            except ValueError:
+                return decipher_response(status, headers, body, method="GET", path=path)
+            if not isinstance(data, list):
+                return parse_videos(data, method="GET", path=path)
+            mine = [v for v in data if isinstance(v, dict) and v.get("id") in wanted]
+            return parse_videos(mine, method="GET", path=path), len(data)
+
+        videos, size = await self._request(
+            "GET", path, priority=PRIORITY_POLL, retry=False, decode=decode
+        )
+        return {video.id: video for video in videos}, size
 
 
 def _outcome_unknown(exc: VideoAPIError, body: dict[str, Any]) -> CreateOutcomeUnknownError:

@@ -393,7 +393,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         return max(seconds, 0.0) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:  # RFC 9110 dates are GMT; a missing zone means UTC
         when = when.replace(tzinfo=timezone.utc)

@@ -1,0 +1,73 @@
+"""Bulk creation: many creates with bounded concurrency and one result per request."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+
+import attrs
+
+from ._errors import CreateOutcomeUnknownError, VideoAPIError
+from ._models import CreateVideoRequest, Video
+
+__all__ = ["CreateResult", "create_many"]
+
+
+@attrs.frozen(kw_only=True)
+class CreateResult:
+    """What happened to one request of `VideoAPI.create_videos`.
+
+    Attributes:
+        index: The request's position in the input.
+        request: The request itself.
+        video: The created video, or None when the create failed.
+        error: None on success; otherwise the error. A `CreateOutcomeUnknownError`
+            means the video may exist anyway: find it before creating it again.
+    """
+
+    index: int
+    request: CreateVideoRequest
+    video: Video | None = None
+    error: VideoAPIError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the video was created."""
+        return self.video is not None
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """Whether the create was sent but its answer lost (the video may exist)."""
+        return isinstance(self.error, CreateOutcomeUnknownError)
+
+
+async def create_many(
+    create: Callable[[CreateVideoRequest], Awaitable[Video]],
+    requests: Sequence[CreateVideoRequest],
+    *,
+    concurrency: int,
+    on_result: Callable[[CreateResult], None] | None = None,
+) -> list[CreateResult]:
+    """Run `create` for every request, at most `concurrency` at a time, in input order."""
+    results: list[CreateResult | None] = [None] * len(requests)
+    slots = asyncio.Semaphore(concurrency)
+
+    async def one(index: int, request: CreateVideoRequest) -> None:
+        async with slots:
+            try:
+                result = CreateResult(index=index, request=request, video=await create(request))
+            except VideoAPIError as exc:
+                result = CreateResult(index=index, request=request, error=exc)
+        results[index] = result
+        if on_result is not None:
+            on_result(result)
+
+    tasks = [asyncio.ensure_future(one(i, r)) for i, r in enumerate(requests)]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    return [r for r in results if r is not None]

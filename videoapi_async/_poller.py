@@ -1,0 +1,524 @@
+"""The shared poll scheduler: one poll loop per video id, one scheduler per client.
+
+Every waiter on a video (an awaiter, an iterator, a batch) holds a `Subscription` to
+that video's single `_Watch`; however many wait, each video is polled once per cadence
+step. One scheduler task keeps a heap of when each watch is due, starts at most
+`PollPolicy.max_concurrent_polls` polls at a time (each through the client's request
+budget), enforces every waiter's deadline, and, when many renders are in flight,
+reads them all with one call to the list endpoint if that is measured to cost less.
+
+The scheduler task exists only while something is watched, and all its sleeping goes
+through the client's injectable ``sleep`` and ``clock``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+import random
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from typing import Final
+
+from ._cadence import PollPolicy, ProgressTrack
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    RateLimitError,
+    RenderFailedError,
+    RenderTimeoutError,
+    ResponseDecodeError,
+    VideoAPIError,
+)
+from ._models import Video
+
+__all__ = ["Poller", "Subscription", "closed_error"]
+
+logger: Final = logging.getLogger("videoapi_async")
+
+FetchOne = Callable[[str], Awaitable[Video]]
+FetchMany = Callable[[Collection[str]], Awaitable[tuple[Mapping[str, Video], int]]]
+
+_TRANSIENT_STATUSES: Final = frozenset({408, 425, 429})
+_EWMA: Final = 0.3
+_NEVER: Final = float("inf")
+_LIST_SHARE: Final = 10.0  # space list calls by 10x their cost: at most ~10 % of the time
+_REPROBE: Final = 300.0  # seconds between measurements of the list endpoint
+
+
+def closed_error() -> VideoAPIError:
+    """Build the error that ends waits when their client closes."""
+    return VideoAPIError(
+        "the VideoAPI client was closed while waiting for a render; the render itself "
+        "goes on, wait for it again with a new client"
+    )
+
+
+def _state(video: Video) -> tuple[str, int | None]:
+    return video.status.value, video.progress
+
+
+class Subscription:
+    """One waiter's view of a watched video: the states it has seen and its outcome."""
+
+    __slots__ = (
+        "_changed",
+        "_outcome",
+        "deadline",
+        "started",
+        "timeout",
+        "video_id",
+        "watch",
+    )
+
+    def __init__(self, video_id: str, watch: _Watch, started: float, timeout: float | None) -> None:
+        self.video_id = video_id
+        self.watch: _Watch | None = watch
+        self.started = started
+        self.timeout = timeout
+        self.deadline = None if timeout is None else started + timeout
+        loop = asyncio.get_running_loop()
+        self._outcome: asyncio.Future[Video] = loop.create_future()
+        self._changed: asyncio.Future[None] | None = None
+
+    @property
+    def latest(self) -> Video | None:
+        """The last state polled for this video (shared by all its waiters)."""
+        return self.watch.latest if self.watch is not None else self._final_video()
+
+    def _final_video(self) -> Video | None:
+        if not self._outcome.done() or self._outcome.cancelled():
+            return None
+        error = self._outcome.exception()
+        if error is None:
+            return self._outcome.result()
+        return getattr(error, "video", None)
+
+    @property
+    def finished(self) -> bool:
+        """Whether this waiter's outcome is known."""
+        return self._outcome.done()
+
+    @property
+    def outcome(self) -> asyncio.Future[Video]:
+        """Resolves to the final Video, or fails with the error that ended the wait."""
+        return self._outcome
+
+    def eta(self, now: float) -> float | None:
+        """Seconds until the predicted finish, when it can be predicted."""
+        if self.watch is None:
+            return None
+        estimate = self.watch.track.estimated_finish()
+        return None if estimate is None else max(estimate[0] - now, 0.0)
+
+    def notify(self) -> None:
+        """Wake whoever waits for this waiter's next change."""
+        changed = self._changed
+        if changed is not None and not changed.done():
+            changed.set_result(None)
+
+    async def changed(self) -> None:
+        """Wait until the video's state changes or the wait ends."""
+        if self._outcome.done():
+            return
+        self._changed = asyncio.get_running_loop().create_future()
+        try:
+            await self._changed
+        finally:
+            self._changed = None
+
+    def finish(self, video: Video | None, error: BaseException | None) -> None:
+        """Settle the outcome (first call wins) and wake any iterator."""
+        if not self._outcome.done():
+            if error is not None:
+                self._outcome.set_exception(error)
+                # Mark retrieved: an iterator that ends early may never look at it.
+                self._outcome.exception()
+            elif video is not None:
+                self._outcome.set_result(video)
+        self.notify()
+
+
+class _Watch:
+    """The single poll loop state of one video id, shared by all of its subscriptions."""
+
+    __slots__ = ("failing_since", "in_flight", "latest", "seq", "subscribers", "track", "video_id")
+
+    def __init__(self, video_id: str, policy: PollPolicy) -> None:
+        self.video_id = video_id
+        self.subscribers: set[Subscription] = set()
+        self.latest: Video | None = None
+        self.track = ProgressTrack(policy)
+        self.seq = -1
+        self.in_flight = False
+        self.failing_since: float | None = None
+
+
+class Poller:
+    """Schedules the polls of every watched video of one client."""
+
+    def __init__(
+        self,
+        *,
+        fetch_one: FetchOne,
+        fetch_many: FetchMany,
+        policy: PollPolicy,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+        seed: int | None = None,
+    ) -> None:
+        self._fetch_one = fetch_one
+        self._fetch_many = fetch_many
+        self.policy = policy
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = random.Random(seed)
+        self._watches: dict[str, _Watch] = {}
+        self._due: list[tuple[float, int, str]] = []
+        self._deadlines: list[tuple[float, int, Subscription]] = []
+        self._seq = itertools.count()
+        self._runner: asyncio.Task[None] | None = None
+        self._wake: asyncio.Future[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._polls_in_flight = 0
+        self._closed = False
+        # Measured costs (seconds per call), for choosing the list endpoint.
+        self._get_cost: float | None = None
+        self._list_cost: float | None = None
+        self._list_size = 0
+        self._list_probed_at: float | None = None
+        self._next_list_at = 0.0
+        self._decision = False
+        self._decided_until = 0.0
+        self.polls = 0
+        """Status polls sent so far (GET /videos/{id})."""
+        self.list_polls = 0
+        """List calls sent so far to read many renders at once (GET /videos)."""
+
+    # --- subscriptions -----------------------------------------------------------------
+
+    @property
+    def watched(self) -> int:
+        """How many distinct videos are being polled."""
+        return len(self._watches)
+
+    def subscribe(
+        self, video_id: str, *, timeout: float | None, seed: Video | None = None
+    ) -> Subscription:
+        """Start waiting for `video_id`; the first waiter starts its poll loop."""
+        if self._closed:
+            raise closed_error()
+        now = self._clock()
+        watch = self._watches.get(video_id)
+        if watch is None:
+            watch = _Watch(video_id, self.policy)
+            self._watches[video_id] = watch
+            if seed is not None:
+                self._record(watch, seed, now)
+                if not seed.is_terminal:
+                    self._schedule(watch, now + watch.track.next_delay(now, self.policy, self._rng))
+            else:
+                self._schedule(watch, now)
+        sub = Subscription(video_id, watch, now, timeout)
+        watch.subscribers.add(sub)
+        if watch.latest is not None and watch.latest.is_terminal:
+            self._settle(watch, watch.latest)
+        elif sub.deadline is not None:
+            heapq.heappush(self._deadlines, (sub.deadline, next(self._seq), sub))
+            self._poke()
+        self._ensure_running()
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Stop waiting; the last waiter to leave stops the video's polling."""
+        watch, sub.watch = sub.watch, None
+        if watch is None:
+            return
+        watch.subscribers.discard(sub)
+        if not watch.subscribers and self._watches.get(watch.video_id) is watch:
+            del self._watches[watch.video_id]
+
+    # --- the scheduler -----------------------------------------------------------------
+
+    def _ensure_running(self) -> None:
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.get_running_loop().create_task(
+                self._run(), name="videoapi_async-poller"
+            )
+        else:
+            self._poke()
+
+    def _poke(self) -> None:
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    def _schedule(self, watch: _Watch, due: float) -> None:
+        watch.seq = next(self._seq)
+        heapq.heappush(self._due, (due, watch.seq, watch.video_id))
+
+    async def _run(self) -> None:
+        while self._watches or self._tasks:
+            now = self._clock()
+            self._expire(now)
+            self._launch_due(now)
+            await self._nap(self._next_wake(now))
+
+    def _next_wake(self, now: float) -> float | None:
+        times = []
+        if self._due and self._polls_in_flight < self.policy.max_concurrent_polls:
+            times.append(self._due[0][0])
+        while self._deadlines and self._deadlines[0][2].finished:
+            heapq.heappop(self._deadlines)
+        if self._deadlines:
+            times.append(self._deadlines[0][0])
+        return max(min(times) - now, 0.0) if times else None
+
+    async def _nap(self, delay: float | None) -> None:
+        wake = self._wake = asyncio.get_running_loop().create_future()
+        if delay is None:
+            await wake
+            return
+        if delay <= 0:
+            await asyncio.sleep(0)
+            return
+        sleeper = asyncio.ensure_future(self._sleep(delay))
+        try:
+            await asyncio.wait({sleeper, wake}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not sleeper.done():
+                sleeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sleeper
+            self._wake = None
+
+    def _expire(self, now: float) -> None:
+        while self._deadlines and self._deadlines[0][0] <= now:
+            _, _, sub = heapq.heappop(self._deadlines)
+            if sub.finished:
+                continue
+            last = sub.latest
+            state = f"; last seen {last.status.value}" if last is not None else ""
+            if last is not None and last.progress is not None:
+                state += f" at {last.progress} %"
+            sub.finish(
+                None,
+                RenderTimeoutError(
+                    f"gave up waiting for video {sub.video_id!r} after {sub.timeout:g} s"
+                    f"{state}. The render may still finish: wait again, or check it "
+                    "with get_video()",
+                    video_id=sub.video_id,
+                    video=last,
+                    timeout=sub.timeout or 0.0,
+                ),
+            )
+            self.unsubscribe(sub)
+
+    def _launch_due(self, now: float) -> None:
+        due: list[_Watch] = []
+        while self._due and self._due[0][0] <= now:
+            _, seq, video_id = heapq.heappop(self._due)
+            watch = self._watches.get(video_id)
+            if watch is None or watch.seq != seq or watch.in_flight:
+                continue
+            due.append(watch)
+        if not due:
+            return
+        if self._use_list(now):
+            if now >= self._next_list_at:
+                self._start(self._poll_list(due))
+            else:
+                # A list call is coming (or running): it will cover these too.
+                at = now if self._next_list_at == _NEVER else self._next_list_at
+                at = max(at, now + self.policy.min_interval)
+                for watch in due:
+                    self._schedule(watch, at)
+            return
+        capacity = self.policy.max_concurrent_polls - self._polls_in_flight
+        for watch in due[:capacity]:
+            self._start(self._poll_one(watch))
+        for watch in due[capacity:]:
+            heapq.heappush(self._due, (now, watch.seq, watch.video_id))
+
+    def _start(self, poll: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(poll)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("a status poll crashed", exc_info=task.exception())
+        self._poke()
+
+    # --- list endpoint -----------------------------------------------------------------
+
+    def _use_list(self, now: float) -> bool:
+        mode = self.policy.list_polling
+        if mode != "auto":
+            return mode == "always"
+        if len(self._watches) < self.policy.list_min_in_flight or self._get_cost is None:
+            return False
+        if self._list_cost is None:
+            return True  # measure the list endpoint once many renders are in flight
+        if self._list_probed_at is not None and now - self._list_probed_at > _REPROBE:
+            return True  # the account grows, and so does the list: measure again
+        if self._decided_until > now:
+            return self._decision
+        # Cheaper as one list call than as the polls due before the next one may start?
+        horizon = now + self._list_spacing()
+        due_soon = sum(
+            1
+            for due, seq, video_id in self._due
+            if due <= horizon and (w := self._watches.get(video_id)) is not None and w.seq == seq
+        )
+        self._decision = due_soon * self._get_cost >= self._list_cost
+        self._decided_until = now + self.policy.min_interval
+        return self._decision
+
+    def _list_spacing(self) -> float:
+        cost = self._list_cost if self._list_cost not in (None, _NEVER) else 0.0
+        return max(self.policy.min_interval, _LIST_SHARE * (cost or 0.0))
+
+    async def _poll_list(self, due: list[_Watch]) -> None:
+        self._next_list_at = _NEVER
+        for watch in due:
+            watch.in_flight = True
+        ids = list(self._watches)
+        started = self._clock()
+        try:
+            found, size = await self._fetch_many(ids)
+        except VideoAPIError as exc:
+            at = self._clock()
+            logger.debug("list poll failed (%s)", exc)
+            if self.policy.list_polling == "auto":
+                # Poll one by one until the list is measured again.
+                self._list_cost, self._list_probed_at = _NEVER, at
+            for watch in due:
+                watch.in_flight = False
+                self._schedule(watch, at + watch.track.error_delay(self.policy, self._rng))
+            self._next_list_at = at + self._list_spacing()
+            return
+        except BaseException:
+            self._next_list_at = 0.0
+            raise
+        self.list_polls += 1
+        at = self._clock()
+        self._list_cost = self._blend(self._list_cost, at - started)
+        self._list_size = size
+        self._list_probed_at = at
+        self._next_list_at = at + self._list_spacing()
+        for watch in due:
+            watch.in_flight = False
+        waiting = set(due)
+        for video_id in ids:
+            current = self._watches.get(video_id)
+            if current is None:
+                continue
+            video = found.get(video_id)
+            if video is not None:
+                self._handle_video(current, video, at)
+            elif current in waiting:
+                # Not (yet) in the list: fall back to polling it on its own.
+                self._start(self._poll_one(current))
+
+    # --- one video ---------------------------------------------------------------------
+
+    async def _poll_one(self, watch: _Watch) -> None:
+        watch.in_flight = True
+        self._polls_in_flight += 1
+        started = self._clock()
+        try:
+            video = await self._fetch_one(watch.video_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # every failure must reach the waiters
+            self._handle_error(watch, exc, self._clock())
+        else:
+            at = self._clock()
+            self._get_cost = self._blend(self._get_cost, at - started)
+            self.polls += 1
+            self._handle_video(watch, video, at)
+        finally:
+            watch.in_flight = False
+            self._polls_in_flight -= 1
+
+    @staticmethod
+    def _blend(old: float | None, new: float) -> float:
+        return new if old is None or old == _NEVER else old + _EWMA * (new - old)
+
+    def _record(self, watch: _Watch, video: Video, at: float) -> bool:
+        previous = watch.latest
+        changed = previous is None or _state(previous) != _state(video)
+        watch.latest = video
+        watch.track.observe(video, at, changed)
+        watch.failing_since = None
+        return changed
+
+    def _handle_video(self, watch: _Watch, video: Video, at: float) -> None:
+        if self._watches.get(watch.video_id) is not watch:
+            return  # everybody left while the poll was in flight
+        if self._record(watch, video, at):
+            for sub in watch.subscribers:
+                sub.notify()
+        if video.is_terminal:
+            self._settle(watch, video)
+        else:
+            self._schedule(watch, at + watch.track.next_delay(at, self.policy, self._rng))
+
+    def _settle(self, watch: _Watch, video: Video) -> None:
+        error = None
+        if video.status.is_failure:
+            error = RenderFailedError(
+                f"render of video {video.id!r} ended {video.status.value}", video=video
+            )
+        for sub in list(watch.subscribers):
+            sub.finish(video, error)
+        self._watches.pop(watch.video_id, None)
+
+    def _handle_error(self, watch: _Watch, exc: BaseException, at: float) -> None:
+        if self._watches.get(watch.video_id) is not watch:
+            return
+        if _is_transient(exc):
+            if watch.failing_since is None:
+                watch.failing_since = at
+            if at - watch.failing_since < self.policy.max_failing:
+                delay = watch.track.error_delay(self.policy, self._rng)
+                if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+                    delay = max(delay, exc.retry_after)
+                logger.debug("poll of %s failed (%s); next in %.2f s", watch.video_id, exc, delay)
+                self._schedule(watch, at + delay)
+                return
+        for sub in list(watch.subscribers):
+            sub.finish(None, exc)
+        self._watches.pop(watch.video_id, None)
+
+    # --- lifetime ----------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """End every wait with a clear error and stop all polling."""
+        self._closed = True
+        for watch in list(self._watches.values()):
+            for sub in list(watch.subscribers):
+                sub.finish(None, closed_error())
+        self._watches.clear()
+        self._due.clear()
+        self._deadlines.clear()
+        tasks = [t for t in (self._runner, *self._tasks) if t is not None and not t.done()]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, APIConnectionError):
+        return True
+    if isinstance(exc, APIStatusError):
+        return exc.status_code in _TRANSIENT_STATUSES or exc.status_code >= 500
+    if isinstance(exc, ResponseDecodeError):
+        return exc.malformed_json
+    return False
