@@ -1,0 +1,100 @@
+"""The sandbox's public names, and its independence from the client code."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import videoapi_async.sandbox as sandbox
+
+PACKAGE = Path(sandbox.__file__).parent
+
+EXPECTED = {
+    "ALL_ROUTES",
+    "DEFAULT_RANDOM_FAULT_KINDS",
+    "FAILURE_STATUSES",
+    "FAULT_KINDS",
+    "ROUTE_CREATE",
+    "ROUTE_DELETE",
+    "ROUTE_GET",
+    "ROUTE_KEYS",
+    "ROUTE_LIST",
+    "ROUTE_METADATA",
+    "STATUSES",
+    "SUCCESS_STATUSES",
+    "TERMINAL_STATUSES",
+    "BodyError",
+    "CreateRequest",
+    "Fault",
+    "FaultConfig",
+    "FaultInjector",
+    "ManualClock",
+    "RateLimit",
+    "RateLimiter",
+    "RenderPlan",
+    "RenderProfile",
+    "RenderTiming",
+    "RouteFaults",
+    "Sandbox",
+    "SandboxConfig",
+    "SandboxStats",
+    "TokenBucket",
+    "VideoRecord",
+    "build_arg_parser",
+    "canonical_json",
+    "choose_fault",
+    "config_from_args",
+    "config_from_options",
+    "decode_json_body",
+    "main",
+    "plan_render",
+    "render_state",
+    "serve",
+    "validate_create_body",
+}
+
+
+def test_all_is_pinned_and_importable() -> None:
+    """__all__ lists exactly the public names, each importable from the package."""
+    assert set(sandbox.__all__) == EXPECTED
+    assert len(sandbox.__all__) == len(EXPECTED)
+    for name in sandbox.__all__:
+        assert getattr(sandbox, name) is not None
+
+
+def test_route_keys_and_fault_kinds_are_stable() -> None:
+    """Route keys and fault kind names, which tests everywhere spell out, do not drift."""
+    assert sandbox.ROUTE_KEYS == (
+        "GET /videos",
+        "POST /videos",
+        "GET /videos/{video_id}",
+        "GET /videos/{video_id}/metadata",
+        "DELETE /videos/{video_id}",
+    )
+    assert sandbox.FAULT_KINDS == (
+        "delay",
+        "http_429",
+        "http_500",
+        "http_502",
+        "http_503",
+        "reset",
+        "drop_response",
+        "truncated_json",
+        "malformed_json",
+        "slow_body",
+    )
+
+
+def test_server_modules_do_not_import_the_client() -> None:
+    """No sandbox module imports the client package (only the pytest plugin, lazily)."""
+    for path in sorted(PACKAGE.glob("*.py")):
+        if path.name == "pytest_plugin.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert node.level <= 1, f"{path.name} imports from a parent package"
+                module = node.module or ""
+                assert not module.startswith("videoapi_async"), f"{path.name}: {module}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert not alias.name.startswith("videoapi_async"), path.name

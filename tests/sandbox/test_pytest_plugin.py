@@ -1,0 +1,133 @@
+"""The pytest plugin, run in a separate pytest process as a user's test suite would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+USER_TESTS = '''
+import aiohttp
+import pytest
+
+
+async def test_sandbox_fixture_serves(videoapi_sandbox):
+    """The fixture is a started sandbox with fast renders."""
+    assert videoapi_sandbox.config.render.time_scale == 40
+    headers = {"api-key": videoapi_sandbox.api_key}
+    async with aiohttp.ClientSession() as session:
+        async with session.get(videoapi_sandbox.base_url + "/videos", headers=headers) as r:
+            assert r.status == 200 and await r.json() == []
+
+
+@pytest.mark.videoapi_sandbox(seed=7, failure_rate=1.0)
+async def test_marker_configures_the_sandbox(videoapi_sandbox):
+    """The marker's options reach the sandbox."""
+    assert videoapi_sandbox.seed == 7
+    assert videoapi_sandbox.config.render.failure_rate == 1.0
+
+
+async def test_client_fixture(videoapi_client, videoapi_sandbox):
+    """The client fixture is an open VideoAPI on the sandbox."""
+    videoapi_sandbox.create_video({"source_draft_id": "d"})
+    videos = await videoapi_client.list_videos()
+    assert len(videos) == 1
+
+
+def test_plain_test_is_unaffected():
+    """A test that uses no fixture of the plugin runs as usual."""
+    assert True
+'''
+
+
+ASYNC_INI = (
+    "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+    "filterwarnings = error\n"
+)
+
+
+def _pytest(
+    tmp_path: Path, *args: str, ini: str = ASYNC_INI, extra_path: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """Run pytest on tmp_path in a new process, with only the plugins named in args."""
+    (tmp_path / "pytest.ini").write_text(ini)
+    python_path = os.pathsep.join(part for part in (extra_path, str(REPO)) if part)
+    env = {**os.environ, "PYTHONPATH": python_path, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.e2e
+def test_fixtures_and_marker_in_a_user_suite(tmp_path: Path) -> None:
+    """videoapi_sandbox, videoapi_client and the marker work under pytest-asyncio."""
+    (tmp_path / "test_user.py").write_text(USER_TESTS)
+    result = _pytest(
+        tmp_path,
+        "-p",
+        "pytest_asyncio.plugin",
+        "-p",
+        "videoapi_async.sandbox.pytest_plugin",
+        "--strict-markers",
+        "-q",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout
+
+
+@pytest.mark.e2e
+def test_config_fixture_can_be_overridden(tmp_path: Path) -> None:
+    """A conftest overriding videoapi_sandbox_config changes the sandbox."""
+    (tmp_path / "conftest.py").write_text(
+        textwrap.dedent(
+            """
+            import pytest
+            from videoapi_async.sandbox import SandboxConfig
+
+            @pytest.fixture
+            def videoapi_sandbox_config():
+                return SandboxConfig(api_key="from-conftest", seed=99)
+            """
+        )
+    )
+    (tmp_path / "test_override.py").write_text(
+        "async def test_key(videoapi_sandbox):\n"
+        "    assert videoapi_sandbox.api_key == 'from-conftest'\n"
+        "    assert videoapi_sandbox.seed == 99\n"
+    )
+    result = _pytest(
+        tmp_path, "-p", "pytest_asyncio.plugin", "-p", "videoapi_async.sandbox.pytest_plugin"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_without_pytest_asyncio_only_the_fixtures_fail(tmp_path: Path) -> None:
+    """Without pytest-asyncio, plain tests pass and the async fixtures explain what's missing."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "pytest_asyncio.py").write_text("raise ImportError('not installed')\n")
+    (tmp_path / "test_user.py").write_text(
+        "def test_plain():\n    assert True\n\ndef test_uses_sandbox(videoapi_sandbox):\n    pass\n"
+    )
+    result = _pytest(
+        tmp_path,
+        "-p",
+        "videoapi_async.sandbox.pytest_plugin",
+        "-rA",
+        ini="[pytest]\nfilterwarnings = error\n",
+        extra_path=str(blocker),
+    )
+    assert "1 passed" in result.stdout, result.stdout
+    assert "1 error" in result.stdout, result.stdout
+    assert "needs pytest-asyncio" in result.stdout

@@ -1,0 +1,391 @@
+"""Frozen settings of the sandbox: how renders behave, which faults to inject, rate limits.
+
+Every default lives here. Bad values fail when the object is built, with a message that
+says which field was wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, Final
+
+import attrs
+
+from ._routes import ALL_ROUTES, check_route_key
+
+__all__ = [
+    "DEFAULT_RANDOM_FAULT_KINDS",
+    "FAULT_KINDS",
+    "FaultConfig",
+    "RateLimit",
+    "RenderProfile",
+    "RouteFaults",
+    "SandboxConfig",
+    "config_from_options",
+]
+
+FAULT_KINDS: Final = (
+    "delay",
+    "http_429",
+    "http_500",
+    "http_502",
+    "http_503",
+    "reset",
+    "drop_response",
+    "truncated_json",
+    "malformed_json",
+    "slow_body",
+)
+"""Names of the faults the sandbox can inject (see the package docstring for each)."""
+
+DEFAULT_RANDOM_FAULT_KINDS: Final = ("http_429", "http_500", "http_502", "http_503", "reset")
+"""Kinds spread by :meth:`FaultConfig.spread` when none are named: faults a client retries."""
+
+
+def _check_fraction(owner: str, name: str, value: float) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise ValueError(f"{owner}.{name} must be a probability between 0 and 1, got {value!r}")
+
+
+def _check_seconds(owner: str, name: str, value: float) -> None:
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(f"{owner}.{name} must be a number of seconds >= 0, got {value!r}")
+
+
+def _fraction(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    _check_fraction(type(instance).__name__, attribute.name, value)
+
+
+def _seconds(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    _check_seconds(type(instance).__name__, attribute.name, value)
+
+
+@attrs.frozen
+class RenderProfile:
+    """How the sandbox's renders behave.
+
+    Each render takes a duration drawn uniformly from ``min_duration..max_duration``
+    nominal seconds, divided by ``time_scale`` (``time_scale=20`` makes a 10 s render take
+    0.5 s). It ends ``failed``, ``cancelled``, ``stopped`` or ``published`` with the given
+    probabilities and ``ready`` otherwise. ``unknown_progress_rate`` is the fraction of
+    reads of an unfinished render that report ``progress: -1`` (the API's undocumented
+    "unknown").
+    """
+
+    min_duration: float = attrs.field(default=2.0, validator=_seconds)
+    max_duration: float = attrs.field(default=8.0, validator=_seconds)
+    time_scale: float = 1.0
+    failure_rate: float = attrs.field(default=0.0, validator=_fraction)
+    cancel_rate: float = attrs.field(default=0.0, validator=_fraction)
+    stop_rate: float = attrs.field(default=0.0, validator=_fraction)
+    publish_rate: float = attrs.field(default=0.0, validator=_fraction)
+    unknown_progress_rate: float = attrs.field(default=0.0, validator=_fraction)
+
+    def __attrs_post_init__(self) -> None:
+        if self.min_duration > self.max_duration:
+            raise ValueError(
+                f"RenderProfile.min_duration ({self.min_duration}) is greater than "
+                f"max_duration ({self.max_duration}): swap them or raise max_duration"
+            )
+        scale = self.time_scale
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+            raise ValueError(
+                f"RenderProfile.time_scale must be a number > 0 (2 = twice as fast), got {scale!r}"
+            )
+        total = self.failure_rate + self.cancel_rate + self.stop_rate + self.publish_rate
+        if total > 1 + 1e-9:
+            raise ValueError(
+                "RenderProfile: failure_rate + cancel_rate + stop_rate + publish_rate is "
+                f"{total:g}, but it must be at most 1 (the remainder of renders end 'ready'): "
+                "lower one of them"
+            )
+
+    def outcome_weights(self) -> tuple[tuple[str, float], ...]:
+        """Return each final status with its probability, in a fixed order."""
+        rest = 1.0 - self.failure_rate - self.cancel_rate - self.stop_rate - self.publish_rate
+        return (
+            ("failed", self.failure_rate),
+            ("cancelled", self.cancel_rate),
+            ("stopped", self.stop_rate),
+            ("published", self.publish_rate),
+            ("ready", max(rest, 0.0)),
+        )
+
+
+def _freeze_rates(value: Mapping[str, float]) -> Mapping[str, float]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen
+class RouteFaults:
+    """Random misbehaviour of one route (or of every route, under the key ``"*"``).
+
+    ``rates`` maps a fault kind (one of :data:`FAULT_KINDS`) to the probability that a
+    request gets it; the probabilities must add up to at most 1. ``latency`` seconds, plus
+    up to ``latency_jitter`` more, are added to every request of the route.
+    """
+
+    rates: Mapping[str, float] = attrs.field(factory=dict, converter=_freeze_rates)
+    latency: float = attrs.field(default=0.0, validator=_seconds)
+    latency_jitter: float = attrs.field(default=0.0, validator=_seconds)
+
+    def __attrs_post_init__(self) -> None:
+        for kind, rate in self.rates.items():
+            if kind not in FAULT_KINDS:
+                raise ValueError(
+                    f"RouteFaults.rates has an unknown fault kind {kind!r}: "
+                    f"use one of {', '.join(FAULT_KINDS)}"
+                )
+            _check_fraction("RouteFaults", f"rates[{kind!r}]", rate)
+        total = sum(self.rates.values())
+        if total > 1 + 1e-9:
+            raise ValueError(
+                f"RouteFaults.rates add up to {total:g}, but at most one fault hits a "
+                "request, so they must add up to at most 1: lower them"
+            )
+
+
+def _freeze_routes(value: Mapping[str, RouteFaults]) -> Mapping[str, RouteFaults]:
+    routes = {}
+    for key, faults in value.items():
+        check_route_key(key)
+        if not isinstance(faults, RouteFaults):
+            raise TypeError(
+                f"FaultConfig.routes[{key!r}] must be a RouteFaults, got {type(faults).__name__}"
+            )
+        routes[key] = faults
+    return MappingProxyType(routes)
+
+
+def _positive_int(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"{type(instance).__name__}.{attribute.name} must be an integer >= 1, got {value!r}"
+        )
+
+
+def _optional_seconds(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    if value is not None:
+        _seconds(instance, attribute, value)
+
+
+@attrs.frozen
+class FaultConfig:
+    """Which faults the sandbox injects at random, and the parameters of every fault kind.
+
+    ``routes`` maps a route key (``"GET /videos/{video_id}"`` ...) or ``"*"`` to its
+    :class:`RouteFaults`; a route's own entry replaces the ``"*"`` entry. The other fields
+    tune the fault kinds, scripted ones included: ``retry_after`` is the ``Retry-After`` of
+    an ``http_429`` (seconds; ``None`` sends no header), sent as an HTTP date when
+    ``retry_after_date`` is true; ``delay`` is the pause of a ``delay`` fault;
+    ``slow_body_chunks`` pieces of a ``slow_body`` are sent ``slow_body_pause`` seconds apart.
+    """
+
+    routes: Mapping[str, RouteFaults] = attrs.field(factory=dict, converter=_freeze_routes)
+    retry_after: float | None = attrs.field(default=1.0, validator=_optional_seconds)
+    retry_after_date: bool = False
+    delay: float = attrs.field(default=1.0, validator=_seconds)
+    slow_body_pause: float = attrs.field(default=0.5, validator=_seconds)
+    slow_body_chunks: int = attrs.field(default=4, validator=_positive_int)
+
+    @classmethod
+    def spread(
+        cls,
+        rate: float,
+        kinds: Iterable[str] = DEFAULT_RANDOM_FAULT_KINDS,
+        *,
+        route: str = ALL_ROUTES,
+        latency: float = 0.0,
+    ) -> FaultConfig:
+        """Build a config where ``rate`` of the requests to ``route`` fail, over ``kinds``."""
+        _check_fraction("FaultConfig.spread", "rate", rate)
+        names = tuple(kinds)
+        if not names and rate > 0:
+            raise ValueError("FaultConfig.spread needs at least one fault kind when rate > 0")
+        rates = {kind: rate / len(names) for kind in names} if rate > 0 else {}
+        return cls(routes={route: RouteFaults(rates=rates, latency=latency)})
+
+
+@attrs.frozen
+class RateLimit:
+    """A token bucket per API key: ``rate`` requests per second, bursts up to ``burst``.
+
+    A request that finds the bucket empty is answered ``429`` with a ``Retry-After`` (whole
+    seconds until a token is back), as an API gateway would. ``burst`` defaults to
+    ``rate`` rounded up.
+    """
+
+    rate: float
+    burst: int = attrs.field(validator=_positive_int)
+
+    @burst.default
+    def _default_burst(self) -> int:
+        return max(1, math.ceil(self.rate)) if self.rate > 0 else 1
+
+    def __attrs_post_init__(self) -> None:
+        rate = self.rate
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
+            raise ValueError(
+                f"RateLimit.rate must be a number of requests per second > 0, got {rate!r}"
+            )
+
+
+def _check_port(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise ValueError(f"SandboxConfig.port must be 0..65535 (0 = any free port), got {value!r}")
+
+
+@attrs.frozen
+class SandboxConfig:
+    """Everything a :class:`~videoapi_async.sandbox.Sandbox` needs to know.
+
+    ``api_key`` is generated per sandbox when ``None``; so is ``seed`` (read it back from
+    ``Sandbox.seed`` to replay a run). With ``null_unset_fields`` the server sends
+    ``null`` for every optional field of a video it has no value for, as a pydantic v1
+    server without ``exclude_none`` does; by default such fields are left out.
+    ``preload_videos`` finished (``ready``) videos are put in the first account at start.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = attrs.field(default=0, validator=_check_port)
+    api_key: str | None = None
+    seed: int | None = None
+    render: RenderProfile = attrs.field(factory=RenderProfile)
+    faults: FaultConfig = attrs.field(factory=FaultConfig)
+    rate_limit: RateLimit | None = None
+    null_unset_fields: bool = False
+    preload_videos: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        preload = self.preload_videos
+        if isinstance(preload, bool) or not isinstance(preload, int) or preload < 0:
+            raise ValueError(
+                f"SandboxConfig.preload_videos must be an integer >= 0, got {preload!r}"
+            )
+        if self.api_key is not None and (not isinstance(self.api_key, str) or not self.api_key):
+            raise ValueError("SandboxConfig.api_key must be a non-empty string or None")
+        if self.seed is not None and (
+            isinstance(self.seed, bool) or not isinstance(self.seed, int)
+        ):
+            raise ValueError(f"SandboxConfig.seed must be an integer or None, got {self.seed!r}")
+
+
+_RENDER_OPTIONS: Final = {
+    "time_scale",
+    "min_duration",
+    "max_duration",
+    "failure_rate",
+    "cancel_rate",
+    "stop_rate",
+    "publish_rate",
+    "unknown_progress_rate",
+}
+_TOP_OPTIONS: Final = {"host", "port", "api_key", "seed", "null_unset_fields", "preload_videos"}
+_FAULT_OPTIONS: Final = {
+    "fault_rate",
+    "fault_kinds",
+    "latency",
+    "retry_after",
+    "delay",
+    "slow_body_pause",
+}
+_LIMIT_OPTIONS: Final = {"rate_limit", "burst"}
+OPTION_NAMES: Final = frozenset(_RENDER_OPTIONS | _TOP_OPTIONS | _FAULT_OPTIONS | _LIMIT_OPTIONS)
+
+
+def _number(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"sandbox option {name} must be a number, got {value!r}")
+    return float(value)
+
+
+def _integer(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"sandbox option {name} must be an integer, got {value!r}")
+    return value
+
+
+def _kinds(value: object) -> tuple[str, ...]:
+    names = value.split(",") if isinstance(value, str) else value
+    if not isinstance(names, Iterable):
+        raise ValueError(f"sandbox option fault_kinds must be a list of names, got {value!r}")
+    kinds = tuple(str(name).strip() for name in names if str(name).strip())
+    for kind in kinds:
+        if kind not in FAULT_KINDS:
+            raise ValueError(
+                f"sandbox option fault_kinds names an unknown kind {kind!r}: "
+                f"use some of {', '.join(FAULT_KINDS)}"
+            )
+    return kinds
+
+
+def config_from_options(
+    options: Mapping[str, object], base: SandboxConfig | None = None
+) -> SandboxConfig:
+    """Build a :class:`SandboxConfig` from flat options, as given on a command line.
+
+    Options whose value is ``None`` are ignored; the others replace fields of ``base``
+    (the defaults when ``None``). Names: ``host``, ``port``, ``api_key``, ``seed``,
+    ``null_unset_fields``, ``preload_videos``; the :class:`RenderProfile` fields;
+    ``fault_rate`` with ``fault_kinds`` (see :meth:`FaultConfig.spread`), ``latency``,
+    ``retry_after``, ``delay``, ``slow_body_pause``; ``rate_limit`` (requests per second)
+    with ``burst``.
+    """
+    given = {name: value for name, value in options.items() if value is not None}
+    unknown = sorted(set(given) - OPTION_NAMES)
+    if unknown:
+        raise ValueError(
+            f"unknown sandbox option(s) {', '.join(unknown)}: "
+            f"use some of {', '.join(sorted(OPTION_NAMES))}"
+        )
+    config = base if base is not None else SandboxConfig()
+
+    render_changes = {name: _number(name, given[name]) for name in _RENDER_OPTIONS & set(given)}
+    render = attrs.evolve(config.render, **render_changes) if render_changes else config.render
+
+    faults = config.faults
+    if "fault_rate" in given or "latency" in given:
+        kinds = _kinds(given["fault_kinds"]) if "fault_kinds" in given else None
+        spread = FaultConfig.spread(
+            _number("fault_rate", given.get("fault_rate", 0.0)),
+            kinds if kinds is not None else DEFAULT_RANDOM_FAULT_KINDS,
+            latency=_number("latency", given.get("latency", 0.0)),
+        )
+        faults = attrs.evolve(faults, routes={**faults.routes, **spread.routes})
+    elif "fault_kinds" in given:
+        raise ValueError("sandbox option fault_kinds needs fault_rate as well")
+    fault_changes: dict[str, Any] = {
+        name: _number(name, given[name])
+        for name in ("retry_after", "delay", "slow_body_pause")
+        if name in given
+    }
+    if fault_changes:
+        faults = attrs.evolve(faults, **fault_changes)
+
+    rate_limit = config.rate_limit
+    if "rate_limit" in given:
+        rps = _number("rate_limit", given["rate_limit"])
+        if "burst" in given:
+            rate_limit = RateLimit(rps, _integer("burst", given["burst"]))
+        else:
+            rate_limit = RateLimit(rps)
+    elif "burst" in given:
+        raise ValueError("sandbox option burst needs rate_limit as well")
+
+    top: dict[str, Any] = {}
+    for name in ("host", "api_key"):
+        if name in given:
+            top[name] = str(given[name])
+    for name in ("port", "seed", "preload_videos"):
+        if name in given:
+            top[name] = _integer(name, given[name])
+    if "null_unset_fields" in given:
+        top["null_unset_fields"] = bool(given["null_unset_fields"])
+    return attrs.evolve(config, render=render, faults=faults, rate_limit=rate_limit, **top)
