@@ -160,25 +160,8 @@ class RequestValidationError(APIStatusError):
 
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        errors: Sequence[ErrorDetail],
-        status_code: int,
-        detail: Any,
-        headers: Mapping[str, str],
-        method: str,
-        path: str,
-    ) -> None:
-        super().__init__(
-            message,
-            status_code=status_code,
-            detail=detail,
-            headers=headers,
-            method=method,
-            path=path,
-        )
+    def __init__(self, message: str, *, errors: Sequence[ErrorDetail], **status: Any) -> None:
+        super().__init__(message, **status)
         self.errors = tuple(errors)
 
 
@@ -191,25 +174,8 @@ class RateLimitError(APIStatusError):
 
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None,
-        status_code: int,
-        detail: Any,
-        headers: Mapping[str, str],
-        method: str,
-        path: str,
-    ) -> None:
-        super().__init__(
-            message,
-            status_code=status_code,
-            detail=detail,
-            headers=headers,
-            method=method,
-            path=path,
-        )
+    def __init__(self, message: str, *, retry_after: float | None, **status: Any) -> None:
+        super().__init__(message, **status)
         self.retry_after = retry_after
 
 
