@@ -133,6 +133,17 @@ class VideoAPI:
             raise TypeError(
                 f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
             )
+        for name, function in (("clock", clock), ("sleep", sleep)):
+            if not callable(function):
+                raise TypeError(
+                    f"{name} must be a function (like time.monotonic / asyncio.sleep), "
+                    f"got {type(function).__name__}"
+                )
+        if base_url is not None and not isinstance(base_url, str):
+            raise TypeError(
+                f"base_url must be a string such as 'https://api.makereals.com/api/v1', "
+                f"got {type(base_url).__name__}"
+            )
         if not isinstance(max_connections, int) or max_connections < 1:
             raise ValueError(f"max_connections must be an integer >= 1, got {max_connections!r}")
         timeouts = Timeouts() if timeouts is None else timeouts
@@ -375,7 +386,7 @@ class VideoAPI:
             await self._budget.acquire(priority)
             raw = await self._transport.send(method, path, body=body, extra_headers=extra_headers)
             payload = raw.body
-            if raw.status >= 300 and self._key_bytes in payload:
+            if self._key_bytes in payload:  # a server echoing the key must not expose it
                 payload = payload.replace(self._key_bytes, _REDACTED)
             if logger.isEnabledFor(logging.DEBUG):
                 _log_exchange(method, path, raw.status, raw.elapsed, raw.headers, payload)

@@ -66,15 +66,26 @@ class Timeouts:
 
 
 def _check_policy(policy: RetryPolicy) -> None:
-    if not isinstance(policy.max_attempts, int) or policy.max_attempts < 1:
+    if (
+        isinstance(policy.max_attempts, bool)
+        or not isinstance(policy.max_attempts, int)
+        or policy.max_attempts < 1
+    ):
         raise ValueError(
             f"RetryPolicy.max_attempts must be an integer >= 1 (1 means no retries), "
             f"got {policy.max_attempts!r}"
         )
     for name in ("max_elapsed", "initial_backoff", "max_backoff", "max_retry_after"):
         value = getattr(policy, name)
-        if not isinstance(value, (int, float)) or value < 0 or math.isnan(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or value < 0
+            or math.isnan(value)
+        ):
             raise ValueError(f"RetryPolicy.{name} must be a number of seconds >= 0, got {value!r}")
+    if not isinstance(policy.enabled, bool):
+        raise ValueError(f"RetryPolicy.enabled must be True or False, got {policy.enabled!r}")
 
 
 @attrs.frozen(kw_only=True)

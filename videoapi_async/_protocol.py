@@ -37,6 +37,7 @@ from ._models import (
     OverrideVideoRequest,
     PaletteColor,
     SourceDraftVideoRequest,
+    TextElement,
     Video,
     VideoMetadata,
     WorkflowVariable,
@@ -100,9 +101,17 @@ def encode_id(value: str, name: str) -> str:
             f"{name} {value!r} contains control characters; pass the id the API returned (Video.id)"
         )
     if value in (".", ".."):
-        # Dot segments would be collapsed by URL normalisation; encode them explicitly.
-        return value.replace(".", "%2E")
-    return quote(value, safe="")
+        # Even percent-encoded, URL normalisation treats these as "this/parent folder".
+        raise ValueError(
+            f"{name} {value!r} cannot be sent: it would change the path, not name a video"
+        )
+    try:
+        return quote(value, safe="")
+    except UnicodeEncodeError:
+        raise ValueError(
+            f"{name} {value!r} is not valid Unicode text (it holds lone surrogates); "
+            "pass the id the API returned (Video.id)"
+        ) from None
 
 
 # --- requests --------------------------------------------------------------------------
@@ -147,6 +156,14 @@ def build_create_body(request: CreateVideoRequest) -> dict[str, Any]:
             check.scene(new, f"scenes[{i}]")
             check.required(new, "layout_id", where=f"scenes[{i}]")
             check.media(new.media_elements, f"scenes[{i}].media_elements")
+            if new.texts_elements is not None:
+                where = f"scenes[{i}].texts_elements"
+                for j, text in enumerate(check.items(new.texts_elements, where, TextElement)):
+                    if not isinstance(text.text, str):
+                        raise TypeError(
+                            f"{where}[{j}].text must be a string, got {type(text.text).__name__}"
+                        )
+                    check.strings(text, "id", where=f"{where}[{j}]")
         if request.palette is not None:
             for i, color in enumerate(check.items(request.palette, "palette", PaletteColor)):
                 if not isinstance(color.color, str) or not _PALETTE_COLOR.match(color.color):
@@ -167,7 +184,28 @@ def build_create_body(request: CreateVideoRequest) -> dict[str, Any]:
             "request must be a SourceDraftVideoRequest, OverrideVideoRequest, "
             f"NewVideoRequest or WorkflowVideoRequest, got {type(request).__name__}"
         )
-    return unstructure_request(request)
+    body = unstructure_request(request)
+    _check_encodable(body, "")
+    return body
+
+
+def _check_encodable(value: Any, where: str) -> None:
+    """Refuse text that cannot be sent as UTF-8 (lone surrogates), naming its field."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"{where or 'a field'} is not valid Unicode text (it holds lone surrogates, "
+                "often from bytes decoded with errors='surrogateescape'); fix the text"
+            ) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_encodable(key, where)
+            _check_encodable(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _check_encodable(item, f"{where}[{index}]")
 
 
 class _Checker:
@@ -249,7 +287,7 @@ def decode_json(body: bytes, *, status: int, method: str, path: str) -> Any:
     """Parse a success body as JSON, or raise `ResponseDecodeError` saying what came instead."""
     try:
         return json.loads(body)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError too
         excerpt = _excerpt(body)
         what = "an empty body" if not body.strip() else f"a body that is not JSON: {excerpt!r}"
         raise ResponseDecodeError(
@@ -333,7 +371,7 @@ def _error_detail(body: bytes, headers: Mapping[str, str]) -> Any:
     if "html" not in content_type:
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
         else:
             return data.get("detail", data) if isinstance(data, dict) else data
