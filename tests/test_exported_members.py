@@ -5,6 +5,13 @@ from __future__ import annotations
 import videoapi_async
 
 EXPECTED = {
+    "VoicePreviewStatus",
+    "VoicePreview",
+    "UsagePeriod",
+    "Subtitles",
+    "VoicePreviewTimeoutError",
+    "VoicePreviewFailedError",
+    "VideoNotReadyError",
     "RenderWait",
     "RenderUpdate",
     "RenderOutcome",

@@ -46,7 +46,6 @@ from videoapi_async import (
 )
 from videoapi_async._protocol import (
     MAX_ID_LENGTH,
-    build_create_body,
     decipher_response,
     decode_json,
     parse_metadata,
@@ -55,6 +54,7 @@ from videoapi_async._protocol import (
     parse_videos,
     video_path,
 )
+from videoapi_async._requests import build_create_body
 
 from .conftest import BASE_URL, MockAPI
 

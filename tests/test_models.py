@@ -22,7 +22,8 @@ from videoapi_async import (
     WorkflowVariable,
     WorkflowVideoRequest,
 )
-from videoapi_async._protocol import build_create_body, parse_metadata, parse_video, parse_videos
+from videoapi_async._protocol import parse_metadata, parse_video, parse_videos
+from videoapi_async._requests import build_create_body
 
 from .conftest import VIDEO
 

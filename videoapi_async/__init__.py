@@ -9,6 +9,8 @@ Quick use::
         video = await api.get_video(video.id)
 
 Everything public is importable from this package; the underscore modules are private.
+Two public submodules stand apart: `videoapi_async.sandbox` (a local stand-in for the
+API) and `videoapi_async.webhooks` (verifying and acting on webhook deliveries).
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from ._errors import (
     ResponseDecodeError,
     ServerError,
     VideoAPIError,
+    VideoNotReadyError,
+    VoicePreviewFailedError,
+    VoicePreviewTimeoutError,
 )
 from ._models import (
     CreateScene,
@@ -53,6 +58,7 @@ from ._models import (
     WorkflowVariable,
     WorkflowVideoRequest,
 )
+from ._resources import Subtitles, UsagePeriod, VoicePreview, VoicePreviewStatus
 from ._version import __version__
 from ._waits import BatchUpdate, BatchWait, RenderOutcome, RenderUpdate, RenderWait
 
@@ -90,13 +96,20 @@ __all__ = [
     "SceneMetadata",
     "ServerError",
     "SourceDraftVideoRequest",
+    "Subtitles",
     "TextElement",
     "Timeouts",
+    "UsagePeriod",
     "Video",
     "VideoAPI",
     "VideoAPIError",
     "VideoMetadata",
+    "VideoNotReadyError",
     "VideoStatus",
+    "VoicePreview",
+    "VoicePreviewFailedError",
+    "VoicePreviewStatus",
+    "VoicePreviewTimeoutError",
     "WorkflowVariable",
     "WorkflowVideoRequest",
     "__version__",

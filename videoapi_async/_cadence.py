@@ -12,14 +12,51 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Final, Literal, cast
+from typing import Final, Literal, Protocol, cast
 
 import attrs
 import tenacity
 
-from ._models import Video, VideoStatus
+__all__ = ["Job", "JobStatus", "PollPolicy", "ProgressTrack"]
 
-__all__ = ["PollPolicy", "ProgressTrack"]
+
+class JobStatus(Protocol):
+    """What polling needs of a status: its value and whether it is a failure."""
+
+    @property
+    def value(self) -> str:
+        """The status as the API spells it."""
+        ...
+
+    @property
+    def is_failure(self) -> bool:
+        """Whether the job ended without a result."""
+        ...
+
+
+class Job(Protocol):
+    """What polling needs of a polled thing (a `Video`, a `VoicePreview`)."""
+
+    @property
+    def id(self) -> str:
+        """The job's id."""
+        ...
+
+    @property
+    def status(self) -> JobStatus:
+        """Where the job is."""
+        ...
+
+    @property
+    def progress(self) -> int | None:
+        """Percent done, or None when unknown."""
+        ...
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the job has ended."""
+        ...
+
 
 _FULL: Final = 100.0
 _FIRM_RISE: Final = 20.0
@@ -27,7 +64,14 @@ _MARGIN_SHARE: Final = 0.03
 
 
 def _check_poll_policy(policy: PollPolicy) -> None:
-    for name in ("first_poll", "max_interval", "min_interval", "finish_margin", "max_failing"):
+    for name in (
+        "first_poll",
+        "max_interval",
+        "min_interval",
+        "finish_margin",
+        "max_failing",
+        "webhook_safety_interval",
+    ):
         value = getattr(policy, name)
         if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
             raise ValueError(
@@ -85,6 +129,8 @@ class PollPolicy:
     list_min_in_flight: int = 20
     max_concurrent_polls: int = 16
     max_failing: float = 300.0
+    webhooks: bool = False
+    webhook_safety_interval: float = 60.0
 
     def __attrs_post_init__(self) -> None:
         _check_poll_policy(self)
@@ -114,12 +160,12 @@ class ProgressTrack:
             multiplier=policy.first_poll, exp_base=policy.growth, max=policy.max_interval
         )
 
-    def observe(self, video: Video, at: float, changed: bool) -> None:
+    def observe(self, job: Job, at: float, changed: bool) -> None:
         """Record a poll's answer at time `at` (clock seconds)."""
         self.errors = 0
         self.unchanged = 0 if changed else self.unchanged + 1
-        progress = video.progress
-        if progress is None or video.status is VideoStatus.NOT_STARTED:
+        progress = job.progress
+        if progress is None or job.status.value == "not_started":
             return
         reading = (at, float(progress))
         if self.last is not None and progress < self.last[1]:

@@ -37,6 +37,7 @@ from ._models import (
     WorkflowVariable,
     WorkflowVideoRequest,
 )
+from ._resources import VoicePreviewStatus
 
 __all__ = ["REQUEST_TYPE_TAGS", "converter", "unstructure_request"]
 
@@ -78,6 +79,12 @@ def _structure_float(value: Any, _: object) -> float:
 def _structure_status(value: Any, _: object) -> VideoStatus:
     if isinstance(value, str):
         return VideoStatus(value)
+    raise TypeError(f"expected a status string, got {_describe(value)}")
+
+
+def _structure_voice_status(value: Any, _: object) -> VoicePreviewStatus:
+    if isinstance(value, str):
+        return VoicePreviewStatus(value)
     raise TypeError(f"expected a status string, got {_describe(value)}")
 
 
@@ -140,6 +147,7 @@ def _configure() -> None:
     converter.register_structure_hook(int, _structure_int)
     converter.register_structure_hook(float, _structure_float)
     converter.register_structure_hook(VideoStatus, _structure_status)
+    converter.register_structure_hook(VoicePreviewStatus, _structure_voice_status)
 
     converter.register_structure_hook(
         OverrideScene,

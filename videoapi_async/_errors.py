@@ -19,7 +19,14 @@ The tree::
     ├── ResponseDecodeError        a success status whose body is not the JSON we expect
     ├── CreateOutcomeUnknownError  a create was sent but its answer was lost: the video may exist
     ├── RenderFailedError          a render ended as failed, cancelled or stopped; see `.video`
-    └── RenderTimeoutError         a wait hit its deadline first; see `.video` (the last state seen)
+    ├── RenderTimeoutError         a wait hit its deadline first; see `.video` (the last state seen)
+    │   └── VoicePreviewTimeoutError   the same for a voice preview; see `.preview`
+    ├── VoicePreviewFailedError    a voice preview ended failed; see `.preview`
+    ├── VideoNotReadyError         subtitles were asked for a video whose render has not succeeded
+    └── WebhookError               a webhook delivery was refused (in `videoapi_async.webhooks`)
+        ├── WebhookSignatureError  the signature is missing or does not match the secret
+        ├── WebhookReplayError     the delivery was seen before, or is too old
+        └── WebhookPayloadError    the body is not a delivery we understand
 
 Errors never contain the API key: messages name the method and path, never headers.
 """
@@ -33,6 +40,7 @@ import attrs
 
 if TYPE_CHECKING:
     from ._models import Video
+    from ._resources import VoicePreview
 
 __all__ = [
     "APIConnectionError",
@@ -49,6 +57,13 @@ __all__ = [
     "ResponseDecodeError",
     "ServerError",
     "VideoAPIError",
+    "VideoNotReadyError",
+    "VoicePreviewFailedError",
+    "VoicePreviewTimeoutError",
+    "WebhookError",
+    "WebhookPayloadError",
+    "WebhookReplayError",
+    "WebhookSignatureError",
 ]
 
 
@@ -269,3 +284,63 @@ class RenderTimeoutError(VideoAPIError):
         self.video_id = video_id
         self.video = video
         self.timeout = timeout
+
+
+class VoicePreviewTimeoutError(RenderTimeoutError):
+    """A wait for a voice preview reached its deadline first.
+
+    Attributes:
+        preview: The last state seen, or None if no poll succeeded.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        video_id: str,
+        video: Video | None,
+        preview: VoicePreview | None,
+        timeout: float,
+    ) -> None:
+        super().__init__(message, video_id=video_id, video=video, timeout=timeout)
+        self.preview = preview
+
+
+class VoicePreviewFailedError(VideoAPIError):
+    """A voice preview ended ``failed``.
+
+    Attributes:
+        preview: The preview as last seen.
+    """
+
+    def __init__(self, message: str, *, preview: VoicePreview) -> None:
+        super().__init__(message)
+        self.preview = preview
+
+
+class VideoNotReadyError(VideoAPIError):
+    """Subtitles need a finished render; this video's has not succeeded (yet).
+
+    Attributes:
+        video: The video as just read.
+    """
+
+    def __init__(self, message: str, *, video: Video) -> None:
+        super().__init__(message)
+        self.video = video
+
+
+class WebhookError(VideoAPIError):
+    """A webhook delivery was refused; the message says why."""
+
+
+class WebhookSignatureError(WebhookError):
+    """The delivery's signature is missing, malformed, or made with another secret."""
+
+
+class WebhookReplayError(WebhookError):
+    """The delivery was already received, or is older than the allowed clock skew."""
+
+
+class WebhookPayloadError(WebhookError):
+    """The delivery's body is not JSON, or not an event we understand."""

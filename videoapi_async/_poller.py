@@ -20,26 +20,22 @@ import itertools
 import logging
 import random
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from typing import Final
+from typing import Final, Generic, TypeVar
 
-from ._cadence import PollPolicy, ProgressTrack
+from ._cadence import Job, PollPolicy, ProgressTrack
 from ._errors import (
     APIConnectionError,
     APIStatusError,
     RateLimitError,
-    RenderFailedError,
-    RenderTimeoutError,
     ResponseDecodeError,
     VideoAPIError,
 )
-from ._models import Video
 
 __all__ = ["Poller", "Subscription", "closed_error"]
 
 logger: Final = logging.getLogger("videoapi_async")
 
-FetchOne = Callable[[str], Awaitable[Video]]
-FetchMany = Callable[[Collection[str]], Awaitable[tuple[Mapping[str, Video], int]]]
+J = TypeVar("J", bound=Job)
 
 _TRANSIENT_STATUSES: Final = frozenset({408, 425, 429})
 _EWMA: Final = 0.3
@@ -56,15 +52,16 @@ def closed_error() -> VideoAPIError:
     )
 
 
-def _state(video: Video) -> tuple[str, int | None]:
-    return video.status.value, video.progress
+def _state(job: Job) -> tuple[str, int | None]:
+    return job.status.value, job.progress
 
 
-class Subscription:
+class Subscription(Generic[J]):
     """One waiter's view of a watched video: the states it has seen and its outcome."""
 
     __slots__ = (
         "_changed",
+        "_last",
         "_outcome",
         "deadline",
         "started",
@@ -73,28 +70,23 @@ class Subscription:
         "watch",
     )
 
-    def __init__(self, video_id: str, watch: _Watch, started: float, timeout: float | None) -> None:
+    def __init__(
+        self, video_id: str, watch: _Watch[J], started: float, timeout: float | None
+    ) -> None:
         self.video_id = video_id
-        self.watch: _Watch | None = watch
+        self.watch: _Watch[J] | None = watch
+        self._last: J | None = None
         self.started = started
         self.timeout = timeout
         self.deadline = None if timeout is None else started + timeout
         loop = asyncio.get_running_loop()
-        self._outcome: asyncio.Future[Video] = loop.create_future()
+        self._outcome: asyncio.Future[J] = loop.create_future()
         self._changed: asyncio.Future[None] | None = None
 
     @property
-    def latest(self) -> Video | None:
-        """The last state polled for this video (shared by all its waiters)."""
-        return self.watch.latest if self.watch is not None else self._final_video()
-
-    def _final_video(self) -> Video | None:
-        if not self._outcome.done() or self._outcome.cancelled():
-            return None
-        error = self._outcome.exception()
-        if error is None:
-            return self._outcome.result()
-        return getattr(error, "video", None)
+    def latest(self) -> J | None:
+        """The last state polled (shared by all waiters), or the final one once ended."""
+        return self.watch.latest if self.watch is not None else self._last
 
     @property
     def finished(self) -> bool:
@@ -102,8 +94,8 @@ class Subscription:
         return self._outcome.done()
 
     @property
-    def outcome(self) -> asyncio.Future[Video]:
-        """Resolves to the final Video, or fails with the error that ended the wait."""
+    def outcome(self) -> asyncio.Future[J]:
+        """Resolves to the final state, or fails with the error that ended the wait."""
         return self._outcome
 
     def eta(self, now: float) -> float | None:
@@ -129,9 +121,10 @@ class Subscription:
         finally:
             self._changed = None
 
-    def finish(self, video: Video | None, error: BaseException | None) -> None:
+    def finish(self, video: J | None, error: BaseException | None) -> None:
         """Settle the outcome (first call wins) and wake any iterator."""
         if not self._outcome.done():
+            self._last = video if video is not None else self.latest
             if error is not None:
                 self._outcome.set_exception(error)
                 # Mark retrieved: an iterator that ends early may never look at it.
@@ -141,29 +134,36 @@ class Subscription:
         self.notify()
 
 
-class _Watch:
+class _Watch(Generic[J]):
     """The single poll loop state of one video id, shared by all of its subscriptions."""
 
     __slots__ = ("failing_since", "in_flight", "latest", "seq", "subscribers", "track", "video_id")
 
     def __init__(self, video_id: str, policy: PollPolicy) -> None:
         self.video_id = video_id
-        self.subscribers: set[Subscription] = set()
-        self.latest: Video | None = None
+        self.subscribers: set[Subscription[J]] = set()
+        self.latest: J | None = None
         self.track = ProgressTrack(policy)
         self.seq = -1
         self.in_flight = False
         self.failing_since: float | None = None
 
 
-class Poller:
-    """Schedules the polls of every watched video of one client."""
+class Poller(Generic[J]):
+    """Schedules the polls of every watched job (video, voice preview) of one client.
+
+    `failed` builds the error for a job that ended in failure, `timed_out` the error
+    for a waiter whose deadline came first (from the id, the last state seen and the
+    timeout). Without `fetch_many`, jobs are always polled one by one.
+    """
 
     def __init__(
         self,
         *,
-        fetch_one: FetchOne,
-        fetch_many: FetchMany,
+        fetch_one: Callable[[str], Awaitable[J]],
+        fetch_many: Callable[[Collection[str]], Awaitable[tuple[Mapping[str, J], int]]] | None,
+        failed: Callable[[J], VideoAPIError],
+        timed_out: Callable[[str, J | None, float], VideoAPIError],
         policy: PollPolicy,
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
@@ -171,13 +171,15 @@ class Poller:
     ) -> None:
         self._fetch_one = fetch_one
         self._fetch_many = fetch_many
+        self._failed = failed
+        self._timed_out = timed_out
         self.policy = policy
         self._clock = clock
         self._sleep = sleep
         self._rng = random.Random(seed)
-        self._watches: dict[str, _Watch] = {}
+        self._watches: dict[str, _Watch[J]] = {}
         self._due: list[tuple[float, int, str]] = []
-        self._deadlines: list[tuple[float, int, Subscription]] = []
+        self._deadlines: list[tuple[float, int, Subscription[J]]] = []
         self._seq = itertools.count()
         self._runner: asyncio.Task[None] | None = None
         self._wake: asyncio.Future[None] | None = None
@@ -196,6 +198,8 @@ class Poller:
         """Status polls sent so far (GET /videos/{id})."""
         self.list_polls = 0
         """List calls sent so far to read many renders at once (GET /videos)."""
+        self.webhooks = policy.webhooks
+        """Whether webhooks feed this poller (polls then slow to a safety net)."""
 
     # --- subscriptions -----------------------------------------------------------------
 
@@ -205,23 +209,23 @@ class Poller:
         return len(self._watches)
 
     def subscribe(
-        self, video_id: str, *, timeout: float | None, seed: Video | None = None
-    ) -> Subscription:
+        self, video_id: str, *, timeout: float | None, seed: J | None = None
+    ) -> Subscription[J]:
         """Start waiting for `video_id`; the first waiter starts its poll loop."""
         if self._closed:
             raise closed_error()
         now = self._clock()
         watch = self._watches.get(video_id)
         if watch is None:
-            watch = _Watch(video_id, self.policy)
+            watch = _Watch[J](video_id, self.policy)
             self._watches[video_id] = watch
             if seed is not None:
                 self._record(watch, seed, now)
                 if not seed.is_terminal:
-                    self._schedule(watch, now + watch.track.next_delay(now, self.policy, self._rng))
+                    self._schedule(watch, self._next_due(watch, now))
             else:
                 self._schedule(watch, now)
-        sub = Subscription(video_id, watch, now, timeout)
+        sub = Subscription[J](video_id, watch, now, timeout)
         watch.subscribers.add(sub)
         if watch.latest is not None and watch.latest.is_terminal:
             self._settle(watch, watch.latest)
@@ -231,7 +235,7 @@ class Poller:
         self._ensure_running()
         return sub
 
-    def unsubscribe(self, sub: Subscription) -> None:
+    def unsubscribe(self, sub: Subscription[J]) -> None:
         """Stop waiting; the last waiter to leave stops the video's polling."""
         watch, sub.watch = sub.watch, None
         if watch is None:
@@ -255,7 +259,32 @@ class Poller:
         if wake is not None and not wake.done():
             wake.set_result(None)
 
-    def _schedule(self, watch: _Watch, due: float) -> None:
+    def _next_due(self, watch: _Watch[J], at: float) -> float:
+        delay = watch.track.next_delay(at, self.policy, self._rng)
+        if self.webhooks:
+            delay = max(delay, self.policy.webhook_safety_interval)
+        return at + delay
+
+    def feed(self, job_id: str, state: J | None) -> bool:
+        """Take news of a job from outside polling (a webhook); return whether it is watched.
+
+        A full state is handled like a poll's answer (a terminal one ends the waits at
+        once); without one, the job is polled right away. From now on, polls of jobs
+        in progress only happen every `PollPolicy.webhook_safety_interval` seconds.
+        """
+        self.webhooks = True
+        watch = self._watches.get(job_id)
+        if watch is None:
+            return False
+        now = self._clock()
+        if state is not None:
+            self._handle_video(watch, state, now)
+        elif not watch.in_flight:
+            self._schedule(watch, now)
+        self._poke()
+        return True
+
+    def _schedule(self, watch: _Watch[J], due: float) -> None:
         watch.seq = next(self._seq)
         heapq.heappush(self._due, (due, watch.seq, watch.video_id))
 
@@ -299,25 +328,11 @@ class Poller:
             _, _, sub = heapq.heappop(self._deadlines)
             if sub.finished:
                 continue
-            last = sub.latest
-            state = f"; last seen {last.status.value}" if last is not None else ""
-            if last is not None and last.progress is not None:
-                state += f" at {last.progress} %"
-            sub.finish(
-                None,
-                RenderTimeoutError(
-                    f"gave up waiting for video {sub.video_id!r} after {sub.timeout:g} s"
-                    f"{state}. The render may still finish: wait again, or check it "
-                    "with get_video()",
-                    video_id=sub.video_id,
-                    video=last,
-                    timeout=sub.timeout or 0.0,
-                ),
-            )
+            sub.finish(None, self._timed_out(sub.video_id, sub.latest, sub.timeout or 0.0))
             self.unsubscribe(sub)
 
     def _launch_due(self, now: float) -> None:
-        due: list[_Watch] = []
+        due: list[_Watch[J]] = []
         while self._due and self._due[0][0] <= now:
             _, seq, video_id = heapq.heappop(self._due)
             watch = self._watches.get(video_id)
@@ -357,6 +372,8 @@ class Poller:
 
     def _use_list(self, now: float) -> bool:
         mode = self.policy.list_polling
+        if self._fetch_many is None:
+            return False
         if mode != "auto":
             return mode == "always"
         if len(self._watches) < self.policy.list_min_in_flight or self._get_cost is None:
@@ -382,7 +399,8 @@ class Poller:
         cost = self._list_cost if self._list_cost not in (None, _NEVER) else 0.0
         return max(self.policy.min_interval, _LIST_SHARE * (cost or 0.0))
 
-    async def _poll_list(self, due: list[_Watch]) -> None:
+    async def _poll_list(self, due: list[_Watch[J]]) -> None:
+        assert self._fetch_many is not None
         self._next_list_at = _NEVER
         for watch in due:
             watch.in_flight = True
@@ -426,7 +444,7 @@ class Poller:
 
     # --- one video ---------------------------------------------------------------------
 
-    async def _poll_one(self, watch: _Watch) -> None:
+    async def _poll_one(self, watch: _Watch[J]) -> None:
         watch.in_flight = True
         self._polls_in_flight += 1
         started = self._clock()
@@ -449,7 +467,7 @@ class Poller:
     def _blend(old: float | None, new: float) -> float:
         return new if old is None or old == _NEVER else old + _EWMA * (new - old)
 
-    def _record(self, watch: _Watch, video: Video, at: float) -> bool:
+    def _record(self, watch: _Watch[J], video: J, at: float) -> bool:
         previous = watch.latest
         changed = previous is None or _state(previous) != _state(video)
         watch.latest = video
@@ -457,7 +475,7 @@ class Poller:
         watch.failing_since = None
         return changed
 
-    def _handle_video(self, watch: _Watch, video: Video, at: float) -> None:
+    def _handle_video(self, watch: _Watch[J], video: J, at: float) -> None:
         if self._watches.get(watch.video_id) is not watch:
             return  # everybody left while the poll was in flight
         if self._record(watch, video, at):
@@ -466,19 +484,15 @@ class Poller:
         if video.is_terminal:
             self._settle(watch, video)
         else:
-            self._schedule(watch, at + watch.track.next_delay(at, self.policy, self._rng))
+            self._schedule(watch, self._next_due(watch, at))
 
-    def _settle(self, watch: _Watch, video: Video) -> None:
-        error = None
-        if video.status.is_failure:
-            error = RenderFailedError(
-                f"render of video {video.id!r} ended {video.status.value}", video=video
-            )
+    def _settle(self, watch: _Watch[J], video: J) -> None:
+        error = self._failed(video) if video.status.is_failure else None
         for sub in list(watch.subscribers):
             sub.finish(video, error)
         self._watches.pop(watch.video_id, None)
 
-    def _handle_error(self, watch: _Watch, exc: BaseException, at: float) -> None:
+    def _handle_error(self, watch: _Watch[J], exc: BaseException, at: float) -> None:
         if self._watches.get(watch.video_id) is not watch:
             return
         if _is_transient(exc):

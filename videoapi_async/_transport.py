@@ -119,6 +119,7 @@ class Transport:
         *,
         body: Any = None,
         extra_headers: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> RawResponse:
         """Send one request (following same-origin redirects) and read the whole response.
 
@@ -138,6 +139,8 @@ class Transport:
         if extra_headers:
             headers = {**headers, **extra_headers}
         url = self.url_for(path)
+        if query:
+            url = url.with_query(query)
         started = time.perf_counter()
         for _ in range(_MAX_REDIRECTS + 1):
             status, resp_headers, payload = await self._exchange(

@@ -30,7 +30,14 @@ from ._models import Video, VideoStatus
 from ._poller import Poller, Subscription
 from ._protocol import encode_id
 
-__all__ = ["BatchUpdate", "BatchWait", "RenderOutcome", "RenderUpdate", "RenderWait"]
+__all__ = [
+    "BatchUpdate",
+    "BatchWait",
+    "RenderOutcome",
+    "RenderUpdate",
+    "RenderWait",
+    "check_timeout",
+]
 
 Clock = Callable[[], float]
 Target = Callable[[], Awaitable[Video]]
@@ -119,7 +126,7 @@ class BatchUpdate:
         return self.succeeded + self.failed
 
 
-def _check_timeout(timeout: float | None) -> float | None:
+def check_timeout(timeout: float | None) -> float | None:
     if timeout is None:
         return None
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
@@ -135,14 +142,14 @@ class RenderWait:
 
     def __init__(
         self,
-        poller: Poller,
+        poller: Poller[Video],
         target: str | Video | Target,
         *,
         timeout: float | None,
         clock: Clock,
     ) -> None:
         self._poller = poller
-        self._timeout = _check_timeout(timeout)
+        self._timeout = check_timeout(timeout)
         self._clock = clock
         self._seed: Video | None = None
         self._video_id: str | None = None
@@ -169,7 +176,7 @@ class RenderWait:
         """The id waited on; for `VideoAPI.render`, None until the create has answered."""
         return self._video_id
 
-    async def _subscribe(self) -> Subscription:
+    async def _subscribe(self) -> Subscription[Video]:
         if self._create is not None and self._video_id is None:
             # Create once, however many times this object is awaited or iterated.
             if self._created is None:
@@ -200,7 +207,7 @@ class _Updates:
 
     def __init__(self, wait: RenderWait) -> None:
         self._wait = wait
-        self._sub: Subscription | None = None
+        self._sub: Subscription[Video] | None = None
         self._last: tuple[str, int | None] | None = None
         self._ended = False
 
@@ -259,10 +266,10 @@ class BatchWait:
     """Awaitable and async-iterable wait for many renders; see the module docstring."""
 
     def __init__(
-        self, poller: Poller, video_ids: Iterable[str | Video], *, timeout: float | None
+        self, poller: Poller[Video], video_ids: Iterable[str | Video], *, timeout: float | None
     ) -> None:
         self._poller = poller
-        self._timeout = _check_timeout(timeout)
+        self._timeout = check_timeout(timeout)
         if isinstance(video_ids, (str, Video)):
             raise TypeError(
                 "wait_for_renders takes a list of video ids; for one, use wait_for_render"
@@ -288,8 +295,8 @@ class BatchWait:
     def __len__(self) -> int:
         return len(self._order)
 
-    def _subscribe_all(self) -> dict[str, Subscription]:
-        subs: dict[str, Subscription] = {}
+    def _subscribe_all(self) -> dict[str, Subscription[Video]]:
+        subs: dict[str, Subscription[Video]] = {}
         try:
             for video_id, seed in self._seeds.items():
                 subs[video_id] = self._poller.subscribe(video_id, timeout=self._timeout, seed=seed)
@@ -318,7 +325,7 @@ class BatchWait:
 
     async def _updates(self) -> AsyncIterator[BatchUpdate]:
         subs = self._subscribe_all()
-        finished: asyncio.Queue[Subscription] = asyncio.Queue()
+        finished: asyncio.Queue[Subscription[Video]] = asyncio.Queue()
         for sub in subs.values():
             sub.outcome.add_done_callback(functools.partial(_put, finished, sub))
         succeeded = failed = 0
@@ -343,11 +350,11 @@ class BatchWait:
                 self._poller.unsubscribe(sub)
 
 
-def _put(queue: asyncio.Queue[Subscription], sub: Subscription, _: object) -> None:
+def _put(queue: asyncio.Queue[Subscription[Video]], sub: Subscription[Video], _: object) -> None:
     queue.put_nowait(sub)
 
 
-def _outcome(sub: Subscription) -> RenderOutcome:
+def _outcome(sub: Subscription[Video]) -> RenderOutcome:
     future = sub.outcome
     if future.cancelled():
         return RenderOutcome(video_id=sub.video_id, video=sub.latest, error=None)
