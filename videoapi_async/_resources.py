@@ -72,6 +72,11 @@ class VoicePreviewStatus(str, enum.Enum):
         return self.value
 
     @property
+    def is_known(self) -> bool:
+        """Whether this is one of the documented statuses."""
+        return self.value in ("in_progress", "ready", "failed")
+
+    @property
     def is_terminal(self) -> bool:
         """Whether the preview has ended, successfully or not."""
         return self in (VoicePreviewStatus.READY, VoicePreviewStatus.FAILED)

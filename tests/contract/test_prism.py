@@ -12,13 +12,14 @@ reference page documents it, the OpenAPI document does not (its request body is 
 union tagged by ``type``). Prism, knowing only the document, refuses it; that test
 pins the disagreement down rather than hiding it.
 
-``DELETE /videos/{id}`` is in the document but not in the client yet, so it is not
-driven here.
+The calls around a render (delete, subtitles, voice previews, the usage summary) are
+driven the same way, fewer times each.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import random
 import string
 from collections.abc import Awaitable, Callable
@@ -42,9 +43,13 @@ from videoapi_async import (
     VideoAPI,
     VideoMetadata,
     VideoStatus,
+    VoicePreview,
+    VoicePreviewStatus,
     WorkflowVariable,
     WorkflowVideoRequest,
 )
+from videoapi_async._protocol import parse_video
+from videoapi_async._resources import SUBTITLE_LANGUAGES
 
 from .conftest import API_KEY, Exchange, Recorder, open_client
 
@@ -398,3 +403,81 @@ async def test_answers_replay_from_the_run_seed(prism_url: str, run_seed: str) -
             await session.close()
     assert seen[0] == seen[1]
     assert len({video.id for video in seen[0][:4]}) > 1  # yet each call gets its own answer
+
+
+# --- the calls around a render ---------------------------------------------------------
+
+AROUND = 50  # per call
+
+
+def ready_video(video_id: str) -> Video:
+    data = {"id": video_id, "status": "ready", "req_id": "r", "draft_id": "d"}
+    return parse_video({**data, "video_player_url": "https://p"}, method="GET", path="/")
+
+
+async def test_delete_video(prism: tuple[VideoAPI, Recorder], run_seed: str) -> None:
+    """DELETE /videos/{video_id} is routed for varied ids and its 204 is accepted."""
+    api, recorder = prism
+    gen = Gen(f"{run_seed}-delete")
+    video_ids = [gen.video_id() for _ in range(AROUND)]
+    await drive(AROUND, lambda n: api.delete_video(video_ids[n]), run_seed, "delete_video")
+    exchanges = assert_accepted(recorder, count=AROUND, method="DELETE", status=204, seed=run_seed)
+    assert sorted(unquote(e.raw_path.split("/")[2]) for e in exchanges) == sorted(video_ids)
+
+
+async def test_create_subtitles(prism: tuple[VideoAPI, Recorder], run_seed: str) -> None:
+    """Subtitle requests in every language and format satisfy the document; answers parse."""
+    api, recorder = prism
+    gen = Gen(f"{run_seed}-subtitles")
+    languages = sorted(SUBTITLE_LANGUAGES)
+    jobs = [
+        (ready_video(gen.video_id()), gen.rng.choice(languages), gen.rng.choice(["vtt", "srt"]))
+        for _ in range(AROUND)
+    ]
+    results = await drive(
+        AROUND, lambda n: api.create_subtitles(*jobs[n]), run_seed, "create_subtitles"
+    )
+    assert all(r.url and r.language_code in SUBTITLE_LANGUAGES for r in results)
+    assert_accepted(recorder, count=AROUND, method="POST", status=201, seed=run_seed)
+
+
+async def test_voice_previews(prism: tuple[VideoAPI, Recorder], run_seed: str) -> None:
+    """Voice preview creates and reads satisfy the document; both answers parse."""
+    api, recorder = prism
+    gen = Gen(f"{run_seed}-voice")
+    created = await drive(
+        AROUND,
+        lambda _: api.create_voice_preview("Say: " + gen.text(0, 200), "d-" + gen.ident()),
+        run_seed,
+        "create_voice_preview",
+    )
+    assert all(isinstance(p, VoicePreview) for p in created)
+    assert_accepted(recorder, count=AROUND, method="POST", status=201, seed=run_seed)
+    recorder.exchanges.clear()
+    task_ids = [gen.video_id() for _ in range(AROUND)]
+    read = await drive(
+        AROUND, lambda n: api.get_voice_preview(task_ids[n]), run_seed, "get_voice_preview"
+    )
+    assert all(isinstance(p.status, VoicePreviewStatus) and p.status.is_known for p in read)
+    assert_accepted(recorder, count=AROUND, method="GET", status=200, seed=run_seed)
+
+
+async def test_usage_summary(prism: tuple[VideoAPI, Recorder], run_seed: str) -> None:
+    """Usage windows of every breakdown satisfy the document; every period parses."""
+    api, recorder = prism
+    gen = Gen(f"{run_seed}-usage")
+    today = dt.date.today()
+
+    async def one(_: int) -> list[Any]:
+        start = today - dt.timedelta(days=gen.rng.randint(0, 400))
+        end = start + dt.timedelta(days=gen.rng.randint(0, 60))
+        return await api.get_usage_summary(
+            gen.rng.choice(["daily", "weekly", "monthly"]),
+            from_date=gen.maybe(lambda: start),
+            to_date=gen.maybe(lambda: end),
+            correlation_id=gen.maybe(lambda: gen.text(1, 40)),
+        )
+
+    results = await drive(AROUND, one, run_seed, "get_usage_summary")
+    assert all(isinstance(p.videos_created, int) for periods in results for p in periods)
+    assert_accepted(recorder, count=AROUND, method="GET", status=200, seed=run_seed)
