@@ -13,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from videoapi_async.sandbox import RateLimit, build_arg_parser, config_from_args
+from videoapi_async.sandbox import (
+    RateLimit,
+    WebhookConfig,
+    build_arg_parser,
+    config_from_args,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -50,12 +55,34 @@ def test_arguments_build_the_config() -> None:
     assert config.null_unset_fields
 
 
+def test_voice_and_webhook_arguments() -> None:
+    """--voice-* and --webhook-* options build the voice profile and the webhook config."""
+    namespace = build_arg_parser().parse_args(
+        [
+            "--voice-failure-rate",
+            "0.5",
+            "--voice-max-duration",
+            "2",
+            "--webhook-url",
+            "http://127.0.0.1:9/hook",
+            "--webhook-secret",
+            "s3",
+            "--webhook-delay",
+            "0.5",
+        ]
+    )
+    config = config_from_args(namespace)
+    assert (config.voice_preview.failure_rate, config.voice_preview.max_duration) == (0.5, 2)
+    assert config.webhooks == WebhookConfig("http://127.0.0.1:9/hook", "s3", delay=0.5)
+
+
 def test_defaults_are_the_config_defaults() -> None:
     """Without options, the config is the default one on port 8080."""
     config = config_from_args(build_arg_parser().parse_args([]))
     assert config.port == 8080
     assert config.render.failure_rate == 0
     assert config.rate_limit is None
+    assert config.webhooks is None
 
 
 def test_parser_can_be_reused_as_a_subcommand() -> None:
@@ -118,3 +145,76 @@ def test_bad_option_exits_2_with_the_reason() -> None:
     _, err = process.communicate(timeout=10)
     assert process.returncode == 2
     assert "failure_rate must be a probability" in err
+
+
+@pytest.mark.e2e
+async def test_standalone_server_delivers_webhooks() -> None:
+    """With --webhook-url, the command prints the secret and delivers a signed video.ready."""
+    import asyncio
+    import hashlib
+    import hmac
+
+    import aiohttp
+    from aiohttp import web
+
+    received: list[tuple[str, bytes]] = []
+    arrived = asyncio.Event()
+
+    async def receive(request: web.Request) -> web.Response:
+        received.append((request.headers["webhook-signature"], await request.read()))
+        arrived.set()
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", receive)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "videoapi_async.sandbox",
+        "--port",
+        "0",
+        "--api-key",
+        "k",
+        "--time-scale",
+        "100",
+        "--webhook-url",
+        url,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=REPO,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [(await process.stdout.readline()).decode() for _ in range(5)]
+        base_url = re.search(r"(http://\S+/api/v1)", lines[0])
+        assert base_url, lines
+        assert lines[3].split() == ["webhooks:", url]
+        secret = lines[4].split(": ", 1)[1].strip()
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                base_url.group(1) + "/videos",
+                json={"source_draft_id": "d"},
+                headers={"api-key": "k"},
+            ) as response,
+        ):
+            assert response.status == 201
+        await asyncio.wait_for(arrived.wait(), 10)
+        signature, body = received[0]
+        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        assert signature == "sha256=" + expected
+        assert json.loads(body)["event"] == "video.ready"
+        process.send_signal(signal.SIGINT)
+        await asyncio.wait_for(process.wait(), 10)
+        assert process.returncode == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await runner.cleanup()

@@ -5,11 +5,15 @@ from __future__ import annotations
 import pytest
 
 from videoapi_async.sandbox import (
+    ROUTE_ANALYTICS,
     ROUTE_CREATE,
     ROUTE_DELETE,
     ROUTE_GET,
     ROUTE_LIST,
     ROUTE_METADATA,
+    ROUTE_SUBTITLES,
+    ROUTE_VOICE_PREVIEW_CREATE,
+    ROUTE_VOICE_PREVIEW_GET,
     Fault,
     FaultConfig,
     FaultInjector,
@@ -43,6 +47,35 @@ from videoapi_async.sandbox._routes import RouteMatch, match_route
         ("GET", "/videos", RouteMatch()),
         ("GET", "/media/player/a%2Fb", RouteMatch(media="player", video_id="a/b")),
         ("GET", "/media/download/abc.mp4", RouteMatch(media="download", video_id="abc")),
+        (
+            "POST",
+            "/api/v1/videos/a%2Fb/subtitles",
+            RouteMatch(route=ROUTE_SUBTITLES, video_id="a/b"),
+        ),
+        ("GET", "/api/v1/videos/a/subtitles", RouteMatch(allowed=("POST",))),
+        ("POST", "/api/v1/voice-preview", RouteMatch(route=ROUTE_VOICE_PREVIEW_CREATE)),
+        ("GET", "/api/v1/voice-preview", RouteMatch(allowed=("POST",))),
+        (
+            "GET",
+            "/api/v1/voice-preview/t%2F1?x",
+            RouteMatch(route=ROUTE_VOICE_PREVIEW_GET, task_id="t/1"),
+        ),
+        ("GET", "/api/v1/analytics/summary?a=1", RouteMatch(route=ROUTE_ANALYTICS)),
+        ("GET", "/api/v1/analytics/other", RouteMatch()),
+        ("GET", "/api/v1/analytics", RouteMatch()),
+        ("GET", "/api/v1/analytics/summary/", RouteMatch(redirect="/api/v1/analytics/summary")),
+        ("GET", "/api/v1/voice-preview/", RouteMatch(redirect="/api/v1/voice-preview")),
+        ("GET", "/api/v1/videos/x/", RouteMatch(redirect="/api/v1/videos/x")),
+        ("GET", "/api/v1/videos//metadata", RouteMatch()),
+        ("GET", "/api/v1/videos/x/metadata/", RouteMatch(redirect="/api/v1/videos/x/metadata")),
+        ("GET", "/api/v1/", RouteMatch()),
+        ("GET", "/media/voice-preview/t.wav", RouteMatch(media="voice", task_id="t")),
+        (
+            "GET",
+            "/media/subtitles/a%2Fb/en.vtt",
+            RouteMatch(media="subtitles", video_id="a/b", file="en.vtt"),
+        ),
+        ("GET", "/media/subtitles/a/b/en.vtt", RouteMatch()),
     ],
 )
 def test_match_route(method: str, target: str, expected: RouteMatch) -> None:

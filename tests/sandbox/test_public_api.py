@@ -20,9 +20,19 @@ EXPECTED = {
     "ROUTE_KEYS",
     "ROUTE_LIST",
     "ROUTE_METADATA",
+    "ROUTE_SUBTITLES",
+    "ROUTE_VOICE_PREVIEW_CREATE",
+    "ROUTE_VOICE_PREVIEW_GET",
+    "ROUTE_ANALYTICS",
     "STATUSES",
+    "SUBTITLE_FORMATS",
+    "SUBTITLE_LANGUAGES",
     "SUCCESS_STATUSES",
     "TERMINAL_STATUSES",
+    "USAGE_BREAKDOWNS",
+    "VOICE_STATUSES",
+    "WEBHOOK_EVENTS",
+    "WEBHOOK_FAULT_KINDS",
     "BodyError",
     "CreateRequest",
     "Fault",
@@ -40,6 +50,11 @@ EXPECTED = {
     "SandboxStats",
     "TokenBucket",
     "VideoRecord",
+    "VoicePreviewProfile",
+    "WebhookConfig",
+    "WebhookDelivery",
+    "WebhookFault",
+    "WebhookFaultInjector",
     "build_arg_parser",
     "canonical_json",
     "choose_fault",
@@ -51,6 +66,7 @@ EXPECTED = {
     "render_state",
     "serve",
     "validate_create_body",
+    "webhook_signature",
 }
 
 
@@ -63,13 +79,17 @@ def test_all_is_pinned_and_importable() -> None:
 
 
 def test_route_keys_and_fault_kinds_are_stable() -> None:
-    """Route keys and fault kind names, which tests everywhere spell out, do not drift."""
+    """Route keys, fault kinds and event names, which tests everywhere spell out, stay put."""
     assert sandbox.ROUTE_KEYS == (
         "GET /videos",
         "POST /videos",
         "GET /videos/{video_id}",
         "GET /videos/{video_id}/metadata",
         "DELETE /videos/{video_id}",
+        "POST /videos/{video_id}/subtitles",
+        "POST /voice-preview",
+        "GET /voice-preview/{task_id}",
+        "GET /analytics/summary",
     )
     assert sandbox.FAULT_KINDS == (
         "delay",
@@ -83,6 +103,8 @@ def test_route_keys_and_fault_kinds_are_stable() -> None:
         "malformed_json",
         "slow_body",
     )
+    assert sandbox.WEBHOOK_FAULT_KINDS == ("drop", "duplicate", "bad_signature", "delay")
+    assert sandbox.WEBHOOK_EVENTS == ("video.ready", "video.failed")
 
 
 def test_server_modules_do_not_import_the_client() -> None:

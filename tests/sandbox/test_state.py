@@ -14,6 +14,8 @@ from videoapi_async.sandbox import (
     RenderProfile,
     RouteFaults,
     SandboxConfig,
+    VoicePreviewProfile,
+    WebhookConfig,
     config_from_options,
     plan_render,
     render_state,
@@ -185,9 +187,36 @@ def test_config_from_options_maps_flat_options() -> None:
         ({"burst": 2}, "burst needs rate_limit"),
         ({"fault_kinds": "reset"}, "fault_kinds needs fault_rate"),
         ({"fault_rate": 0.1, "fault_kinds": "boom"}, "unknown kind 'boom'"),
+        ({"webhook_secret": "s"}, "need webhook_url"),
+        ({"webhook_delay": 1}, "need webhook_url"),
+        ({"webhook_url": "ftp://x"}, "http:// or https:// URL"),
+        ({"voice_failure_rate": 2}, "failure_rate must be a probability"),
+        ({"voice_min_duration": 5, "voice_max_duration": 1}, "swap them"),
     ],
 )
 def test_config_from_options_rejects_bad_options(options: dict[str, object], message: str) -> None:
     """Unknown or ill-typed options fail with a message saying which."""
     with pytest.raises(ValueError, match=message):
         config_from_options(options)
+
+
+def test_config_from_options_maps_voice_and_webhook_options() -> None:
+    """Voice-preview and webhook options build their settings; a secret is made if needed."""
+    config = config_from_options(
+        {
+            "voice_min_duration": 0.5,
+            "voice_max_duration": 2,
+            "voice_failure_rate": 0.25,
+            "webhook_url": "http://127.0.0.1:9000/hook",
+            "webhook_secret": "s3",
+            "webhook_delay": 1.5,
+        }
+    )
+    assert config.voice_preview == VoicePreviewProfile(0.5, 2.0, 0.25)
+    assert config.webhooks == WebhookConfig("http://127.0.0.1:9000/hook", "s3", delay=1.5)
+    generated = config_from_options({"webhook_url": "https://example.test/h"})
+    assert generated.webhooks is not None
+    assert len(generated.webhooks.secret) >= 24
+    again = config_from_options({"webhook_secret": "new"}, base=config)
+    assert again.webhooks == WebhookConfig("http://127.0.0.1:9000/hook", "new", delay=1.5)
+    assert config_from_options({}).webhooks is None

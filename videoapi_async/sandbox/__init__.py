@@ -1,14 +1,41 @@
 """A local stand-in for the Hour One Video API, for tests, demos and benchmarks.
 
 The sandbox is an independent aiohttp server (it shares no code with the client) that
-answers ``GET/POST /videos``, ``GET/DELETE /videos/{video_id}`` and
-``GET /videos/{video_id}/metadata`` under ``/api/v1`` the way the real service does:
-same JSON shapes, FastAPI-style errors (422 with ``detail`` items, 404 ``Video not found``,
-403 ``Not authenticated`` without an ``api-key``, 401 ``Invalid API key`` with a wrong one),
-and renders that move ``not_started`` -> ``started`` -> ``processing`` -> a final status as
-time passes. Each render's future is drawn from the seed and the video's creation index,
-and its status is computed from the clock on every read, so 10,000 renders in flight cost
-nothing between reads. On request it misbehaves, at random or exactly when told to::
+answers the API under ``/api/v1`` the way the real service does: same JSON shapes,
+FastAPI-style errors (422 with ``detail`` items, 404 ``Video not found``, 403
+``Not authenticated`` without an ``api-key``, 401 ``Invalid API key`` with a wrong one,
+405 with ``Allow``, 307 to strip a trailing slash), and renders that move ``not_started``
+-> ``started`` -> ``processing`` -> a final status as time passes. Routes::
+
+    GET    /videos                        200 [Video]
+    POST   /videos                        201 Video (three tagged forms + the flat one)
+    GET    /videos/{video_id}             200 Video
+    DELETE /videos/{video_id}             204
+    GET    /videos/{video_id}/metadata    200 VideoMetadata (scene timings)
+    POST   /videos/{video_id}/subtitles   201 {language_code, format, url}
+    POST   /voice-preview                 201 {id, transcript, voice_id, req_id, status}
+    GET    /voice-preview/{task_id}       200 {id, req_id, status, url?}
+    GET    /analytics/summary             200 [{day?, week?, month?, year,
+                                                videos_created, total_duration}]
+
+Subtitles: body ``{language_code, format: "vtt"|"srt" = "vtt"}`` (the document's enums;
+422 otherwise, checked before the video is looked up); 404 for an unknown video; a video
+not ``ready``/``published`` answers ``409 {"detail": "Video <id> is not ready: subtitles
+need a finished render (status <status>)"}`` (the vendor documents no such case: 409 is
+this sandbox's choice). ``url`` serves a WebVTT or SubRip file whose cues follow the
+video's scene timings. Voice previews: body ``{transcript, source_draft_id}`` (both
+required strings); a task is ``in_progress`` for a seeded duration
+(:class:`VoicePreviewProfile`, divided by the render ``time_scale``), then ``ready`` with
+the ``url`` of a small WAV file, or ``failed``; 404 ``Voice preview not found``. Usage
+summary: ``breakdown=daily|weekly|monthly`` (default monthly), ``from_date`` and
+``to_date`` (``YYYY-MM-DD``, inclusive; 422 if malformed or from after to; no other
+window limit), ``correlation_id``; one row per period with videos (every video created
+in the account, deleted ones too, dated in UTC on the sandbox's wall clock, with its
+planned length rounded to seconds).
+
+Each render's future is drawn from the seed and the video's creation index, and its
+status is computed from the clock on every read, so 10,000 renders in flight cost nothing
+between reads. On request it misbehaves, at random or exactly when told to::
 
     from videoapi_async import VideoAPI
     from videoapi_async.sandbox import RenderProfile, Sandbox
@@ -20,15 +47,48 @@ nothing between reads. On request it misbehaves, at random or exactly when told 
             ...  # the next two GETs of a video fail with an HTML 502, then a 503
         assert not sb.stats.duplicate_creates()  # no create body made two videos
 
-Time: pass ``clock=ManualClock()`` and call ``clock.advance(seconds)`` to move renders on
-without sleeping. Data: ``sb.create_video(body, outcome=..., status=...)``,
-``sb.seed_videos(10_000)``, ``sb.set_status(id, "failed")``, ``sb.video(id)``,
+Time: pass ``clock=ManualClock()`` and call ``clock.advance(seconds)`` to move renders,
+voice previews and webhooks on without sleeping; ``wall_start=`` fixes the Unix time the
+clock's first reading stands for (``sb.wall_time()``). Data: ``sb.create_video(body,
+outcome=..., status=...)``, ``sb.seed_videos(10_000)``, ``sb.set_status(id, "failed")``,
+``sb.video(id)``, ``sb.create_voice_preview(...)``, ``sb.voice_preview(id)``,
 ``sb.new_api_key()`` (a second account). Faults: ``sb.faults.queue(route, *kinds)``
 (scripted, in order), ``sb.faults.set_route(route, RouteFaults(rates=..., latency=...))``
 (random, seeded), ``sb.faults.clear()``, ``sb.set_rate_limit(RateLimit(rate, burst))``.
 Introspection: ``sb.stats`` (:class:`SandboxStats`: requests, responses, video_requests,
-creates_by_body, created_ids, faults, ``renders()`` with detection delays),
-``sb.reset_stats()``.
+creates_by_body, created_ids, faults, created_voice_previews, webhooks, ``renders()``
+with detection delays), ``sb.reset_stats()``.
+
+Webhooks: with ``Sandbox(webhooks=WebhookConfig(url, secret))`` (or ``sb.set_webhooks``,
+or ``--webhook-url``/``--webhook-secret``), every video created from then on is announced
+when its render ends (``delay`` seconds later, by default at once): one background task
+sleeps until the next end is due. On a ``ManualClock``, move the clock, then ``await
+sb.deliver_due_webhooks()``. ``await sb.send_webhook(video_id)`` sends one now. Each
+delivery is ``POST url`` with::
+
+    Content-Type: application/json
+    webhook-id: <delivery id, a uuid4>
+    webhook-timestamp: <int Unix seconds when this attempt was sent>
+    webhook-signature: sha256=<lowercase hex HMAC-SHA256(key=secret as UTF-8,
+                                                        msg=the raw body bytes)>
+
+    {"id":"<delivery id>","event":"video.ready","created_at":<Unix seconds, float>,
+     "data":<the Video JSON, as GET /videos/{id} returns it then>}
+
+(compact UTF-8 JSON, keys in that order). ``event`` is ``video.ready`` for ``ready`` and
+``published``, ``video.failed`` for ``failed``, ``cancelled`` and ``stopped``; the
+spellings (``event_names``), the events sent, the signature header's name, the timeout
+and retries (none by default; a retry resends the same id and body) are settings of
+:class:`WebhookConfig`. Every attempt lands in ``sb.stats.webhooks``
+(:class:`WebhookDelivery`: delivery id, event, video id, ``sent_at``, HTTP status or
+error, fault, attempt). Faults of deliveries, scripted with
+``sb.webhook_faults.queue("duplicate")`` or random with
+``sb.webhook_faults.set_rates({"drop": 0.1})`` (or ``WebhookConfig.fault_rates``)::
+
+    drop            not sent (recorded with error "dropped")
+    duplicate       sent twice: the same request again, a replay
+    bad_signature   signed with another secret
+    delay           sent WebhookConfig.fault_delay sandbox seconds late, after later ones
 
 Standalone: ``python -m videoapi_async.sandbox --port 8080 --time-scale 10`` prints the base
 URL and the API key and serves until Ctrl-C (``--help`` lists every option). In pytest, the
@@ -37,7 +97,9 @@ URL and the API key and serves until Ctrl-C (``--help`` lists every option). In 
 
 Fault kinds, and what an aiohttp client sees (route keys: ``"GET /videos"``,
 ``"POST /videos"``, ``"GET /videos/{video_id}"``, ``"GET /videos/{video_id}/metadata"``,
-``"DELETE /videos/{video_id}"``, or ``"*"`` for all)::
+``"DELETE /videos/{video_id}"``, ``"POST /videos/{video_id}/subtitles"``,
+``"POST /voice-preview"``, ``"GET /voice-preview/{task_id}"``,
+``"GET /analytics/summary"``, or ``"*"`` for all; :data:`ROUTE_KEYS` lists them)::
 
     delay           pause (FaultConfig.delay), then a normal answer
     http_429        429 JSON with Retry-After (seconds, or an HTTP date)
@@ -52,8 +114,8 @@ Fault kinds, and what an aiohttp client sees (route keys: ``"GET /videos"``,
     slow_body       headers at once, body in pieces FaultConfig.slow_body_pause apart:
                     SocketTimeoutError (an asyncio.TimeoutError) under a shorter sock_read
 
-The per-key rate limiter (:class:`RateLimit`) answers 429 with ``Retry-After`` in whole
-seconds and counts as ``stats.faults["rate_limited"]``.
+The per-key rate limiter (:class:`RateLimit`) covers every route, answers 429 with
+``Retry-After`` in whole seconds and counts as ``stats.faults["rate_limited"]``.
 
 Speed: one sandbox process (one core) served about 14,000 ``GET /videos/{video_id}`` per
 second, 18,000 per second of its own CPU time, to a load generator in a second process
@@ -68,22 +130,31 @@ from ._clock import ManualClock
 from ._config import (
     DEFAULT_RANDOM_FAULT_KINDS,
     FAULT_KINDS,
+    WEBHOOK_EVENTS,
+    WEBHOOK_FAULT_KINDS,
     FaultConfig,
     RateLimit,
     RenderProfile,
     RouteFaults,
     SandboxConfig,
-    config_from_options,
+    VoicePreviewProfile,
+    WebhookConfig,
 )
 from ._faults import Fault, FaultInjector, RateLimiter, TokenBucket, choose_fault
+from ._options import config_from_options
+from ._requests import USAGE_BREAKDOWNS
 from ._routes import (
     ALL_ROUTES,
+    ROUTE_ANALYTICS,
     ROUTE_CREATE,
     ROUTE_DELETE,
     ROUTE_GET,
     ROUTE_KEYS,
     ROUTE_LIST,
     ROUTE_METADATA,
+    ROUTE_SUBTITLES,
+    ROUTE_VOICE_PREVIEW_CREATE,
+    ROUTE_VOICE_PREVIEW_GET,
 )
 from ._state import (
     FAILURE_STATUSES,
@@ -96,22 +167,40 @@ from ._state import (
 )
 from ._stats import RenderTiming, SandboxStats, canonical_json
 from ._store import VideoRecord
+from ._subtitles import SUBTITLE_FORMATS, SUBTITLE_LANGUAGES
 from ._validation import BodyError, CreateRequest, decode_json_body, validate_create_body
+from ._voice import VOICE_STATUSES
+from ._webhook_faults import (
+    WebhookDelivery,
+    WebhookFault,
+    WebhookFaultInjector,
+    webhook_signature,
+)
 
 __all__ = [
     "ALL_ROUTES",
     "DEFAULT_RANDOM_FAULT_KINDS",
     "FAILURE_STATUSES",
     "FAULT_KINDS",
+    "ROUTE_ANALYTICS",
     "ROUTE_CREATE",
     "ROUTE_DELETE",
     "ROUTE_GET",
     "ROUTE_KEYS",
     "ROUTE_LIST",
     "ROUTE_METADATA",
+    "ROUTE_SUBTITLES",
+    "ROUTE_VOICE_PREVIEW_CREATE",
+    "ROUTE_VOICE_PREVIEW_GET",
     "STATUSES",
+    "SUBTITLE_FORMATS",
+    "SUBTITLE_LANGUAGES",
     "SUCCESS_STATUSES",
     "TERMINAL_STATUSES",
+    "USAGE_BREAKDOWNS",
+    "VOICE_STATUSES",
+    "WEBHOOK_EVENTS",
+    "WEBHOOK_FAULT_KINDS",
     "BodyError",
     "CreateRequest",
     "Fault",
@@ -129,6 +218,11 @@ __all__ = [
     "SandboxStats",
     "TokenBucket",
     "VideoRecord",
+    "VoicePreviewProfile",
+    "WebhookConfig",
+    "WebhookDelivery",
+    "WebhookFault",
+    "WebhookFaultInjector",
     "build_arg_parser",
     "canonical_json",
     "choose_fault",
@@ -140,4 +234,5 @@ __all__ = [
     "render_state",
     "serve",
     "validate_create_body",
+    "webhook_signature",
 ]

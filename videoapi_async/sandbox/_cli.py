@@ -15,14 +15,15 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from ._app import Sandbox
-from ._config import FAULT_KINDS, SandboxConfig, config_from_options
+from ._config import FAULT_KINDS, SandboxConfig
+from ._options import config_from_options
 
 __all__ = ["build_arg_parser", "config_from_args", "main", "serve"]
 
 _DESCRIPTION = (
     "Serve a local stand-in for the Hour One Video API: renders that progress over time, "
-    "FastAPI-style errors, and faults on request. Point a client at the printed base URL "
-    "with the printed api-key."
+    "subtitles, voice previews, usage analytics, signed webhooks, FastAPI-style errors, "
+    "and faults on request. Point a client at the printed base URL with the printed api-key."
 )
 
 
@@ -108,6 +109,42 @@ def build_arg_parser(parser: argparse.ArgumentParser | None = None) -> argparse.
         help="requests per second allowed per API key (token bucket)",
     )
     faults.add_argument("--burst", type=int, metavar="N", help="burst size of --rate-limit")
+    voice = parser.add_argument_group("voice previews")
+    voice.add_argument(
+        "--voice-min-duration",
+        type=float,
+        metavar="S",
+        help="shortest voice preview, nominal seconds (1)",
+    )
+    voice.add_argument(
+        "--voice-max-duration",
+        type=float,
+        metavar="S",
+        help="longest voice preview, nominal seconds (4)",
+    )
+    voice.add_argument(
+        "--voice-failure-rate",
+        type=float,
+        metavar="P",
+        help="fraction of voice previews ending 'failed'",
+    )
+    hooks = parser.add_argument_group("webhooks")
+    hooks.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="POST a signed video.ready / video.failed delivery here when a render ends",
+    )
+    hooks.add_argument(
+        "--webhook-secret",
+        metavar="SECRET",
+        help="signing secret of the deliveries (default: a random one, printed at start)",
+    )
+    hooks.add_argument(
+        "--webhook-delay",
+        type=float,
+        metavar="S",
+        help="seconds between the end of a render and its delivery (0)",
+    )
     return parser
 
 
@@ -134,6 +171,12 @@ def config_from_args(namespace: argparse.Namespace) -> SandboxConfig:
         "retry_after",
         "rate_limit",
         "burst",
+        "voice_min_duration",
+        "voice_max_duration",
+        "voice_failure_rate",
+        "webhook_url",
+        "webhook_secret",
+        "webhook_delay",
     )
     return config_from_options({name: getattr(namespace, name, None) for name in names})
 
@@ -153,6 +196,10 @@ async def serve(config: SandboxConfig, *, out: TextIO | None = None) -> None:
             print(f"Video API sandbox serving at {sandbox.base_url}", file=out)
             print(f"  api-key: {sandbox.api_key}", file=out)
             print(f"  seed:    {sandbox.seed}", file=out)
+            webhooks = sandbox.config.webhooks
+            if webhooks is not None:
+                print(f"  webhooks: {webhooks.url}", file=out)
+                print(f"  webhook secret: {webhooks.secret}", file=out)
             print("Press Ctrl-C to stop.", file=out, flush=True)
             await stop.wait()
     finally:

@@ -1,4 +1,4 @@
-"""Frozen settings of the sandbox: how renders behave, which faults to inject, rate limits.
+"""Frozen settings of the sandbox: renders, voice previews, faults, rate limits, webhooks.
 
 Every default lives here. Bad values fail when the object is built, with a message that
 says which field was wrong and how to fix it.
@@ -7,9 +7,11 @@ says which field was wrong and how to fix it.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -18,12 +20,15 @@ from ._routes import ALL_ROUTES, check_route_key
 __all__ = [
     "DEFAULT_RANDOM_FAULT_KINDS",
     "FAULT_KINDS",
+    "WEBHOOK_EVENTS",
+    "WEBHOOK_FAULT_KINDS",
     "FaultConfig",
     "RateLimit",
     "RenderProfile",
     "RouteFaults",
     "SandboxConfig",
-    "config_from_options",
+    "VoicePreviewProfile",
+    "WebhookConfig",
 ]
 
 FAULT_KINDS: Final = (
@@ -42,6 +47,15 @@ FAULT_KINDS: Final = (
 
 DEFAULT_RANDOM_FAULT_KINDS: Final = ("http_429", "http_500", "http_502", "http_503", "reset")
 """Kinds spread by :meth:`FaultConfig.spread` when none are named: faults a client retries."""
+
+
+WEBHOOK_EVENTS: Final = ("video.ready", "video.failed")
+"""The vendor's webhook event names (the OpenAPI document's ``EventName``)."""
+
+WEBHOOK_FAULT_KINDS: Final = ("drop", "duplicate", "bad_signature", "delay")
+"""Faults of webhook deliveries: not sent, sent twice, signed with another secret, sent late."""
+
+_HEADER_NAME_RE: Final = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
 def _check_fraction(owner: str, name: str, value: float) -> None:
@@ -237,6 +251,141 @@ class RateLimit:
             )
 
 
+@attrs.frozen
+class VoicePreviewProfile:
+    """How the sandbox's voice previews (``POST /voice-preview`` tasks) behave.
+
+    Each task takes a duration drawn uniformly from ``min_duration..max_duration`` nominal
+    seconds, divided by the render profile's ``time_scale``, then ends ``ready`` (with the
+    ``url`` of a small WAV file) or, with probability ``failure_rate``, ``failed``.
+    """
+
+    min_duration: float = attrs.field(default=1.0, validator=_seconds)
+    max_duration: float = attrs.field(default=4.0, validator=_seconds)
+    failure_rate: float = attrs.field(default=0.0, validator=_fraction)
+
+    def __attrs_post_init__(self) -> None:
+        if self.min_duration > self.max_duration:
+            raise ValueError(
+                f"VoicePreviewProfile.min_duration ({self.min_duration}) is greater than "
+                f"max_duration ({self.max_duration}): swap them or raise max_duration"
+            )
+
+
+def _freeze_names(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(value))
+
+
+def _to_tuple(value: str | Iterable[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _check_url(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    try:
+        parts = urlsplit(value) if isinstance(value, str) else None
+        good = parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname)
+        if parts is not None:
+            parts.port  # noqa: B018 (raises ValueError for a bad port)
+    except ValueError:
+        good = False
+    if not good:
+        raise ValueError(
+            f"WebhookConfig.url must be an http:// or https:// URL with a host, got {value!r}"
+        )
+
+
+def _check_secret(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValueError("WebhookConfig.secret must be a non-empty string")
+
+
+def _check_retries(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"WebhookConfig.retries must be an integer >= 0, got {value!r}")
+
+
+def _default_events(instance: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(instance.event_names.values()))
+
+
+@attrs.frozen
+class WebhookConfig:
+    """Where and how the sandbox delivers webhooks when renders reach a final status.
+
+    Each delivery is a ``POST`` of ``{"id", "event", "created_at", "data"}`` to ``url``,
+    signed with ``secret`` in the ``signature_header`` (see the package docstring for the
+    wire format). ``event_names`` spells the event of a render that ends ``ready`` or
+    ``published`` (key ``"ready"``) and of one that ends ``failed``, ``cancelled`` or
+    ``stopped`` (key ``"failed"``); only the ``events`` listed (default: both) are sent.
+
+    Times: a delivery is due ``delay`` sandbox-clock seconds after its render ends; a
+    failed one (an error or a status other than 2xx) is tried again ``retries`` times,
+    ``retry_delay`` sandbox-clock seconds apart; each attempt gives up after ``timeout``
+    real seconds. ``fault_rates`` maps webhook fault kinds (:data:`WEBHOOK_FAULT_KINDS`)
+    to the probability that a delivery gets them; a ``delay`` fault holds a delivery back
+    ``fault_delay`` sandbox-clock seconds.
+    """
+
+    url: str = attrs.field(validator=_check_url)
+    secret: str = attrs.field(validator=_check_secret, repr=False)
+    event_names: Mapping[str, str] = attrs.field(
+        factory=lambda: {"ready": WEBHOOK_EVENTS[0], "failed": WEBHOOK_EVENTS[1]},
+        converter=_freeze_names,
+    )
+    events: tuple[str, ...] = attrs.field(
+        default=attrs.Factory(_default_events, takes_self=True), converter=_to_tuple
+    )
+    signature_header: str = "webhook-signature"
+    delay: float = attrs.field(default=0.0, validator=_seconds)
+    timeout: float = 5.0
+    retries: int = attrs.field(default=0, validator=_check_retries)
+    retry_delay: float = attrs.field(default=1.0, validator=_seconds)
+    fault_rates: Mapping[str, float] = attrs.field(factory=dict, converter=_freeze_rates)
+    fault_delay: float = attrs.field(default=1.0, validator=_seconds)
+
+    def __attrs_post_init__(self) -> None:
+        names = self.event_names
+        if set(names) != {"ready", "failed"} or not all(
+            isinstance(name, str) and name for name in names.values()
+        ):
+            raise ValueError(
+                "WebhookConfig.event_names must map exactly 'ready' and 'failed' to "
+                f"non-empty event names, got {dict(names)!r}"
+            )
+        for event in self.events:
+            if event not in names.values():
+                raise ValueError(
+                    f"WebhookConfig.events names {event!r}, which is not an event of "
+                    f"event_names: use some of {', '.join(names.values())}"
+                )
+        header = self.signature_header
+        if not isinstance(header, str) or _HEADER_NAME_RE.match(header) is None:
+            raise ValueError(
+                f"WebhookConfig.signature_header must be an HTTP header name, got {header!r}"
+            )
+        timeout = self.timeout
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not math.isfinite(timeout)
+            or timeout <= 0
+        ):
+            raise ValueError(f"WebhookConfig.timeout must be seconds > 0, got {timeout!r}")
+        for kind, rate in self.fault_rates.items():
+            if kind not in WEBHOOK_FAULT_KINDS:
+                raise ValueError(
+                    f"WebhookConfig.fault_rates has an unknown fault kind {kind!r}: "
+                    f"use one of {', '.join(WEBHOOK_FAULT_KINDS)}"
+                )
+            _check_fraction("WebhookConfig", f"fault_rates[{kind!r}]", rate)
+        total = sum(self.fault_rates.values())
+        if total > 1 + 1e-9:
+            raise ValueError(
+                f"WebhookConfig.fault_rates add up to {total:g}, but at most one fault hits "
+                "a delivery, so they must add up to at most 1: lower them"
+            )
+
+
 def _check_port(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
         raise ValueError(f"SandboxConfig.port must be 0..65535 (0 = any free port), got {value!r}")
@@ -251,6 +400,8 @@ class SandboxConfig:
     ``null`` for every optional field of a video it has no value for, as a pydantic v1
     server without ``exclude_none`` does; by default such fields are left out.
     ``preload_videos`` finished (``ready``) videos are put in the first account at start.
+    ``voice_preview`` tunes the voice-preview tasks; ``webhooks`` (``None``: off) makes the
+    sandbox deliver signed webhooks when renders end.
     """
 
     host: str = "127.0.0.1"
@@ -262,6 +413,8 @@ class SandboxConfig:
     rate_limit: RateLimit | None = None
     null_unset_fields: bool = False
     preload_videos: int = 0
+    voice_preview: VoicePreviewProfile = attrs.field(factory=VoicePreviewProfile)
+    webhooks: WebhookConfig | None = None
 
     def __attrs_post_init__(self) -> None:
         preload = self.preload_videos
@@ -275,117 +428,3 @@ class SandboxConfig:
             isinstance(self.seed, bool) or not isinstance(self.seed, int)
         ):
             raise ValueError(f"SandboxConfig.seed must be an integer or None, got {self.seed!r}")
-
-
-_RENDER_OPTIONS: Final = {
-    "time_scale",
-    "min_duration",
-    "max_duration",
-    "failure_rate",
-    "cancel_rate",
-    "stop_rate",
-    "publish_rate",
-    "unknown_progress_rate",
-}
-_TOP_OPTIONS: Final = {"host", "port", "api_key", "seed", "null_unset_fields", "preload_videos"}
-_FAULT_OPTIONS: Final = {
-    "fault_rate",
-    "fault_kinds",
-    "latency",
-    "retry_after",
-    "delay",
-    "slow_body_pause",
-}
-_LIMIT_OPTIONS: Final = {"rate_limit", "burst"}
-OPTION_NAMES: Final = frozenset(_RENDER_OPTIONS | _TOP_OPTIONS | _FAULT_OPTIONS | _LIMIT_OPTIONS)
-
-
-def _number(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"sandbox option {name} must be a number, got {value!r}")
-    return float(value)
-
-
-def _integer(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"sandbox option {name} must be an integer, got {value!r}")
-    return value
-
-
-def _kinds(value: object) -> tuple[str, ...]:
-    names = value.split(",") if isinstance(value, str) else value
-    if not isinstance(names, Iterable):
-        raise ValueError(f"sandbox option fault_kinds must be a list of names, got {value!r}")
-    kinds = tuple(str(name).strip() for name in names if str(name).strip())
-    for kind in kinds:
-        if kind not in FAULT_KINDS:
-            raise ValueError(
-                f"sandbox option fault_kinds names an unknown kind {kind!r}: "
-                f"use some of {', '.join(FAULT_KINDS)}"
-            )
-    return kinds
-
-
-def config_from_options(
-    options: Mapping[str, object], base: SandboxConfig | None = None
-) -> SandboxConfig:
-    """Build a :class:`SandboxConfig` from flat options, as given on a command line.
-
-    Options whose value is ``None`` are ignored; the others replace fields of ``base``
-    (the defaults when ``None``). Names: ``host``, ``port``, ``api_key``, ``seed``,
-    ``null_unset_fields``, ``preload_videos``; the :class:`RenderProfile` fields;
-    ``fault_rate`` with ``fault_kinds`` (see :meth:`FaultConfig.spread`), ``latency``,
-    ``retry_after``, ``delay``, ``slow_body_pause``; ``rate_limit`` (requests per second)
-    with ``burst``.
-    """
-    given = {name: value for name, value in options.items() if value is not None}
-    unknown = sorted(set(given) - OPTION_NAMES)
-    if unknown:
-        raise ValueError(
-            f"unknown sandbox option(s) {', '.join(unknown)}: "
-            f"use some of {', '.join(sorted(OPTION_NAMES))}"
-        )
-    config = base if base is not None else SandboxConfig()
-
-    render_changes = {name: _number(name, given[name]) for name in _RENDER_OPTIONS & set(given)}
-    render = attrs.evolve(config.render, **render_changes) if render_changes else config.render
-
-    faults = config.faults
-    if "fault_rate" in given or "latency" in given:
-        kinds = _kinds(given["fault_kinds"]) if "fault_kinds" in given else None
-        spread = FaultConfig.spread(
-            _number("fault_rate", given.get("fault_rate", 0.0)),
-            kinds if kinds is not None else DEFAULT_RANDOM_FAULT_KINDS,
-            latency=_number("latency", given.get("latency", 0.0)),
-        )
-        faults = attrs.evolve(faults, routes={**faults.routes, **spread.routes})
-    elif "fault_kinds" in given:
-        raise ValueError("sandbox option fault_kinds needs fault_rate as well")
-    fault_changes: dict[str, Any] = {
-        name: _number(name, given[name])
-        for name in ("retry_after", "delay", "slow_body_pause")
-        if name in given
-    }
-    if fault_changes:
-        faults = attrs.evolve(faults, **fault_changes)
-
-    rate_limit = config.rate_limit
-    if "rate_limit" in given:
-        rps = _number("rate_limit", given["rate_limit"])
-        if "burst" in given:
-            rate_limit = RateLimit(rps, _integer("burst", given["burst"]))
-        else:
-            rate_limit = RateLimit(rps)
-    elif "burst" in given:
-        raise ValueError("sandbox option burst needs rate_limit as well")
-
-    top: dict[str, Any] = {}
-    for name in ("host", "api_key"):
-        if name in given:
-            top[name] = str(given[name])
-    for name in ("port", "seed", "preload_videos"):
-        if name in given:
-            top[name] = _integer(name, given[name])
-    if "null_unset_fields" in given:
-        top["null_unset_fields"] = bool(given["null_unset_fields"])
-    return attrs.evolve(config, render=render, faults=faults, rate_limit=rate_limit, **top)

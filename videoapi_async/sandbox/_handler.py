@@ -22,18 +22,24 @@ from typing import Final
 from aiohttp import web
 
 from ._faults import AFTER_HANDLING_KINDS, Fault, FaultInjector, RateLimiter, gateway_page
+from ._more_routes import MoreRoutes, Result, read_body
 from ._routes import (
+    ROUTE_ANALYTICS,
     ROUTE_CREATE,
     ROUTE_DELETE,
     ROUTE_GET,
     ROUTE_LIST,
     ROUTE_METADATA,
+    ROUTE_SUBTITLES,
+    ROUTE_VOICE_PREVIEW_CREATE,
+    ROUTE_VOICE_PREVIEW_GET,
     RouteMatch,
     match_route,
 )
 from ._stats import SandboxStats
 from ._store import VideoRecord, VideoStore, VideoViews, dump_json
 from ._validation import BodyError, parse_create_body
+from ._voice import VoiceTaskStore
 
 __all__ = ["ApiHandler"]
 
@@ -54,24 +60,25 @@ _FAKE_MP4: Final = (
     + b"\x00" * (1024 - 32)
 )
 
-# (status, body, content type, records whose final status the body shows)
-_Result = tuple[int, bytes | None, str, list[VideoRecord]]
 
-
-class ApiHandler:
+class ApiHandler(MoreRoutes):
     """The request handler of a sandbox's aiohttp server (one per sandbox)."""
 
     def __init__(
         self,
         *,
         store: VideoStore,
+        voices: VoiceTaskStore,
         views: VideoViews,
         faults: FaultInjector,
         limiter: RateLimiter,
         stats: SandboxStats,
         clock: Callable[[], float],
+        wall_epoch: float,
     ) -> None:
         self.store = store
+        self.voices = voices
+        self.wall_epoch = wall_epoch
         self.views = views
         self.faults = faults
         self.limiter = limiter
@@ -120,20 +127,21 @@ class ApiHandler:
                 return _abort(request)
             fault = None
         if not api_key:
-            result: _Result = (403, _NOT_AUTHENTICATED, _JSON, [])
+            result: Result = (403, _NOT_AUTHENTICATED, _JSON, [])
         elif not self.store.has_account(api_key):
             result = (401, _INVALID_KEY, _JSON, [])
         else:
-            result = await self._dispatch(request, route, api_key, video_id)
+            result = await self._dispatch(request, route, api_key, match)
         if fault is not None:
             return await self._inject_after(request, route, fault, result)
         return await self._send(request, route, result)
 
     async def _dispatch(
-        self, request: web.BaseRequest, route: str, api_key: str, video_id: str | None
-    ) -> _Result:
+        self, request: web.BaseRequest, route: str, api_key: str, match: RouteMatch
+    ) -> Result:
         store = self.store
         now = self.clock()
+        video_id = match.video_id
         if route == ROUTE_LIST:
             parts = []
             seen = []
@@ -146,7 +154,16 @@ class ApiHandler:
             return 200, b"[" + b",".join(parts) + b"]", _JSON, seen
         if route == ROUTE_CREATE:
             return await self._create(request, api_key)
+        if route == ROUTE_VOICE_PREVIEW_CREATE:
+            return await self._voice_create(request, api_key)
+        if route == ROUTE_VOICE_PREVIEW_GET:
+            assert match.task_id is not None
+            return self._voice_get(api_key, match.task_id)
+        if route == ROUTE_ANALYTICS:
+            return self._analytics(request, api_key)
         assert video_id is not None
+        if route == ROUTE_SUBTITLES:
+            return await self._subtitles(request, api_key, video_id)
         record = store.get(api_key, video_id)
         if record is None:
             return 404, _VIDEO_NOT_FOUND, _JSON, []
@@ -160,11 +177,10 @@ class ApiHandler:
         store.delete(api_key, video_id)
         return 204, None, _JSON, []
 
-    async def _create(self, request: web.BaseRequest, api_key: str) -> _Result:
-        try:
-            raw = await request.read()
-        except web.HTTPException as exc:  # e.g. 413, body over the size limit
-            return exc.status, dump_json({"detail": exc.reason}), _JSON, []
+    async def _create(self, request: web.BaseRequest, api_key: str) -> Result:
+        raw = await read_body(request)
+        if not isinstance(raw, bytes):  # e.g. 413, body over the size limit
+            return raw
         try:
             body, create = parse_create_body(raw, request.headers.get("Content-Type"))
         except BodyError as exc:
@@ -183,7 +199,7 @@ class ApiHandler:
         self,
         request: web.BaseRequest,
         route: str,
-        result: _Result,
+        result: Result,
         headers: Mapping[str, str] | None = None,
     ) -> web.StreamResponse:
         status, body, content_type, seen = result
@@ -226,7 +242,7 @@ class ApiHandler:
         return await self._send(request, route, (status, gateway_page(status), _HTML, []))
 
     async def _inject_after(
-        self, request: web.BaseRequest, route: str, fault: Fault, result: _Result
+        self, request: web.BaseRequest, route: str, fault: Fault, result: Result
     ) -> web.StreamResponse:
         status, body, content_type, seen = result
         kind = fault.kind
@@ -278,7 +294,11 @@ class ApiHandler:
                 body=_METHOD_NOT_ALLOWED,
                 headers={"Content-Type": _JSON, "Allow": ", ".join(match.allowed)},
             )
-        if match.media is not None and match.video_id is not None:
+        if match.media in ("subtitles", "voice"):
+            served = self._more_media(match)
+            if served is not None:
+                return served
+        elif match.media is not None and match.video_id is not None:
             record = self.store.get(None, match.video_id)
             if record is not None and record.state(self.clock())[0] in ("ready", "published"):
                 if match.media == "download":

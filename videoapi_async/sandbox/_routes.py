@@ -1,8 +1,8 @@
 """Route keys and request-target matching for the sandbox (pure, no I/O).
 
 The sandbox does its own routing on the raw request target so that a percent-encoded
-video id (``a%2Fb``) is decoded exactly once, as one path segment, and can never change
-which route is matched.
+id (``a%2Fb``) is decoded exactly once, as one path segment, and can never change which
+route is matched.
 """
 
 from __future__ import annotations
@@ -16,12 +16,16 @@ __all__ = [
     "ALL_ROUTES",
     "API_PREFIX",
     "MEDIA_PREFIX",
+    "ROUTE_ANALYTICS",
     "ROUTE_CREATE",
     "ROUTE_DELETE",
     "ROUTE_GET",
     "ROUTE_KEYS",
     "ROUTE_LIST",
     "ROUTE_METADATA",
+    "ROUTE_SUBTITLES",
+    "ROUTE_VOICE_PREVIEW_CREATE",
+    "ROUTE_VOICE_PREVIEW_GET",
     "RouteMatch",
     "check_route_key",
     "match_route",
@@ -31,21 +35,44 @@ API_PREFIX: Final = "/api/v1"
 """Path prefix of the API; the sandbox's ``base_url`` ends with it."""
 
 MEDIA_PREFIX: Final = "/media"
-"""Path prefix of the player pages and download files of finished videos."""
+"""Path prefix of the files the sandbox serves: players, videos, subtitles, audio."""
 
 ROUTE_LIST: Final = "GET /videos"
 ROUTE_CREATE: Final = "POST /videos"
 ROUTE_GET: Final = "GET /videos/{video_id}"
 ROUTE_METADATA: Final = "GET /videos/{video_id}/metadata"
 ROUTE_DELETE: Final = "DELETE /videos/{video_id}"
+ROUTE_SUBTITLES: Final = "POST /videos/{video_id}/subtitles"
+ROUTE_VOICE_PREVIEW_CREATE: Final = "POST /voice-preview"
+ROUTE_VOICE_PREVIEW_GET: Final = "GET /voice-preview/{task_id}"
+ROUTE_ANALYTICS: Final = "GET /analytics/summary"
 ALL_ROUTES: Final = "*"
 
-ROUTE_KEYS: Final = (ROUTE_LIST, ROUTE_CREATE, ROUTE_GET, ROUTE_METADATA, ROUTE_DELETE)
+ROUTE_KEYS: Final = (
+    ROUTE_LIST,
+    ROUTE_CREATE,
+    ROUTE_GET,
+    ROUTE_METADATA,
+    ROUTE_DELETE,
+    ROUTE_SUBTITLES,
+    ROUTE_VOICE_PREVIEW_CREATE,
+    ROUTE_VOICE_PREVIEW_GET,
+    ROUTE_ANALYTICS,
+)
 """Every API route the sandbox serves, in the form used for faults and statistics."""
 
-_COLLECTION_METHODS: Final = {"GET": ROUTE_LIST, "POST": ROUTE_CREATE}
-_ITEM_METHODS: Final = {"GET": ROUTE_GET, "DELETE": ROUTE_DELETE}
-_METADATA_METHODS: Final = {"GET": ROUTE_METADATA}
+# Path shapes under the API prefix ("{}" is one non-empty segment, always the second), each
+# with its routes by method and which id that segment is.
+_ID = "{}"
+_SHAPES: Final[dict[tuple[str, ...], tuple[dict[str, str], str | None]]] = {
+    ("videos",): ({"GET": ROUTE_LIST, "POST": ROUTE_CREATE}, None),
+    ("videos", _ID): ({"GET": ROUTE_GET, "DELETE": ROUTE_DELETE}, "video"),
+    ("videos", _ID, "metadata"): ({"GET": ROUTE_METADATA}, "video"),
+    ("videos", _ID, "subtitles"): ({"POST": ROUTE_SUBTITLES}, "video"),
+    ("voice-preview",): ({"POST": ROUTE_VOICE_PREVIEW_CREATE}, None),
+    ("voice-preview", _ID): ({"GET": ROUTE_VOICE_PREVIEW_GET}, "task"),
+    ("analytics", "summary"): ({"GET": ROUTE_ANALYTICS}, None),
+}
 
 
 @attrs.frozen
@@ -53,10 +80,11 @@ class RouteMatch:
     """What a request target refers to.
 
     Exactly one of these describes the outcome: ``route`` is set (an API route, with
-    ``video_id`` for the item routes); ``media`` is set (``"player"`` or ``"download"``,
-    with ``video_id``); ``redirect`` is set (a trailing slash to strip, as Starlette does);
-    ``allowed`` is set (the path exists, the method does not: 405); or nothing is set
-    (unknown path: 404).
+    ``video_id`` or ``task_id`` for the item routes); ``media`` is set (``"player"``,
+    ``"download"``, ``"subtitles"`` or ``"voice"``, with ``video_id`` or ``task_id``, and
+    ``file`` for subtitles); ``redirect`` is set (a trailing slash to strip, as Starlette
+    does); ``allowed`` is set (the path exists, the method does not: 405); or nothing is
+    set (unknown path: 404).
     """
 
     route: str | None = None
@@ -64,6 +92,8 @@ class RouteMatch:
     media: str | None = None
     redirect: str | None = None
     allowed: tuple[str, ...] = ()
+    task_id: str | None = None
+    file: str | None = None
 
 
 _NOT_FOUND: Final = RouteMatch()
@@ -78,39 +108,57 @@ def check_route_key(route: str, *, allow_all: bool = True) -> str:
     raise ValueError(f"unknown route key {route!r}: use one of {known}{extra}")
 
 
-def _by_method(method: str, table: dict[str, str], video_id: str | None) -> RouteMatch:
-    route = table.get(method)
+def _api_match(method: str, segments: list[str]) -> RouteMatch | None:
+    """Return the match of the API path ``segments``, or ``None`` if no path has that shape."""
+    entry = None
+    if len(segments) > 1 and segments[1]:
+        entry = _SHAPES.get((segments[0], _ID, *segments[2:]))
+    if entry is None:
+        # A path without an id, or with an empty one (which matches no id shape).
+        entry = _SHAPES.get(tuple(segments))
+        if entry is None:
+            return None
+    methods, id_kind = entry
+    route = methods.get(method)
     if route is None:
-        return RouteMatch(allowed=tuple(table))
-    return RouteMatch(route=route, video_id=video_id)
+        return RouteMatch(allowed=tuple(methods))
+    if id_kind is None:
+        return RouteMatch(route=route)
+    if id_kind == "task":
+        return RouteMatch(route=route, task_id=unquote(segments[1]))
+    return RouteMatch(route=route, video_id=unquote(segments[1]))
+
+
+def _media_match(segments: list[str]) -> RouteMatch:
+    if len(segments) == 2 and segments[0] == "player" and segments[1]:
+        return RouteMatch(media="player", video_id=unquote(segments[1]))
+    if len(segments) == 2 and segments[0] == "download" and segments[1].endswith(".mp4"):
+        return RouteMatch(media="download", video_id=unquote(segments[1][: -len(".mp4")]))
+    if len(segments) == 2 and segments[0] == "voice-preview" and segments[1].endswith(".wav"):
+        return RouteMatch(media="voice", task_id=unquote(segments[1][: -len(".wav")]))
+    if len(segments) == 3 and segments[0] == "subtitles" and segments[1] and segments[2]:
+        return RouteMatch(
+            media="subtitles", video_id=unquote(segments[1]), file=unquote(segments[2])
+        )
+    return _NOT_FOUND
 
 
 def match_route(method: str, raw_target: str) -> RouteMatch:
     """Match a method and a raw request target (path plus optional query) to a route.
 
     Each path segment is percent-decoded on its own, so ``/api/v1/videos/a%2Fb`` is the
-    item route for the video id ``a/b``.
+    item route for the video id ``a/b``. A path that matches only without its trailing
+    slash is redirected there, whatever the method, as Starlette does.
     """
     path = raw_target.partition("?")[0].partition("#")[0]
     if path.startswith(API_PREFIX + "/"):
         segments = path[len(API_PREFIX) + 1 :].split("/")
-        if segments[0] != "videos":
-            return _NOT_FOUND
-        count = len(segments)
-        if count == 1:
-            return _by_method(method, _COLLECTION_METHODS, None)
-        if count == 2 and segments[1]:
-            return _by_method(method, _ITEM_METHODS, unquote(segments[1]))
-        if count == 2:
-            # "/videos/": Starlette redirects to the path without the slash.
+        match = _api_match(method, segments)
+        if match is not None:
+            return match
+        if len(segments) > 1 and segments[-1] == "" and _api_match(method, segments[:-1]):
             return RouteMatch(redirect=path[:-1])
-        if count == 3 and segments[1] and segments[2] == "metadata":
-            return _by_method(method, _METADATA_METHODS, unquote(segments[1]))
         return _NOT_FOUND
     if path.startswith(MEDIA_PREFIX + "/") and method == "GET":
-        segments = path[len(MEDIA_PREFIX) + 1 :].split("/")
-        if len(segments) == 2 and segments[0] == "player" and segments[1]:
-            return RouteMatch(media="player", video_id=unquote(segments[1]))
-        if len(segments) == 2 and segments[0] == "download" and segments[1].endswith(".mp4"):
-            return RouteMatch(media="download", video_id=unquote(segments[1][: -len(".mp4")]))
+        return _media_match(path[len(MEDIA_PREFIX) + 1 :].split("/"))
     return _NOT_FOUND

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 import attrs
 
 from ._store import VideoRecord
+from ._webhook_faults import WebhookDelivery
 
 __all__ = ["RenderTiming", "SandboxStats", "canonical_json"]
 
@@ -52,7 +53,9 @@ class SandboxStats:
     * ``video_requests``: requests per video id (the ``{video_id}`` routes);
     * ``creates_by_body``: videos created per canonical JSON of the create body;
     * ``created_ids``: ids of the videos created over HTTP, in order;
-    * ``faults``: faults injected per kind (``"rate_limited"`` for the rate limiter).
+    * ``faults``: faults injected per kind (``"rate_limited"`` for the rate limiter);
+    * ``created_voice_previews``: ids of the voice-preview tasks created over HTTP, in order;
+    * ``webhooks``: every webhook delivery attempt, in order (:class:`WebhookDelivery`).
     """
 
     def __init__(self, records: Callable[[], Iterable[VideoRecord]]) -> None:
@@ -64,9 +67,11 @@ class SandboxStats:
         self.creates_by_body: Counter[str] = Counter()
         self.created_ids: list[str] = []
         self.faults: Counter[str] = Counter()
+        self.created_voice_previews: list[str] = []
+        self.webhooks: list[WebhookDelivery] = []
 
     def reset(self) -> None:
-        """Zero every counter and forget the created ids (the videos themselves stay)."""
+        """Zero every counter, forget created ids and deliveries (the videos stay)."""
         self.requests.clear()
         self.responses.clear()
         self.route_responses.clear()
@@ -74,6 +79,8 @@ class SandboxStats:
         self.creates_by_body.clear()
         self.created_ids.clear()
         self.faults.clear()
+        self.created_voice_previews.clear()
+        self.webhooks.clear()
 
     def record_response(self, route: str, status: int) -> None:
         """Count a response sent with ``status`` for ``route``."""

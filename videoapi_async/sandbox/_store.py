@@ -46,7 +46,8 @@ class VideoRecord:
 
     ``created_at``, ``pinned_at`` and ``first_seen_finished_at`` are sandbox-clock times.
     ``body`` is the decoded create body as the client sent it (``None`` for videos made
-    server-side); ``form`` is its create form, or ``"server"``.
+    server-side); ``form`` is its create form, or ``"server"``. ``subtitles`` holds the
+    ``(language_code, format)`` of every subtitle file made for it.
     """
 
     plan: RenderPlan
@@ -63,6 +64,7 @@ class VideoRecord:
     deleted: bool = False
     first_seen_finished_at: float | None = None
     cached_json: bytes | None = attrs.field(default=None, repr=False)
+    subtitles: set[tuple[str, str]] = attrs.field(factory=set, repr=False)
 
     @property
     def video_id(self) -> str:
@@ -91,6 +93,8 @@ class VideoStore:
         self.profile = profile
         self.clock = clock
         self.records: list[VideoRecord] = []
+        self.listener: Callable[[VideoRecord], None] | None = None
+        """Called with each video created or pinned (the webhook scheduler)."""
         self._live: dict[str, VideoRecord] = {}
         self._accounts: dict[str, dict[str, VideoRecord]] = {}
 
@@ -141,6 +145,8 @@ class VideoStore:
         self.records.append(record)
         self._live[plan.video_id] = record
         account[plan.video_id] = record
+        if self.listener is not None:
+            self.listener(record)
         return record
 
     def get(self, api_key: str | None, video_id: str) -> VideoRecord | None:
@@ -177,6 +183,8 @@ class VideoStore:
         record.pinned = (status, progress)
         record.pinned_at = self.clock()
         record.cached_json = None
+        if self.listener is not None:
+            self.listener(record)
         return record
 
 

@@ -51,7 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "videoapi_sandbox(**options): options of the videoapi_sandbox fixture for this test "
-        "(seed, time_scale, failure_rate, fault_rate, rate_limit, ...; see "
+        "(seed, time_scale, failure_rate, fault_rate, rate_limit, webhook_url, ...; see "
         "videoapi_async.sandbox.config_from_options)",
     )
 

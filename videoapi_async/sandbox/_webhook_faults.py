@@ -1,0 +1,133 @@
+"""Webhook signatures, the record of each delivery, and the faults deliveries can get."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+from collections import deque
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+import attrs
+
+from ._config import WEBHOOK_FAULT_KINDS, WebhookConfig, _optional_seconds
+
+__all__ = [
+    "WebhookDelivery",
+    "WebhookFault",
+    "WebhookFaultInjector",
+    "webhook_signature",
+]
+
+_SIGNATURE_PREFIX: Final = "sha256="
+
+
+def webhook_signature(secret: str, body: bytes) -> str:
+    """Return the signature header value of ``body``: ``sha256=`` + hex HMAC-SHA256.
+
+    The key is ``secret`` encoded as UTF-8; the message is the raw body bytes.
+    """
+    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    return _SIGNATURE_PREFIX + digest
+
+
+@attrs.frozen
+class WebhookDelivery:
+    """One delivery attempt (or a dropped delivery), as ``Sandbox.stats.webhooks`` lists it.
+
+    ``sent_at`` is a sandbox-clock reading; ``timestamp`` is the ``webhook-timestamp``
+    header sent (``None`` when nothing was sent). ``status`` is the receiver's HTTP status,
+    or ``None`` with ``error`` saying what went wrong (``"dropped"`` for a ``drop`` fault).
+    ``fault`` names the webhook fault applied to this attempt, if any; ``attempt`` counts
+    from 1 (retries are 2, 3, ...).
+    """
+
+    delivery_id: str
+    event: str
+    video_id: str
+    sent_at: float
+    status: int | None
+    error: str | None = None
+    fault: str | None = None
+    attempt: int = 1
+    timestamp: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the receiver answered with a 2xx status."""
+        return self.status is not None and 200 <= self.status < 300
+
+
+def _check_kind(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in WEBHOOK_FAULT_KINDS:
+        raise ValueError(
+            f"unknown webhook fault kind {value!r}: use one of {', '.join(WEBHOOK_FAULT_KINDS)}"
+        )
+
+
+@attrs.frozen
+class WebhookFault:
+    """One webhook fault to apply; ``seconds`` overrides ``WebhookConfig.fault_delay``."""
+
+    kind: str = attrs.field(validator=_check_kind)
+    seconds: float | None = attrs.field(default=None, validator=_optional_seconds)
+
+
+class WebhookFaultInjector:
+    """Decides the fault of each webhook delivery; reachable as ``Sandbox.webhook_faults``.
+
+    Scripted faults (:meth:`queue`) apply to the next deliveries in order and win over
+    random ones, drawn with the probabilities of :meth:`set_rates` (initially the
+    ``fault_rates`` of the :class:`WebhookConfig`) from an RNG seeded by the sandbox seed.
+    A fault is chosen once per delivery, on its first attempt; retries get none.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self._rng = random.Random(f"videoapi-sandbox:{seed}:webhook-faults")
+        self._queue: deque[WebhookFault] = deque()
+        self._rates: Mapping[str, float] = MappingProxyType({})
+
+    @property
+    def rates(self) -> Mapping[str, float]:
+        """The probability of each fault kind per delivery."""
+        return self._rates
+
+    def set_rates(self, rates: Mapping[str, float] | None = None) -> None:
+        """Replace the random fault probabilities (``None`` or ``{}``: no random faults)."""
+        # WebhookConfig validates kinds and probabilities the same way.
+        checked = WebhookConfig("http://localhost", "x", fault_rates=rates or {})
+        self._rates = checked.fault_rates
+
+    def queue(self, *faults: str | WebhookFault) -> None:
+        """Give the next deliveries these faults, in order (``"drop"``, ``"duplicate"`` ...)."""
+        self._queue.extend(
+            fault if isinstance(fault, WebhookFault) else WebhookFault(fault) for fault in faults
+        )
+
+    def pending(self) -> int:
+        """Return how many scripted faults are still queued."""
+        return len(self._queue)
+
+    def clear(self) -> None:
+        """Drop every queued fault and every random-fault probability."""
+        self._queue.clear()
+        self._rates = MappingProxyType({})
+
+    def pick(self) -> WebhookFault | None:
+        """Return the fault of the next delivery, or ``None`` (consumes a queued one)."""
+        if self._queue:
+            return self._queue.popleft()
+        if not self._rates:
+            return None
+        draw = self._rng.random()
+        cumulative = 0.0
+        for kind in WEBHOOK_FAULT_KINDS:
+            rate = self._rates.get(kind, 0.0)
+            if rate <= 0:
+                continue
+            cumulative += rate
+            if draw < cumulative:
+                return WebhookFault(kind)
+        return None
