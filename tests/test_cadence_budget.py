@@ -67,8 +67,24 @@ class TestCadence:
         track.observe(video(progress=4), 12.0, changed=True)
         finish, firm = track.estimated_finish()  # type: ignore[misc]
         assert not firm
-        delay = track.next_delay(12.0, self.policy, random.Random(1))
+        policy = PollPolicy(max_interval=300.0)
+        delay = track.next_delay(12.0, policy, random.Random(1))
         assert delay == pytest.approx((finish - 12.0) / 2)
+
+    def test_leaps_are_bounded_by_the_time_watched(self) -> None:
+        """A far estimate is approached in steps of at most twice the time watched."""
+        track = ProgressTrack(self.policy)
+        track.observe(video(progress=1), 0.0, changed=True)
+        track.observe(video(progress=30), 100.0, changed=True)
+        assert track.next_delay(100.0, self.policy, random.Random(1)) == 200.0
+
+    def test_a_stall_backs_off_instead_of_trusting_the_estimate(self) -> None:
+        """When a poll shows nothing new, the next one comes soon, not at the estimate."""
+        track = ProgressTrack(self.policy)
+        track.observe(video(progress=10), 0.0, changed=True)
+        track.observe(video(progress=40), 30.0, changed=True)
+        track.observe(video(progress=40), 100.0, changed=False)
+        assert track.next_delay(100.0, self.policy, random.Random(1)) == 2.0
 
     def test_unknown_progress_gives_no_estimate(self) -> None:
         """Progress None (-1 on the wire) never feeds the estimate."""

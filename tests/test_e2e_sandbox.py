@@ -261,3 +261,126 @@ class TestWaiting:
             assert sb.stats.faults["rate_limited"] > 0
             assert len(sb.stats.created_ids) == 40
             assert not sb.stats.duplicate_creates()
+
+
+class TestAroundARender:
+    async def test_delete_subtitles_voice_usage(self, sandbox: Sandbox, api: VideoAPI) -> None:
+        """Each call around a render works against the sandbox over real sockets."""
+        from videoapi_async import VideoNotReadyError
+
+        video = sandbox.create_video(make_body("subs"), outcome="ready", duration=5)
+        with pytest.raises(VideoNotReadyError):
+            await api.create_subtitles(video["id"], "en")
+        assert sandbox.stats.requests.get("POST /videos/{video_id}/subtitles", 0) == 0
+        ready = await api.wait_for_render(video["id"])
+        subtitles = await api.create_subtitles(ready, "de", format="srt")
+        assert subtitles.url.endswith(".srt")
+        preview = await api.create_voice_preview("Hello there", "draft-1")
+        preview = await api.wait_for_voice_preview(preview, timeout=30)
+        assert preview.is_ready
+        assert preview.url
+        periods = await api.get_usage_summary("daily")
+        assert sum(p.videos_created for p in periods) == 1
+        await api.delete_video(ready.id)
+        with pytest.raises(NotFoundError):
+            await api.get_video(ready.id)
+        await api.delete_video(ready.id, missing_ok=True)
+
+
+class Receiver:
+    """A webhook endpoint on 127.0.0.1 whose client is plugged in once known."""
+
+    def __init__(self, secret: str) -> None:
+        from aiohttp import web
+        from aiohttp.test_utils import TestServer
+
+        from videoapi_async.webhooks import WebhookVerifier, webhook_handler
+
+        self.verifier = WebhookVerifier(secret)
+        self.api: VideoAPI | None = None
+        self.statuses: list[int] = []
+
+        async def hook(request: web.Request) -> web.StreamResponse:
+            handler = webhook_handler(self.verifier, api=self.api)
+            response = await handler(request)
+            self.statuses.append(response.status)
+            return response
+
+        app = web.Application()
+        app.router.add_post("/hook", hook)
+        self.server = TestServer(app, host="127.0.0.1")
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("/hook"))
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    hook = Receiver("whsec-e2e")
+    await hook.server.start_server()
+    try:
+        yield hook
+    finally:
+        await hook.server.close()
+
+
+class TestWebhooks:
+    async def test_deliveries_end_waits_without_polling(self, receiver: Receiver) -> None:
+        """The sandbox delivers, the handler verifies, waits end; no status poll needed."""
+        from videoapi_async.sandbox import WebhookConfig
+
+        profile = RenderProfile(min_duration=20, max_duration=20, time_scale=20)
+        hooks = WebhookConfig(receiver.url, "whsec-e2e")
+        async with Sandbox(seed=2, render=profile, webhooks=hooks) as sb:
+            async with VideoAPI(
+                sb.api_key,
+                base_url=sb.base_url,
+                poll=PollPolicy(webhooks=True, webhook_safety_interval=30),
+            ) as api:
+                receiver.api = api
+                created = [
+                    await api.create_video(source_draft_id="d", name=f"w{i}") for i in range(5)
+                ]
+                outcomes = await api.wait_for_renders(created, timeout=20)
+                assert all(o.ok for o in outcomes)
+                assert sum(sb.stats.video_requests.get(v.id, 0) for v in created) == 0
+            assert receiver.statuses == [204] * 5
+
+    async def test_lost_delivery_is_caught_by_the_safety_poll(self, receiver: Receiver) -> None:
+        """A dropped delivery still ends its wait, through the slow safety poll."""
+        from videoapi_async.sandbox import WebhookConfig
+
+        profile = RenderProfile(min_duration=10, max_duration=10, time_scale=20)
+        hooks = WebhookConfig(receiver.url, "whsec-e2e")
+        async with Sandbox(seed=4, render=profile, webhooks=hooks) as sb:
+            sb.webhook_faults.queue("drop")
+            async with VideoAPI(
+                sb.api_key,
+                base_url=sb.base_url,
+                poll=PollPolicy(webhooks=True, webhook_safety_interval=1.0),
+            ) as api:
+                receiver.api = api
+                video = await api.create_video(source_draft_id="d", name="lost")
+                assert (await api.wait_for_render(video, timeout=10)).is_ready
+                assert 1 <= sb.stats.video_requests[video.id] <= 3
+            assert receiver.statuses == []
+
+    async def test_forged_and_replayed_deliveries_are_refused(self, receiver: Receiver) -> None:
+        """Bad signatures and duplicates from the sandbox are refused by the handler."""
+        from videoapi_async.sandbox import WebhookConfig
+
+        profile = RenderProfile(min_duration=10, max_duration=10, time_scale=20)
+        hooks = WebhookConfig(receiver.url, "whsec-e2e")
+        async with Sandbox(seed=5, render=profile, webhooks=hooks) as sb:
+            sb.webhook_faults.queue("bad_signature", "duplicate")
+            async with VideoAPI(sb.api_key, base_url=sb.base_url) as api:
+                receiver.api = api
+                first = await api.create_video(source_draft_id="d", name="forged")
+                second = await api.create_video(source_draft_id="d", name="replayed")
+                await api.wait_for_renders([first, second], timeout=10)
+                for _ in range(50):
+                    if len(receiver.statuses) >= 3:
+                        break
+                    await asyncio.sleep(0.05)
+            assert sorted(receiver.statuses) == [204, 401, 409]

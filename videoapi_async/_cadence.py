@@ -148,12 +148,13 @@ class _Attempt:
 class ProgressTrack:
     """What one render's polls have shown: the readings the finish estimate rests on."""
 
-    __slots__ = ("_backoff", "errors", "first", "last", "unchanged", "zero")
+    __slots__ = ("_backoff", "errors", "first", "last", "since", "unchanged", "zero")
 
     def __init__(self, policy: PollPolicy) -> None:
         self.zero: tuple[float, float] | None = None  # first reading at 0 % while rendering
         self.first: tuple[float, float] | None = None  # first reading above 0 %
         self.last: tuple[float, float] | None = None  # latest reading
+        self.since: float | None = None  # when the first answer came
         self.unchanged = 0
         self.errors = 0
         self._backoff = tenacity.wait_exponential(
@@ -164,6 +165,8 @@ class ProgressTrack:
         """Record a poll's answer at time `at` (clock seconds)."""
         self.errors = 0
         self.unchanged = 0 if changed else self.unchanged + 1
+        if self.since is None:
+            self.since = at
         progress = job.progress
         if progress is None or job.status.value == "not_started":
             return
@@ -202,7 +205,9 @@ class ProgressTrack:
 
     def next_delay(self, now: float, policy: PollPolicy, rng: random.Random) -> float:
         """Return seconds until this render should be polled again."""
-        estimate = self.estimated_finish()
+        # A poll that showed nothing new means the estimate failed (a stall, a render
+        # about to fail): back off from the start instead of trusting it again.
+        estimate = None if self.unchanged else self.estimated_finish()
         if estimate is not None:
             finish, trusted = estimate
             remaining = finish - now
@@ -214,6 +219,9 @@ class ProgressTrack:
                 delay = remaining + policy.finish_margin + _MARGIN_SHARE * max(remaining, 0.0)
             else:
                 delay = remaining / 2
+            # Never leap further ahead than twice the time watched so far.
+            watched = now - self.since if self.since is not None else 0.0
+            delay = min(delay, max(policy.max_interval, 2 * watched))
         else:
             delay = self._backoff_after(self.unchanged + 1)
             if policy.jitter:

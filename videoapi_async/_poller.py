@@ -152,16 +152,20 @@ class _Watch(Generic[J]):
 class Poller(Generic[J]):
     """Schedules the polls of every watched job (video, voice preview) of one client.
 
+    `fetch_one` reads one job, `fetch_many` many at once (the list endpoint; without
+    it, jobs are always polled one by one); both also return what the read cost in
+    seconds, queueing for the request budget excluded, which decides between them.
     `failed` builds the error for a job that ended in failure, `timed_out` the error
     for a waiter whose deadline came first (from the id, the last state seen and the
-    timeout). Without `fetch_many`, jobs are always polled one by one.
+    timeout).
     """
 
     def __init__(
         self,
         *,
-        fetch_one: Callable[[str], Awaitable[J]],
-        fetch_many: Callable[[Collection[str]], Awaitable[tuple[Mapping[str, J], int]]] | None,
+        fetch_one: Callable[[str], Awaitable[tuple[J, float]]],
+        fetch_many: Callable[[Collection[str]], Awaitable[tuple[Mapping[str, J], int, float]]]
+        | None,
         failed: Callable[[J], VideoAPIError],
         timed_out: Callable[[str, J | None, float], VideoAPIError],
         policy: PollPolicy,
@@ -347,7 +351,7 @@ class Poller(Generic[J]):
             else:
                 # A list call is coming (or running): it will cover these too.
                 at = now if self._next_list_at == _NEVER else self._next_list_at
-                at = max(at, now + self.policy.min_interval)
+                at = min(max(at, now + self.policy.min_interval), now + self.policy.max_interval)
                 for watch in due:
                     self._schedule(watch, at)
             return
@@ -397,7 +401,8 @@ class Poller(Generic[J]):
 
     def _list_spacing(self) -> float:
         cost = self._list_cost if self._list_cost not in (None, _NEVER) else 0.0
-        return max(self.policy.min_interval, _LIST_SHARE * (cost or 0.0))
+        spacing = max(self.policy.min_interval, _LIST_SHARE * (cost or 0.0))
+        return min(spacing, self.policy.max_interval)
 
     async def _poll_list(self, due: list[_Watch[J]]) -> None:
         assert self._fetch_many is not None
@@ -405,9 +410,8 @@ class Poller(Generic[J]):
         for watch in due:
             watch.in_flight = True
         ids = list(self._watches)
-        started = self._clock()
         try:
-            found, size = await self._fetch_many(ids)
+            found, size, cost = await self._fetch_many(ids)
         except VideoAPIError as exc:
             at = self._clock()
             logger.debug("list poll failed (%s)", exc)
@@ -424,7 +428,7 @@ class Poller(Generic[J]):
             raise
         self.list_polls += 1
         at = self._clock()
-        self._list_cost = self._blend(self._list_cost, at - started)
+        self._list_cost = self._blend(self._list_cost, cost)
         self._list_size = size
         self._list_probed_at = at
         self._next_list_at = at + self._list_spacing()
@@ -447,16 +451,15 @@ class Poller(Generic[J]):
     async def _poll_one(self, watch: _Watch[J]) -> None:
         watch.in_flight = True
         self._polls_in_flight += 1
-        started = self._clock()
         try:
-            video = await self._fetch_one(watch.video_id)
+            video, cost = await self._fetch_one(watch.video_id)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every failure must reach the waiters
             self._handle_error(watch, exc, self._clock())
         else:
             at = self._clock()
-            self._get_cost = self._blend(self._get_cost, at - started)
+            self._get_cost = self._blend(self._get_cost, cost)
             self.polls += 1
             self._handle_video(watch, video, at)
         finally:

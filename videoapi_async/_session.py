@@ -42,6 +42,7 @@ from ._models import Video
 from ._poller import Poller
 from ._protocol import (
     decipher_response,
+    decode_json,
     encode_id,
     parse_video,
     parse_videos,
@@ -250,14 +251,19 @@ class Session:
         retry: bool = True,
         decode: Callable[[int, Mapping[str, str], bytes], Any] | None = None,
         query: Mapping[str, str] | None = None,
+        cost: list[float] | None = None,
     ) -> Any:
         """Send a request under the budget (and the retry policy, if `retry`).
 
-        Returns the decoded JSON body, or what `decode` makes of a 2xx answer.
+        Returns the decoded JSON body, or what `decode` makes of a 2xx answer. When
+        `cost` is given, the seconds the last attempt took from the moment the budget
+        let it go (queueing excluded) to its decoded answer are appended to it.
         """
 
         async def attempt() -> Any:
             await self._budget.acquire(priority)
+            if cost is not None:
+                cost.append(time.perf_counter())
             raw = await self._transport.send(
                 method, path, body=body, extra_headers=extra_headers, query=query
             )
@@ -266,13 +272,16 @@ class Session:
                 payload = payload.replace(self._key_bytes, _REDACTED)
             if logger.isEnabledFor(logging.DEBUG):
                 _log_exchange(method, path, raw.status, raw.elapsed, raw.headers, payload)
-            if decode is not None and 200 <= raw.status < 300:
-                return decode(raw.status, raw.headers, payload)
             try:
+                if decode is not None and 200 <= raw.status < 300:
+                    return decode(raw.status, raw.headers, payload)
                 return decipher_response(raw.status, raw.headers, payload, method=method, path=path)
             except RateLimitError as exc:
                 self._budget.on_rate_limited(exc.retry_after)
                 raise
+            finally:
+                if cost is not None:
+                    cost[-1] = time.perf_counter() - cost[-1]
 
         if not retry:
             return await attempt()
@@ -287,14 +296,30 @@ class Session:
 
     # --- reads for the pollers: one attempt each, lowest priority -----------------------
 
-    async def _poll_video(self, video_id: str) -> Video:
-        """Read one render's state for the poller: one attempt, lowest priority."""
-        path = video_path(video_id)
-        data = await self._request("GET", path, priority=PRIORITY_POLL, retry=False)
-        return parse_video(data, method="GET", path=path)
+    async def _poll_video(self, video_id: str) -> tuple[Video, float]:
+        """Read one render's state for the poller: one attempt, lowest priority.
 
-    async def _poll_list(self, video_ids: Collection[str]) -> tuple[dict[str, Video], int]:
-        """Read many renders at once from the list endpoint, structuring only `video_ids`."""
+        Returns the video and what reading it cost, in seconds (queueing excluded).
+        """
+        path = video_path(video_id)
+        cost: list[float] = []
+        video = await self._request(
+            "GET",
+            path,
+            priority=PRIORITY_POLL,
+            retry=False,
+            cost=cost,
+            decode=lambda _, __, body: parse_video(
+                decode_json(body, status=200, method="GET", path=path), method="GET", path=path
+            ),
+        )
+        return video, cost[-1]
+
+    async def _poll_list(self, video_ids: Collection[str]) -> tuple[dict[str, Video], int, float]:
+        """Read many renders at once from the list endpoint, structuring only `video_ids`.
+
+        Returns the videos found, the account's size, and the call's cost in seconds.
+        """
         wanted = set(video_ids)
         path = "/videos"
 
@@ -308,16 +333,18 @@ class Session:
             mine = [v for v in data if isinstance(v, dict) and v.get("id") in wanted]
             return parse_videos(mine, method="GET", path=path), len(data)
 
+        cost: list[float] = []
         videos, size = await self._request(
-            "GET", path, priority=PRIORITY_POLL, retry=False, decode=decode
+            "GET", path, priority=PRIORITY_POLL, retry=False, decode=decode, cost=cost
         )
-        return {video.id: video for video in videos}, size
+        return {video.id: video for video in videos}, size, cost[-1]
 
-    async def _poll_voice_preview(self, task_id: str) -> VoicePreview:
-        """Read one voice preview's state for its poller."""
+    async def _poll_voice_preview(self, task_id: str) -> tuple[VoicePreview, float]:
+        """Read one voice preview's state for its poller, and what that cost."""
         path = f"/voice-preview/{encode_id(task_id, 'task_id')}"
-        data = await self._request("GET", path, priority=PRIORITY_POLL, retry=False)
-        return parse_voice_preview(data, method="GET", path=path)
+        cost: list[float] = []
+        data = await self._request("GET", path, priority=PRIORITY_POLL, retry=False, cost=cost)
+        return parse_voice_preview(data, method="GET", path=path), cost[-1]
 
 
 def _render_failed(video: Video) -> VideoAPIError:
