@@ -1,0 +1,1 @@
+"""Tests of the videoapi command (videoapi_async.cli)."""

@@ -1,0 +1,41 @@
+"""The ``videoapi`` command: the Video API from a terminal, for people and for scripts.
+
+``videoapi demo`` runs a batch against an in-process sandbox; ``list``, ``get``,
+``metadata``, ``create``, ``wait`` and ``render`` call the API; ``batch`` runs a bulk job
+from a CSV or JSON Lines file with a journal that makes it safe to re-run; ``sandbox``
+serves a local stand-in API. Run ``videoapi --help`` for the details.
+
+The command needs the ``cli`` extra (click and rich). Importing ``videoapi_async`` never
+imports them, and neither does importing this package: only `main` does.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+__all__ = ["MISSING_EXTRA_MESSAGE", "main"]
+
+MISSING_EXTRA_MESSAGE = (
+    "the videoapi command needs the cli extra: pip install 'videoapi-async[cli]'"
+)
+"""What `main` prints when click or rich is not installed."""
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Run the ``videoapi`` command with ``argv`` (default: ``sys.argv[1:]``) and exit.
+
+    Exits with the command's status (see ``videoapi --help``), or with 2 and one line on
+    stderr when the ``cli`` extra is not installed.
+    """
+    try:
+        import click  # noqa: F401  (only checking that it is installed)
+        import rich  # noqa: F401
+    except ImportError:
+        print(MISSING_EXTRA_MESSAGE, file=sys.stderr)
+        sys.exit(2)
+    from ._app import cli
+
+    cli.main(args=list(argv) if argv is not None else None, prog_name="videoapi")
+    sys.exit(0)  # cli.main always exits; this line keeps the NoReturn promise honest

@@ -1,0 +1,437 @@
+"""The ``videoapi`` group and the commands that call one endpoint each.
+
+``list``, ``get``, ``metadata`` and ``create`` print what the API answered; ``wait`` and
+``render`` follow a render with a live bar. ``batch``, ``demo`` and ``sandbox`` live in
+their own modules.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from rich.table import Table
+
+from videoapi_async import RenderTimeoutError, RenderWait, Video, VideoAPIError, __version__
+
+from ._batch_cmd import batch
+from ._common import (
+    CliError,
+    ExitCode,
+    Interrupted,
+    Settings,
+    client_error,
+    emit_json,
+    human_console,
+    open_client,
+    progress_console,
+    run_async,
+)
+from ._demo import demo
+from ._download import Downloader, DownloadError, download_name
+from ._options import (
+    GroupState,
+    api_command,
+    create_options,
+    group_options,
+    request_from_options,
+)
+from ._progress import RenderBoard
+from ._sandbox_cmd import sandbox
+from ._shapes import metadata_json, render_result_json, video_json
+
+__all__ = ["cli"]
+
+_EPILOG = """\b
+Settings come from options or the environment: VIDEOAPI_API_KEY, VIDEOAPI_BASE_URL,
+VIDEOAPI_WORKSPACE_ID, VIDEOAPI_TEAM_ID. Options may go before or after the command.
+
+\b
+Exit status: 0 done; 1 a render failed (or batch rows have no video); 2 bad usage or
+input, or no API key; 3 the API refused or could not be reached, or a download
+failed; 4 --timeout passed first; 130 interrupted (Ctrl-C); 70 an unexpected error.
+"""
+
+
+class _Group(click.Group):
+    """The ``videoapi`` group: every error ends as one line on stderr and an exit status."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        code = self._run(args, prog_name, complete_var, **extra)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    def _run(
+        self,
+        args: Sequence[str] | None,
+        prog_name: str | None,
+        complete_var: str | None,
+        **extra: Any,
+    ) -> int:
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            CliError(f"{exc.format_message()}{hint}", ExitCode.USAGE).show()
+            return ExitCode.USAGE
+        except click.ClickException as exc:
+            exc.show()
+            return exc.exit_code
+        except click.Abort:
+            CliError("interrupted", ExitCode.INTERRUPTED).show()
+            return ExitCode.INTERRUPTED
+        except BrokenPipeError:
+            return ExitCode.OK  # the reader went away (| head): nothing left to say
+        except Exception as exc:  # a bug: say so in one line, with the details on demand
+            if "-v" in sys.argv or "--verbose" in sys.argv:
+                traceback.print_exc()
+            CliError(
+                f"unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)",
+                70,
+            ).show()
+            return 70
+        return result if isinstance(result, int) else ExitCode.OK
+
+
+@click.group(cls=_Group, epilog=_EPILOG, context_settings={"max_content_width": 100})
+@click.version_option(__version__, prog_name="videoapi")
+@group_options
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    api_key: str | None,
+    base_url: str | None,
+    workspace_id: str | None,
+    team_id: str | None,
+    sandbox: bool | None,
+    as_json: bool | None,
+    verbose: int,
+) -> None:
+    """Make videos with Hour One's Video API from the terminal.
+
+    Start with 'videoapi demo': it needs no key and no network.
+    """
+    ctx.obj = GroupState(
+        settings=Settings(
+            api_key=api_key,
+            base_url=base_url,
+            workspace_id=workspace_id,
+            team_id=team_id,
+            sandbox=bool(sandbox),
+        ),
+        as_json=bool(as_json),
+        verbose=verbose,
+    )
+
+
+cli.add_command(demo)
+cli.add_command(batch)
+cli.add_command(sandbox)
+
+
+def _video_table(videos: Sequence[Video]) -> Table:
+    table = Table(show_edge=False, pad_edge=False, box=None)
+    for column in ("ID", "NAME", "STATUS", "PROGRESS"):
+        table.add_column(column, no_wrap=column != "NAME", overflow="fold")
+    for video in videos:
+        progress = "?" if video.progress is None else f"{video.progress}%"
+        table.add_row(video.id, video.name or "", video.status.value, progress)
+    return table
+
+
+def _show_video(video: Video) -> None:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for key, value in video_json(video).items():
+        if value in (None, "", [], {}):
+            continue
+        if key == "scenes":
+            value = ", ".join(str(scene.get("name")) for scene in value)
+        elif isinstance(value, (list, dict)):
+            value = str(value)
+        table.add_row(key, str(value))
+    human_console().print(table)
+
+
+@cli.command(name="list")
+@api_command
+def list_command(*, settings: Settings, as_json: bool) -> int:
+    """List every video of the account (the API returns them all at once)."""
+
+    async def work() -> list[Video]:
+        async with open_client(settings) as api:
+            return await api.list_videos()
+
+    videos = _call(work)
+    if as_json:
+        emit_json([video_json(video) for video in videos])
+    elif not videos:
+        human_console().print("No videos yet.")
+    else:
+        console = human_console()
+        console.print(_video_table(videos))
+        console.print(f"{len(videos)} video{'s' if len(videos) != 1 else ''}")
+    return ExitCode.OK
+
+
+@cli.command()
+@click.argument("video_id")
+@api_command
+def get(video_id: str, *, settings: Settings, as_json: bool) -> int:
+    """Show one video and the state of its render."""
+
+    async def work() -> Video:
+        async with open_client(settings) as api:
+            return await api.get_video(video_id)
+
+    video = _call(work)
+    if as_json:
+        emit_json(video_json(video))
+    else:
+        _show_video(video)
+    return ExitCode.OK
+
+
+@cli.command()
+@click.argument("video_id")
+@api_command
+def metadata(video_id: str, *, settings: Settings, as_json: bool) -> int:
+    """Show a rendered video's duration and the timing of its scenes."""
+
+    async def work() -> Any:
+        async with open_client(settings) as api:
+            return await api.get_video_metadata(video_id)
+
+    meta = _call(work)
+    if as_json:
+        emit_json(metadata_json(meta))
+        return ExitCode.OK
+    console = human_console()
+    console.print(f"Duration: {meta.duration:g} s")
+    table = Table(box=None, pad_edge=False)
+    for column in ("SCENE", "START (s)", "DURATION (s)"):
+        table.add_column(column, justify="right")
+    for scene in meta.scenes_metadata:
+        table.add_row(str(scene.scene_index), f"{scene.start_time:g}", f"{scene.duration:g}")
+    console.print(table)
+    return ExitCode.OK
+
+
+@cli.command()
+@create_options
+@api_command
+def create(
+    *, settings: Settings, as_json: bool, json_body: IO[str] | None, **fields: str | None
+) -> int:
+    """Start a render and print the new video (follow it with 'videoapi wait ID').
+
+    Give the project or recipe with options (--source-draft-id, --recipe-id, --name ...),
+    or any create form as JSON with --json-body.
+    """
+    request = request_from_options(fields, json_body)
+
+    async def work() -> Video:
+        async with open_client(settings) as api:
+            return await api.create_video(request)
+
+    video = _call(work)
+    if as_json:
+        emit_json(video_json(video))
+    else:
+        human_console().print(
+            f"Created video {video.id} ({video.status.value}).\n"
+            f"Follow it with: videoapi wait {video.id}"
+        )
+    return ExitCode.OK
+
+
+def _timeout_option(function: Any) -> Any:
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        metavar="SECONDS",
+        help="Stop waiting after this long (exit status 4; the render goes on).",
+    )(function)
+
+
+def _download_options(function: Any) -> Any:
+    function = click.option(
+        "--overwrite", is_flag=True, help="Replace a file that already exists."
+    )(function)
+    return click.option(
+        "--download",
+        "download_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        metavar="DIR",
+        help="Download the finished video into DIR (as VIDEO_ID.mp4).",
+    )(function)
+
+
+@cli.command()
+@click.argument("video_id")
+@_timeout_option
+@_download_options
+@api_command
+def wait(
+    video_id: str,
+    *,
+    settings: Settings,
+    as_json: bool,
+    timeout: float | None,
+    download_dir: Path | None,
+    overwrite: bool,
+) -> int:
+    """Wait for a render to finish, with a live progress bar."""
+    return _follow(
+        settings,
+        as_json,
+        lambda api: api.wait_for_render(video_id, timeout=timeout),
+        video_id,
+        download_dir,
+        overwrite,
+    )
+
+
+@cli.command()
+@create_options
+@_timeout_option
+@_download_options
+@api_command
+def render(
+    *,
+    settings: Settings,
+    as_json: bool,
+    json_body: IO[str] | None,
+    timeout: float | None,
+    download_dir: Path | None,
+    overwrite: bool,
+    **fields: str | None,
+) -> int:
+    """Create a video and wait for its render, with a live progress bar.
+
+    Takes the options of 'create', and can download the result with --download DIR.
+    """
+    request = request_from_options(fields, json_body)
+    return _follow(
+        settings,
+        as_json,
+        lambda api: api.render(request, timeout=timeout),
+        "new video",
+        download_dir,
+        overwrite,
+    )
+
+
+def _follow(
+    settings: Settings,
+    as_json: bool,
+    start: Any,
+    label: str,
+    download_dir: Path | None,
+    overwrite: bool,
+) -> int:
+    """Follow one render to its end; print the result and return the exit status."""
+    started = time.monotonic()
+    outcome: dict[str, Any] = {"video": None, "error": None, "code": ExitCode.OK, "file": None}
+
+    async def work() -> None:
+        async with open_client(settings) as api:
+            waiting: RenderWait = start(api)
+            with RenderBoard(progress_console()) as board:
+                board.add("render", label)
+                try:
+                    async for update in waiting:
+                        outcome["video"] = update.video
+                        board.update("render", update)
+                except RenderTimeoutError as exc:
+                    outcome["video"] = exc.video or outcome["video"]
+                    outcome["error"], outcome["code"] = str(exc), ExitCode.TIMEOUT
+                    board.finish("render", ok=False, state="timed out")
+                    return
+                video: Video | None = outcome["video"]
+                if video is None:
+                    return
+                if video.is_failed:
+                    outcome["error"] = f"the render of {video.id} ended {video.status.value}"
+                    outcome["code"] = ExitCode.RENDER_FAILED
+                    board.finish("render", ok=False, state=video.status.value)
+                    return
+                board.finish("render", ok=True, state=video.status.value)
+                if download_dir is not None:
+                    outcome["file"] = await _download_one(video, download_dir, overwrite, board)
+
+    try:
+        run_async(work)
+    except VideoAPIError as exc:
+        raise client_error(exc) from None
+    except Interrupted:
+        seen: Video | None = outcome["video"]
+        if seen is None or seen.is_terminal:
+            raise
+        raise Interrupted(
+            f"interrupted; video {seen.id} goes on rendering: follow it with "
+            f"'videoapi wait {seen.id}'"
+        ) from None
+    video = outcome["video"]
+    error, code = outcome["error"], outcome["code"]
+    if as_json:
+        video_id = video.id if video is not None else label
+        emit_json(
+            render_result_json(
+                video_id=video_id,
+                video=video,
+                error=error,
+                elapsed=time.monotonic() - started,
+                file=outcome["file"],
+            )
+        )
+    elif video is not None and code == ExitCode.OK:
+        console = human_console()
+        console.print(f"Video {video.id} is {video.status.value}.")
+        console.print(f"  play:     {video.video_player_url or '(no player URL)'}")
+        if video.download_url:
+            console.print(f"  download: {video.download_url}", soft_wrap=True)
+        if outcome["file"]:
+            console.print(f"  saved:    {outcome['file']}")
+    if error is not None:
+        raise CliError(error, code)
+    return ExitCode.OK
+
+
+async def _download_one(video: Video, folder: Path, overwrite: bool, board: RenderBoard) -> str:
+    if not video.download_url:
+        raise CliError(f"video {video.id} has no download_url", ExitCode.API_ERROR)
+    board.add("download", "download")
+    try:
+        async with Downloader(folder, overwrite=overwrite) as downloader:
+            result = await downloader.download(
+                video.download_url, download_name(video.id, video.download_url)
+            )
+    except DownloadError as exc:
+        raise CliError(str(exc), ExitCode.API_ERROR) from None
+    board.finish("download", ok=True, state="kept existing file" if result.kept else "saved")
+    return str(result.path)
+
+
+def _call(work: Any) -> Any:
+    """Run an API call; a client error becomes a one-line error with its exit status."""
+    try:
+        return run_async(work)
+    except VideoAPIError as exc:
+        raise client_error(exc) from None

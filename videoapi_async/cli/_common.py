@@ -1,0 +1,242 @@
+"""What every command shares: exit codes, errors, settings, the client, asyncio and output."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import json
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import IO, Any, Final, TypeVar
+
+import attrs
+import click
+from rich.console import Console
+
+from videoapi_async import (
+    APIConnectionError,
+    APIStatusError,
+    CreateOutcomeUnknownError,
+    PollPolicy,
+    RenderFailedError,
+    RenderTimeoutError,
+    VideoAPI,
+    VideoAPIError,
+)
+from videoapi_async._config import ENV_API_KEY, env_setting
+
+__all__ = [
+    "BATCH_POLL",
+    "SANDBOX_POLL",
+    "CliError",
+    "ExitCode",
+    "Interrupted",
+    "Settings",
+    "emit_json",
+    "error_exit_code",
+    "human_console",
+    "open_client",
+    "progress_console",
+    "run_async",
+]
+
+_T = TypeVar("_T")
+
+
+class ExitCode(enum.IntEnum):
+    """The exit statuses of ``videoapi``; scripts can rely on them."""
+
+    OK = 0
+    """Everything asked for was done."""
+    RENDER_FAILED = 1
+    """The command worked but renders did not: a render failed, or a batch has rows
+    without a finished video (failed, refused, unreadable, or not yet known)."""
+    USAGE = 2
+    """Bad options or arguments, an unreadable input file, no API key, a journal that
+    belongs to another input."""
+    API_ERROR = 3
+    """The API refused a request or could not be reached (HTTP 4xx/5xx, network), or a
+    download failed."""
+    TIMEOUT = 4
+    """``--timeout`` passed before the render finished (the render itself goes on)."""
+    INTERRUPTED = 130
+    """Stopped with Ctrl-C (a batch's journal is intact: run the command again)."""
+
+
+class CliError(click.ClickException):
+    """An error that ends the command with one line on stderr and an `ExitCode`."""
+
+    def __init__(self, message: str, exit_code: int = ExitCode.API_ERROR) -> None:
+        super().__init__(message)
+        # click declares exit_code on the class; each error carries its own here.
+        setattr(self, "exit_code", int(exit_code))  # noqa: B010
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """Print ``Error: <message>`` as one line on stderr."""
+        text = " ".join(self.format_message().split())
+        click.echo(f"Error: {text}", file=file if file is not None else sys.stderr)
+
+
+class Interrupted(CliError):
+    """The user pressed Ctrl-C."""
+
+    def __init__(self, message: str = "interrupted") -> None:
+        super().__init__(message, ExitCode.INTERRUPTED)
+
+
+def error_exit_code(exc: VideoAPIError) -> ExitCode:
+    """Return the exit status an error of the client means."""
+    if isinstance(exc, RenderFailedError):
+        return ExitCode.RENDER_FAILED
+    if isinstance(exc, RenderTimeoutError):
+        return ExitCode.TIMEOUT
+    return ExitCode.API_ERROR
+
+
+def client_error(exc: VideoAPIError) -> CliError:
+    """Turn an error of the client into a `CliError` with the right exit status."""
+    message = str(exc)
+    if isinstance(exc, CreateOutcomeUnknownError):
+        message = f"{message} (run 'videoapi list' to look for it)"
+    elif isinstance(exc, (APIStatusError, APIConnectionError)) and not message:
+        message = type(exc).__name__
+    return CliError(message, error_exit_code(exc))
+
+
+BATCH_POLL: Final = PollPolicy()
+"""Polling for ``batch``: the client's defaults (list polling when it pays)."""
+
+SANDBOX_POLL: Final = PollPolicy(first_poll=0.25, min_interval=0.1, max_interval=1.0)
+"""Polling for the in-process sandbox, whose renders take seconds, not minutes."""
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """Where and how to reach the API, from the command line and the environment.
+
+    ``None`` means "not given on the command line": `VideoAPI` then reads its
+    environment variable (``VIDEOAPI_API_KEY``, ``VIDEOAPI_BASE_URL``,
+    ``VIDEOAPI_WORKSPACE_ID``, ``VIDEOAPI_TEAM_ID``), so both agree on every default.
+    """
+
+    api_key: str | None = attrs.field(default=None, repr=False)
+    base_url: str | None = None
+    workspace_id: str | None = None
+    team_id: str | None = None
+    sandbox: bool = False
+
+    def merged(self, other: Settings) -> Settings:
+        """Return these settings with every value ``other`` gives taking precedence."""
+        return Settings(
+            api_key=other.api_key if other.api_key is not None else self.api_key,
+            base_url=other.base_url if other.base_url is not None else self.base_url,
+            workspace_id=other.workspace_id
+            if other.workspace_id is not None
+            else self.workspace_id,
+            team_id=other.team_id if other.team_id is not None else self.team_id,
+            sandbox=self.sandbox or other.sandbox,
+        )
+
+    def check(self) -> None:
+        """Fail with a usage error when no API key is available (and no sandbox is used)."""
+        if self.sandbox:
+            return
+        if self.api_key is not None and not self.api_key.strip():
+            raise CliError("--api-key is empty", ExitCode.USAGE)
+        if self.api_key is None and env_setting(ENV_API_KEY) is None:
+            raise CliError(
+                f"no API key: set {ENV_API_KEY}, pass --api-key, or try the command with --sandbox",
+                ExitCode.USAGE,
+            )
+
+
+@contextlib.asynccontextmanager
+async def open_client(
+    settings: Settings, *, poll: PollPolicy | None = None
+) -> AsyncIterator[VideoAPI]:
+    """Open a `VideoAPI` for ``settings``; with ``sandbox``, against a fresh local sandbox.
+
+    The in-process sandbox holds three finished videos, renders in one to four seconds,
+    and stops with the command.
+    """
+    settings.check()
+    if settings.sandbox:
+        from videoapi_async.sandbox import RenderProfile, Sandbox
+
+        profile = RenderProfile(min_duration=2.0, max_duration=8.0, time_scale=2.0)
+        async with Sandbox(render=profile) as sandbox:
+            sandbox.seed_videos(3)
+            async with VideoAPI(
+                sandbox.api_key, base_url=sandbox.base_url, poll=SANDBOX_POLL
+            ) as api:
+                yield api
+        return
+    try:
+        api = VideoAPI(
+            settings.api_key,
+            base_url=settings.base_url,
+            workspace_id=settings.workspace_id,
+            team_id=settings.team_id,
+            poll=poll,
+        )
+    except (VideoAPIError, ValueError, TypeError) as exc:
+        raise CliError(str(exc), ExitCode.USAGE) from None
+    async with api:
+        yield api
+
+
+def run_async(work: Callable[[], Awaitable[_T]]) -> _T:
+    """Run ``work()`` in a new event loop; Ctrl-C cancels it cleanly and raises `Interrupted`.
+
+    The first Ctrl-C cancels the work, so its ``finally`` blocks run (journals are closed,
+    connections released); `Interrupted` is raised once it has unwound.
+    """
+    interrupted = False
+
+    async def guarded() -> _T:
+        nonlocal interrupted
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+
+        def on_sigint() -> None:
+            nonlocal interrupted
+            interrupted = True
+            if task is not None:
+                task.cancel()
+
+        installed = False
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+            installed = True
+        try:
+            return await work()
+        finally:
+            if installed:
+                loop.remove_signal_handler(signal.SIGINT)
+
+    try:
+        return asyncio.run(guarded())
+    except KeyboardInterrupt:
+        raise Interrupted() from None
+    except asyncio.CancelledError:
+        if interrupted:
+            raise Interrupted() from None
+        raise
+
+
+def human_console() -> Console:
+    """Return a console for human output on stdout (plain text when not a terminal)."""
+    return Console(highlight=False, soft_wrap=True)
+
+
+def progress_console() -> Console:
+    """Return the console live progress is drawn on: stderr, so stdout stays clean."""
+    return Console(stderr=True, highlight=False)
+
+
+def emit_json(document: Any) -> None:
+    """Write one JSON document (or one JSON Lines record) to stdout, and flush."""
+    click.echo(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
+    sys.stdout.flush()
