@@ -1,8 +1,8 @@
 """The ``videoapi`` group and the commands that call one endpoint each.
 
 ``list``, ``get``, ``metadata`` and ``create`` print what the API answered; ``wait`` and
-``render`` follow a render with a live bar. ``batch``, ``demo`` and ``sandbox`` live in
-their own modules.
+``render`` follow a render with a live bar. ``batch``, ``demo``, ``sandbox`` and the calls
+around a render (``delete``, ``subtitles``, ``usage``) live in their own modules.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from rich.table import Table
 
 from videoapi_async import RenderTimeoutError, RenderWait, Video, VideoAPIError, __version__
 
+from ._around import delete, subtitles, usage
 from ._batch_cmd import batch
 from ._common import (
     CliError,
@@ -140,6 +141,9 @@ def cli(
 cli.add_command(demo)
 cli.add_command(batch)
 cli.add_command(sandbox)
+cli.add_command(delete)
+cli.add_command(subtitles)
+cli.add_command(usage)
 
 
 def _video_table(videos: Sequence[Video]) -> Table:
