@@ -8,7 +8,7 @@ from .conftest import ThreadSandbox, invoke
 
 
 def test_delete(thread_sandbox: ThreadSandbox) -> None:
-    """delete removes the video; a second delete exits 3 unless --missing-ok."""
+    """The delete command removes the video; a second delete exits 3 unless --missing-ok."""
     video = thread_sandbox.create(status="ready")
     env = thread_sandbox.env()
     first = invoke(["delete", video["id"], "--json"], env=env)
@@ -21,7 +21,7 @@ def test_delete(thread_sandbox: ThreadSandbox) -> None:
 
 
 def test_subtitles(thread_sandbox: ThreadSandbox) -> None:
-    """subtitles prints the file's URL for a ready video and refuses an unfinished one."""
+    """The subtitles command prints the file's URL for a ready video and refuses an unfinished one."""
     env = thread_sandbox.env()
     ready = thread_sandbox.create(status="ready")
     made = invoke(
@@ -40,7 +40,7 @@ def test_subtitles(thread_sandbox: ThreadSandbox) -> None:
 
 
 def test_usage(thread_sandbox: ThreadSandbox) -> None:
-    """usage prints periods as JSON and as a table, and refuses a reversed window."""
+    """The usage command prints periods as JSON and as a table, and refuses a reversed window."""
     env = thread_sandbox.env()
     thread_sandbox.create(status="ready")
     listed = invoke(["usage", "--breakdown", "daily", "--json"], env=env)
