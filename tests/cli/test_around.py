@@ -21,7 +21,7 @@ def test_delete(thread_sandbox: ThreadSandbox) -> None:
 
 
 def test_subtitles(thread_sandbox: ThreadSandbox) -> None:
-    """The subtitles command prints the file's URL for a ready video and refuses an unfinished one."""
+    """The subtitles command prints a ready video's file URL and refuses an unfinished one."""
     env = thread_sandbox.env()
     ready = thread_sandbox.create(status="ready")
     made = invoke(
