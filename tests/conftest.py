@@ -6,13 +6,16 @@ import asyncio
 import inspect
 import types
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
 from aioresponses import CallbackResult, aioresponses
 
-from videoapi_async import RetryPolicy, VideoAPI
+from videoapi_async import PollPolicy, RateLimit, RetryPolicy, VideoAPI
+
+if TYPE_CHECKING:
+    from .fakes import FakeTime
 
 BASE_URL = "http://api.test/api/v1"
 CANARY_KEY = "sk-canary-7f3a9c2e-do-not-leak"
@@ -113,5 +116,27 @@ async def api(sleeps: Sleeps) -> AsyncIterator[VideoAPI]:
         sleep=sleeps,
         clock=sleeps.clock,
         retry=RetryPolicy(max_attempts=4, max_elapsed=3600),
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def time() -> FakeTime:
+    """Return a fake clock that only moves when the client sleeps."""
+    from .fakes import FakeTime
+
+    return FakeTime()
+
+
+@pytest.fixture
+async def fake_time_api(time: FakeTime) -> AsyncIterator[VideoAPI]:
+    """Return a client in fake time, with no request budget and no jitter or list polls."""
+    async with VideoAPI(
+        "k",
+        base_url=BASE_URL,
+        clock=time.clock,
+        sleep=time.sleep,
+        rate_limit=RateLimit(requests_per_second=None),
+        poll=PollPolicy(list_polling="never", jitter=0),
     ) as client:
         yield client

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,8 +14,6 @@ from aioresponses import CallbackResult
 
 from videoapi_async import (
     NotFoundError,
-    PollPolicy,
-    RateLimit,
     RenderTimeoutError,
     VideoAPI,
     VideoNotReadyError,
@@ -47,21 +44,8 @@ SECRET = "whsec-test-secret"
 
 
 @pytest.fixture
-def time() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-async def api(time: FakeTime) -> AsyncIterator[VideoAPI]:
-    async with VideoAPI(
-        "k",
-        base_url=BASE_URL,
-        clock=time.clock,
-        sleep=time.sleep,
-        rate_limit=RateLimit(requests_per_second=None),
-        poll=PollPolicy(jitter=0, list_polling="never"),
-    ) as client:
-        yield client
+async def api(fake_time_api: VideoAPI) -> VideoAPI:
+    return fake_time_api
 
 
 class TestDelete:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -31,21 +30,8 @@ VIDEO_URL = f"{BASE_URL}/videos/vid-1"
 
 
 @pytest.fixture
-def time() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-async def api(time: FakeTime) -> AsyncIterator[VideoAPI]:
-    async with VideoAPI(
-        "k",
-        base_url=BASE_URL,
-        clock=time.clock,
-        sleep=time.sleep,
-        rate_limit=RateLimit(requests_per_second=None),
-        poll=PollPolicy(list_polling="never", jitter=0),
-    ) as client:
-        yield client
+async def api(fake_time_api: VideoAPI) -> VideoAPI:
+    return fake_time_api
 
 
 def serve(mock_api: MockAPI, render: FakeRender) -> None:

@@ -40,7 +40,27 @@ MetadataValue = str | int | float | bool | None
 """A value of a video's ``metadata`` map (the API documents str, int and bool)."""
 
 
-class VideoStatus(str, enum.Enum):
+class OpenEnum(str, enum.Enum):
+    """A string enum that keeps values it does not know as pseudo-members.
+
+    The API may add values; reading one must neither fail nor be mistaken for a known
+    member. ``str()`` gives the value, as the API spells it.
+    """
+
+    @classmethod
+    def _missing_(cls, value: object) -> OpenEnum | None:
+        if not isinstance(value, str):
+            return None
+        pseudo = str.__new__(cls, value)
+        pseudo._name_ = value
+        pseudo._value_ = value
+        return pseudo
+
+    def __str__(self) -> str:
+        return str(self._value_)
+
+
+class VideoStatus(OpenEnum):
     """Where a render is in its life.
 
     ``ready`` and ``published`` are terminal successes; ``failed``, ``stopped`` and
@@ -58,18 +78,6 @@ class VideoStatus(str, enum.Enum):
     FAILED = "failed"
     STOPPED = "stopped"
     CANCELLED = "cancelled"
-
-    @classmethod
-    def _missing_(cls, value: object) -> VideoStatus | None:
-        if not isinstance(value, str):
-            return None
-        pseudo = str.__new__(cls, value)
-        pseudo._name_ = value
-        pseudo._value_ = value
-        return pseudo
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def is_known(self) -> bool:

@@ -5,9 +5,9 @@ Frozen attrs classes, read by the same tolerant converter as videos.
 
 from __future__ import annotations
 
-import enum
-
 import attrs
+
+from ._models import OpenEnum
 
 __all__ = [
     "SUBTITLE_FORMATS",
@@ -49,7 +49,7 @@ class Subtitles:
     format: str = "vtt"
 
 
-class VoicePreviewStatus(str, enum.Enum):
+class VoicePreviewStatus(OpenEnum):
     """Where a voice preview is: ``in_progress``, then ``ready`` or ``failed``.
 
     Like `VideoStatus`, a value the API adds later is kept and is not terminal.
@@ -58,18 +58,6 @@ class VoicePreviewStatus(str, enum.Enum):
     IN_PROGRESS = "in_progress"
     READY = "ready"
     FAILED = "failed"
-
-    @classmethod
-    def _missing_(cls, value: object) -> VoicePreviewStatus | None:
-        if not isinstance(value, str):
-            return None
-        pseudo = str.__new__(cls, value)
-        pseudo._name_ = value
-        pseudo._value_ = value
-        return pseudo
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def is_known(self) -> bool:
