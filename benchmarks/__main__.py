@@ -1,0 +1,219 @@
+"""``python -m benchmarks``: measure videoapi_async against the sandbox and report.
+
+The sandbox runs in a child process (``benchmarks._server``) so that this process's CPU
+time is the client's alone; every waiting trial runs in a fresh child process of its own.
+Results go to ``benchmarks/results/`` (JSON, and a PNG chart when matplotlib is
+installed), the tables to standard output, and with ``--write-readme`` into
+``benchmarks/README.md``. Timings never decide the exit status: it is 0 whenever the
+benchmark ran, whatever it measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+import videoapi_async
+from benchmarks._control import ServerProcess
+from benchmarks._machine import machine_info
+from benchmarks._percall import run_percall
+from benchmarks._plan import FULL, QUICK, Plan
+from benchmarks._profile import run_profile
+from benchmarks._report import draw_chart, render_markdown, write_readme
+from benchmarks._sections import (
+    STRATEGY_AUTO,
+    STRATEGY_NEVER,
+    run_crossover,
+    run_pressure,
+    run_waiting,
+)
+
+HERE = Path(__file__).resolve().parent
+SECTIONS = ("percall", "waiting", "crossover", "pressure", "profile")
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _client_source() -> dict[str, Any]:
+    """Say which videoapi_async was measured: its path and, in a git checkout, revision."""
+    path = Path(videoapi_async.__file__).resolve().parent
+    revision = None
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        revision = subprocess.run(
+            ["git", "-C", str(path), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    return {"path": str(path), "git": revision or None}
+
+
+def targets(sections: dict[str, Any]) -> list[dict[str, Any]]:
+    """Check the results against the stated targets (reported, never enforced)."""
+    found = []
+    for operation, data in sections.get("percall", {}).items():
+        for other, limit in (("aiohttp_raw", 1.3), ("httpx_pydantic", 0.35)):
+            ratio = data["ratios"][f"videoapi_async/{other}"]["median"]
+            found.append(
+                {
+                    "target": f"{operation}: videoapi_async / {other} ≤ {limit}",
+                    "measured": f"{ratio:.3f}",
+                    "met": ratio <= limit,
+                }
+            )
+    for row in sections.get("waiting", []):
+        if row["label"] not in (STRATEGY_AUTO, STRATEGY_NEVER) or row.get("round"):
+            continue
+        within = row["within_1s_5pct"] or 0.0
+        found.append(
+            {
+                "target": f"{row['batch']:,} renders, {row['label']}: ≤ 4 requests / render "
+                "and p95 detection ≤ 1 s + 5 % of duration",
+                "measured": f"{row['requests_per_render']:.2f} requests / render; "
+                f"{100 * within:.1f} % of renders within 1 s + 5 % "
+                f"(p95 {row['detect_p95_s']} s)",
+                "met": row["requests_per_render"] <= 4 and within >= 0.95,
+            }
+        )
+        if row["batch"] >= 10000 and row["rss_growth_mb"] is not None:
+            found.append(
+                {
+                    "target": f"{row['batch']:,} concurrent waits, {row['label']}: "
+                    "≤ 100 MB memory growth",
+                    "measured": f"{row['rss_growth_mb']} MB peak RSS growth",
+                    "met": row["rss_growth_mb"] <= 100,
+                }
+            )
+    return found
+
+
+def run(plan: Plan, sections: tuple[str, ...], candidates: tuple[str, ...]) -> dict[str, Any]:
+    """Run the chosen sections against one server process and collect the results."""
+    results: dict[str, Any] = {"machine": machine_info(), "client": _client_source()}
+    results["plan"] = attrs.asdict(plan)
+    out: dict[str, Any] = {}
+    started = time.monotonic()
+    with ServerProcess(seed=plan.seed) as server:
+        if "percall" in sections:
+            _log("1. per-call cost")
+            out["percall"] = run_percall(
+                server,
+                get_calls=plan.get_calls,
+                list_calls=plan.list_calls,
+                list_size=plan.list_size,
+                rounds=plan.percall_rounds,
+                concurrency=plan.concurrency,
+                candidates=candidates,
+            )
+        if "waiting" in sections:
+            _log("2. waiting at scale")
+            out["waiting"] = run_waiting(server, plan, _log)
+        if "crossover" in sections:
+            _log("3. list-probe crossover")
+            out["crossover"] = run_crossover(server, plan, _log)
+        if "pressure" in sections:
+            _log("4. under pressure")
+            out["pressure"] = run_pressure(server, plan, _log)
+        if "profile" in sections:
+            _log("profile")
+            out["profile"] = run_profile(
+                server,
+                calls=plan.profile_calls,
+                batch=plan.profile_batch,
+                scale=plan.crossover_time_scale,
+                seed=plan.seed,
+            )
+    results["sections"] = out
+    results["targets"] = targets(out)
+    results["seconds"] = round(time.monotonic() - started, 1)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line, run, write the results; return the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="every section at tiny sizes")
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"comma-separated subset of {','.join(SECTIONS)} (default: all)",
+    )
+    parser.add_argument(
+        "--write-readme", action="store_true", help="put the tables into benchmarks/README.md"
+    )
+    parser.add_argument(
+        "--output", type=Path, help="directory for the JSON and PNG (default: results/)"
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="JSON",
+        help="run nothing: print (and with --write-readme, write) the tables of a saved run",
+    )
+    parser.add_argument(
+        "--candidate",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="also measure per-call cost of an importable copy of the client under "
+        "another package name (e.g. a patched build), interleaved with the others",
+    )
+    args = parser.parse_args(argv)
+    sections = tuple(s.strip() for s in args.sections.split(",") if s.strip())
+    unknown = sorted(set(sections) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(unknown)}")
+    if args.quick and args.write_readme and args.report is None:
+        parser.error("--write-readme takes a full run; --quick is a smoke test")
+    if args.report is not None:
+        results = json.loads(args.report.read_text())
+        json_path = args.report
+        chart_path = args.report.with_suffix(".png")
+    else:
+        plan = QUICK if args.quick else FULL
+        results = run(plan, sections, tuple(args.candidate))
+        results["quick"] = args.quick
+        output = args.output
+        if output is None:
+            output = HERE / "results"
+            if args.quick:  # a smoke test leaves nothing in the repository
+                output = Path(tempfile.mkdtemp(prefix="videoapi-bench-"))
+        output.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        name = f"run-{stamp}{'-quick' if args.quick else ''}"
+        json_path = output / f"{name}.json"
+        json_path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+        chart_path = output / f"{name}.png"
+    charted = "waiting" in results["sections"] and draw_chart(
+        results["sections"]["waiting"], chart_path
+    )
+    block = render_markdown(results)
+    print(block)
+    _log(f"results: {json_path}" + (f", chart: {chart_path}" if charted else ""))
+    if args.report is None:
+        _log(f"took {results['seconds']} s")
+    if args.write_readme:
+        write_readme(
+            HERE / "README.md",
+            block,
+            json_name=json_path.name,
+            chart_name=chart_path.name if charted else None,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
