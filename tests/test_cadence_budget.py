@@ -191,6 +191,25 @@ class TestBudget:
         await budget.acquire()
         assert time.now >= 3
 
+    async def test_unlimited_budget_slows_from_the_rate_it_met(self) -> None:
+        """Without a rate, a 429 cuts the rate met so far, then recovers to no limit."""
+        time = FakeTime(0.0)
+        budget = RequestBudget(
+            RateLimit(requests_per_second=None, recovery=10), clock=time.clock, sleep=time.sleep
+        )
+        for _ in range(40):  # 40 requests a second for a second
+            await budget.acquire()
+            time.now += 0.025
+        budget.on_rate_limited(retry_after=None)
+        assert budget.current_rate() == pytest.approx(20, rel=0.1)
+        starts = []
+        for _ in range(10):
+            await budget.acquire()
+            starts.append(time.now)
+        assert starts[-1] - starts[0] == pytest.approx(9 / 20, rel=0.15)
+        time.now += 10
+        assert budget.current_rate() is None
+
     async def test_cancelled_waiter_leaves_the_line(self) -> None:
         """A cancelled request gives its place to the next one."""
         time = FakeTime(0.0)

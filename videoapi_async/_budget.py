@@ -17,6 +17,7 @@ import asyncio
 import heapq
 import itertools
 import math
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Final
 
@@ -28,6 +29,7 @@ PRIORITY_CREATE: Final = 0
 PRIORITY_CALL: Final = 1
 PRIORITY_POLL: Final = 2
 _EPSILON: Final = 1e-6  # absorbs float rounding in token arithmetic
+_OBSERVED: Final = 64  # recent request starts kept to tell the rate met
 
 
 def _check_rate_limit(limit: RateLimit) -> None:
@@ -56,8 +58,9 @@ class RateLimit:
 
     Attributes:
         requests_per_second: The most requests started per second, across creates,
-            polls and direct calls. None removes the limit (a 429 still pauses every
-            request for its ``Retry-After``).
+            polls and direct calls. None removes the limit: a 429 then pauses every
+            request for its ``Retry-After`` and slows down from the rate it was meeting,
+            recovering to no limit over `recovery` seconds.
         burst: How many requests may start at once after a quiet spell.
         backoff_factor: After a 429 the rate is multiplied by this.
         min_requests_per_second: The rate never drops below this.
@@ -97,6 +100,8 @@ class RequestBudget:
         self._updated = clock()
         self._reduced_rate: float | None = None
         self._reduced_at = 0.0
+        self._ceiling = 0.0  # without a configured rate: the rate met when a 429 came
+        self._grants: deque[float] = deque(maxlen=_OBSERVED)
         self._paused_until = 0.0
         self._line: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
@@ -111,14 +116,15 @@ class RequestBudget:
     def current_rate(self, now: float | None = None) -> float | None:
         """Return the rate in force: the configured one, or less while recovering from a 429."""
         target = self._limit.requests_per_second
-        if self._reduced_rate is None or target is None:
+        if self._reduced_rate is None:
             return target
         now = self._clock() if now is None else now
         span = now - self._reduced_at
         if span >= self._limit.recovery:
             self._reduced_rate = None
             return target
-        return self._reduced_rate + (target - self._reduced_rate) * span / self._limit.recovery
+        ceiling = target if target is not None else self._ceiling
+        return self._reduced_rate + (ceiling - self._reduced_rate) * span / self._limit.recovery
 
     def _wait_needed(self, now: float) -> float:
         """Take a token and return 0, or return how long until one is due."""
@@ -126,11 +132,13 @@ class RequestBudget:
             return self._paused_until - now
         rate = self.current_rate(now)
         if rate is None:
+            self._grants.append(now)
             return 0.0
         self._tokens = min(float(self._limit.burst), self._tokens + (now - self._updated) * rate)
         self._updated = now
         if self._tokens >= 1.0 - _EPSILON:
             self._tokens = max(self._tokens - 1.0, 0.0)
+            self._grants.append(now)
             return 0.0
         return (1.0 - self._tokens) / rate + _EPSILON
 
@@ -181,9 +189,23 @@ class RequestBudget:
         if retry_after is not None:
             self._paused_until = max(self._paused_until, now + retry_after)
         current = self.current_rate(now)
-        if current is not None:
-            self._reduced_rate = max(
-                self._limit.min_requests_per_second, current * self._limit.backoff_factor
-            )
-            self._reduced_at = now
-            self._tokens = min(self._tokens, 0.0)
+        if current is None:
+            # No configured rate: slow down from the rate the server just refused.
+            current = self._observed_rate(now)
+            if current is None:
+                return
+            self._ceiling = current
+            self._updated = now
+        self._reduced_rate = max(
+            self._limit.min_requests_per_second, current * self._limit.backoff_factor
+        )
+        self._reduced_at = now
+        self._tokens = min(self._tokens, 0.0)
+
+    def _observed_rate(self, now: float) -> float | None:
+        """Return the requests started per second lately, or None if too few to tell."""
+        grants = self._grants
+        if len(grants) < 2:
+            return None
+        span = now - grants[0]
+        return len(grants) / span if span > 0 else None

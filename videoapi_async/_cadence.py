@@ -119,7 +119,7 @@ class PollPolicy:
 
     """
 
-    first_poll: float = 1.0
+    first_poll: float = 2.0
     growth: float = 1.6
     max_interval: float = 30.0
     min_interval: float = 0.25

@@ -62,6 +62,12 @@ def _structure_str(value: Any, _: object) -> str:
     raise TypeError(f"expected a string, got {_describe(value)}")
 
 
+def _structure_optional_str(value: Any, _: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"expected a string or null, got {_describe(value)}")
+
+
 def _structure_int(value: Any, _: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -144,6 +150,10 @@ def _structure_scene_list(value: Any, _: object) -> tuple[Scene, ...]:
 
 def _configure() -> None:
     converter.register_structure_hook(str, _structure_str)
+    # One direct hook for the many optional strings, instead of a union dispatch each.
+    converter.register_structure_hook_func(
+        lambda t: t == str | None, _structure_optional_str
+    )
     converter.register_structure_hook(int, _structure_int)
     converter.register_structure_hook(float, _structure_float)
     converter.register_structure_hook(VideoStatus, _structure_status)

@@ -107,7 +107,12 @@ _KNOWN = frozenset(VideoStatus.__members__.values())
 
 def _tuple_or_none(value: object) -> object:
     """Turn a list (or any iterable but a string) into a tuple; keep None."""
-    if value is None or isinstance(value, (str, bytes, Mapping)):
+    kind = type(value)
+    if kind is tuple or value is None:  # the common cases first: this runs per field
+        return value
+    if kind is list:
+        return tuple(cast(list[Any], value))
+    if isinstance(value, (str, bytes, Mapping)):
         return value
     try:
         return tuple(cast(Iterable[Any], value))

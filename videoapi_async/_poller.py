@@ -310,13 +310,26 @@ class Poller(Generic[J]):
         return max(min(times) - now, 0.0) if times else None
 
     async def _nap(self, delay: float | None) -> None:
-        wake = self._wake = asyncio.get_running_loop().create_future()
-        if delay is None:
-            await wake
-            return
-        if delay <= 0:
-            await asyncio.sleep(0)
-            return
+        loop = asyncio.get_running_loop()
+        wake = self._wake = loop.create_future()
+        try:
+            if delay is None:
+                await wake
+            elif delay <= 0:
+                await asyncio.sleep(0)
+            elif self._sleep is asyncio.sleep:
+                # The usual case: one timer on the wake future, no task per nap.
+                timer = loop.call_later(delay, _resolve, wake)
+                try:
+                    await wake
+                finally:
+                    timer.cancel()
+            else:
+                await self._nap_with_injected_sleep(delay, wake)
+        finally:
+            self._wake = None
+
+    async def _nap_with_injected_sleep(self, delay: float, wake: asyncio.Future[None]) -> None:
         sleeper = asyncio.ensure_future(self._sleep(delay))
         try:
             await asyncio.wait({sleeper, wake}, return_when=asyncio.FIRST_COMPLETED)
@@ -325,7 +338,6 @@ class Poller(Generic[J]):
                 sleeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sleeper
-            self._wake = None
 
     def _expire(self, now: float) -> None:
         while self._deadlines and self._deadlines[0][0] <= now:
@@ -336,30 +348,37 @@ class Poller(Generic[J]):
             self.unsubscribe(sub)
 
     def _launch_due(self, now: float) -> None:
+        if not self._due or self._due[0][0] > now:
+            return
+        if self._use_list(now):
+            due = self._pop_due(now, limit=None)
+            if not due:
+                return
+            if now >= self._next_list_at:
+                self._start(self._poll_list(due))
+                return
+            # A list call is coming (or running): it will cover these too.
+            at = now if self._next_list_at == _NEVER else self._next_list_at
+            at = min(max(at, now + self.policy.min_interval), now + self.policy.max_interval)
+            for watch in due:
+                self._schedule(watch, at)
+            return
+        # Pop no more than there are free slots: the rest stay due in the heap, so a large
+        # backlog is not popped and pushed back every time a poll finishes.
+        capacity = self.policy.max_concurrent_polls - self._polls_in_flight
+        if capacity > 0:
+            for watch in self._pop_due(now, limit=capacity):
+                self._start(self._poll_one(watch))
+
+    def _pop_due(self, now: float, *, limit: int | None) -> list[_Watch[J]]:
         due: list[_Watch[J]] = []
-        while self._due and self._due[0][0] <= now:
+        while self._due and self._due[0][0] <= now and (limit is None or len(due) < limit):
             _, seq, video_id = heapq.heappop(self._due)
             watch = self._watches.get(video_id)
             if watch is None or watch.seq != seq or watch.in_flight:
                 continue
             due.append(watch)
-        if not due:
-            return
-        if self._use_list(now):
-            if now >= self._next_list_at:
-                self._start(self._poll_list(due))
-            else:
-                # A list call is coming (or running): it will cover these too.
-                at = now if self._next_list_at == _NEVER else self._next_list_at
-                at = min(max(at, now + self.policy.min_interval), now + self.policy.max_interval)
-                for watch in due:
-                    self._schedule(watch, at)
-            return
-        capacity = self.policy.max_concurrent_polls - self._polls_in_flight
-        for watch in due[:capacity]:
-            self._start(self._poll_one(watch))
-        for watch in due[capacity:]:
-            heapq.heappush(self._due, (now, watch.seq, watch.video_id))
+        return due
 
     def _start(self, poll: Awaitable[None]) -> None:
         task = asyncio.ensure_future(poll)
@@ -380,10 +399,14 @@ class Poller(Generic[J]):
             return False
         if mode != "auto":
             return mode == "always"
-        if len(self._watches) < self.policy.list_min_in_flight or self._get_cost is None:
+        if len(self._watches) < self.policy.list_min_in_flight:
             return False
         if self._list_cost is None:
-            return True  # measure the list endpoint once many renders are in flight
+            # Many renders in flight: measure the list endpoint once. Before any poll,
+            # this one call also replaces a first poll of each of them.
+            return True
+        if self._get_cost is None:
+            return False
         if self._list_probed_at is not None and now - self._list_probed_at > _REPROBE:
             return True  # the account grows, and so does the list: measure again
         if self._decided_until > now:
@@ -529,6 +552,11 @@ class Poller(Generic[J]):
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _is_transient(exc: BaseException) -> bool:

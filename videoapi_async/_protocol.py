@@ -56,6 +56,7 @@ MAX_ID_LENGTH: Final = 1024
 """The longest video id accepted; real ids are far shorter (UUID-like)."""
 
 _CONTROL_CHARS: Final = re.compile(r"[\x00-\x1f\x7f]")
+_PLAIN_ID: Final = re.compile(r"[A-Za-z0-9_-]+")
 _PALETTE_COLOR: Final = re.compile(r"^#?(?:[0-9A-Fa-f]{8}|[0-9A-Fa-f]{6})$")
 _MAX_CORRELATION_ID: Final = 100
 _MAX_TRANSCRIPT: Final = 1000
@@ -81,6 +82,8 @@ def video_path(video_id: str, suffix: str = "") -> str:
 
 def encode_id(value: str, name: str) -> str:
     """Percent-encode an opaque id as exactly one path segment, after checking it."""
+    if type(value) is str and len(value) <= MAX_ID_LENGTH and _PLAIN_ID.fullmatch(value):
+        return value  # the usual UUID-like id: nothing to check or encode
     if not isinstance(value, str):
         raise TypeError(
             f"{name} must be a string such as Video.id, got {type(value).__name__}: {value!r}"
