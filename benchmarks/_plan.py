@@ -35,6 +35,9 @@ class Plan:
     # profile
     profile_calls: int = 2000
     profile_batch: int = 2000
+    # PollPolicy fields the client's waits use instead of its defaults (none in a full
+    # run, which measures the defaults; --quick shortens the waits of its tiny renders).
+    poll_overrides: tuple[tuple[str, float], ...] = ()
 
 
 FULL = Plan()
@@ -57,4 +60,5 @@ QUICK = Plan(
     pressure_timeout=30.0,
     profile_calls=200,
     profile_batch=50,
+    poll_overrides=(("first_poll", 0.2), ("min_interval", 0.05), ("max_interval", 1.0)),
 )

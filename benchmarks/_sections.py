@@ -29,7 +29,12 @@ def _timeout(durations: list[float], scale: float) -> float:
 
 
 def _videoapi_spec(
-    key: str, durations: list[float], scale: float, mode: str, budget: Any = None
+    plan: Plan,
+    key: str,
+    durations: list[float],
+    scale: float,
+    mode: str,
+    budget: Any = None,
 ) -> dict[str, Any]:
     return {
         "api_key": key,
@@ -37,6 +42,7 @@ def _videoapi_spec(
         "time_scale": scale,
         "strategy": "videoapi",
         "list_polling": mode,
+        "policy": dict(plan.poll_overrides),
         "client_budget": budget,
         "timeout": _timeout(durations, scale),
     }
@@ -85,7 +91,7 @@ def run_waiting(server: ServerProcess, plan: Plan, log: Log) -> list[dict[str, A
                 rows.append(row)
                 return row
 
-            never = trial(STRATEGY_NEVER, _videoapi_spec("", durations, scale, "never"))
+            never = trial(STRATEGY_NEVER, _videoapi_spec(plan, "", durations, scale, "never"))
             interval = tune_interval(real, never["requests_per_render"])
             fixed = trial(STRATEGY_FIXED, _loop_spec("", durations, scale, interval, interval))
             fixed["interval_s"] = round(interval, 3)
@@ -94,9 +100,9 @@ def run_waiting(server: ServerProcess, plan: Plan, log: Log) -> list[dict[str, A
                 _loop_spec("", durations[:naive_size], scale, 1.0, 0.0),
                 naive_size,
             )
-            trial(STRATEGY_AUTO, _videoapi_spec("", durations, scale, "auto"))
+            trial(STRATEGY_AUTO, _videoapi_spec(plan, "", durations, scale, "auto"))
             if size >= plan.default_budget_from and round_index == 0:
-                spec = _videoapi_spec("", durations, scale, "auto", "default")
+                spec = _videoapi_spec(plan, "", durations, scale, "auto", "default")
                 trial(STRATEGY_DEFAULT_BUDGET, spec)
     return rows
 
@@ -118,7 +124,7 @@ def run_crossover(server: ServerProcess, plan: Plan, log: Log) -> list[dict[str,
             for mode in ("never", "always", "auto"):
                 log(f"  crossover: {in_flight} in flight, {extra} other videos, list {mode}")
                 key = control.new_account(seed_videos=extra)
-                spec = _videoapi_spec(key, durations, scale, mode)
+                spec = _videoapi_spec(plan, key, durations, scale, mode)
                 row = summarise(run_trial(server, spec), label=f"list_polling={mode}")
                 row.update(in_flight=in_flight, account_extra=extra, mode=mode)
                 rows.append(row)
@@ -137,9 +143,12 @@ def run_pressure(server: ServerProcess, plan: Plan, log: Log) -> list[dict[str, 
     control.set_rate_limit(rate)
     try:
         trials = [
-            (STRATEGY_AUTO, _videoapi_spec("", durations, scale, "auto")),
-            (STRATEGY_NEVER, _videoapi_spec("", durations, scale, "never")),
-            (STRATEGY_DEFAULT_BUDGET, _videoapi_spec("", durations, scale, "auto", "default")),
+            (STRATEGY_AUTO, _videoapi_spec(plan, "", durations, scale, "auto")),
+            (STRATEGY_NEVER, _videoapi_spec(plan, "", durations, scale, "never")),
+            (
+                STRATEGY_DEFAULT_BUDGET,
+                _videoapi_spec(plan, "", durations, scale, "auto", "default"),
+            ),
             (STRATEGY_NAIVE, _loop_spec("", durations, scale, 1.0, 0.0)),
         ]
         for label, spec in trials:
