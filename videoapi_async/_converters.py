@@ -151,9 +151,7 @@ def _structure_scene_list(value: Any, _: object) -> tuple[Scene, ...]:
 def _configure() -> None:
     converter.register_structure_hook(str, _structure_str)
     # One direct hook for the many optional strings, instead of a union dispatch each.
-    converter.register_structure_hook_func(
-        lambda t: t == str | None, _structure_optional_str
-    )
+    converter.register_structure_hook_func(lambda t: t == str | None, _structure_optional_str)
     converter.register_structure_hook(int, _structure_int)
     converter.register_structure_hook(float, _structure_float)
     converter.register_structure_hook(VideoStatus, _structure_status)
