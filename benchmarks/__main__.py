@@ -33,6 +33,7 @@ from benchmarks._report import draw_chart, render_markdown, write_readme
 from benchmarks._sections import (
     STRATEGY_AUTO,
     STRATEGY_NEVER,
+    STRATEGY_SEEDED,
     run_crossover,
     run_pressure,
     run_waiting,
@@ -75,7 +76,7 @@ def targets(sections: dict[str, Any]) -> list[dict[str, Any]]:
                 }
             )
     for row in sections.get("waiting", []):
-        if row["label"] not in (STRATEGY_AUTO, STRATEGY_NEVER) or row.get("round"):
+        if row["label"] not in (STRATEGY_AUTO, STRATEGY_NEVER, STRATEGY_SEEDED) or row.get("round"):
             continue
         within = row["within_1s_5pct"] or 0.0
         found.append(

@@ -35,10 +35,14 @@ class ControlClient:
 
     def start_renders(
         self, api_key: str, durations: list[float], *, time_scale: float
-    ) -> list[str]:
-        """Start one render per nominal duration, server-side; return the video ids."""
+    ) -> tuple[list[str], list[dict[str, Any]]]:
+        """Start one render per nominal duration, server-side.
+
+        Returns the video ids and each video's JSON as a create would have answered.
+        """
         body = {"api_key": api_key, "durations": durations, "time_scale": time_scale}
-        return list(self.call("/renders", body)["ids"])
+        answer = self.call("/renders", body)
+        return list(answer["ids"]), list(answer["videos"])
 
     def reset(self) -> None:
         """Zero the sandbox's counters."""

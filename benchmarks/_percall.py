@@ -94,7 +94,7 @@ async def _run(
     """Set up the accounts, then measure get (sequential, concurrent) and list."""
     control = server.control
     key = control.new_account()
-    (video_id,) = control.start_renders(key, [0.0], time_scale=1.0)
+    (video_id,), _ = control.start_renders(key, [0.0], time_scale=1.0)
     list_key = control.new_account(seed_videos=list_size)
     results: dict[str, Any] = {}
 

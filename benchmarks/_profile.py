@@ -106,7 +106,7 @@ async def _profile_calls(server: ServerProcess, calls: int) -> dict[str, Any]:
     """Profile ``get_video`` on both stacks in alternating blocks (one profile per stack)."""
     control = server.control
     key = control.new_account()
-    (video_id,) = control.start_renders(key, [0.0], time_scale=1.0)
+    (video_id,), _ = control.start_renders(key, [0.0], time_scale=1.0)
     stacks: list[Stack] = [
         ClientStack(server.base_url, key, connections=1, module="videoapi_async"),
         AiohttpStack(server.base_url, key, connections=1),

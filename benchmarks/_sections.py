@@ -18,6 +18,7 @@ Log = Callable[[str], None]
 
 STRATEGY_AUTO = "videoapi_async (auto)"
 STRATEGY_NEVER = "videoapi_async (list off)"
+STRATEGY_SEEDED = "videoapi_async (list off, waiting on the created Video)"
 STRATEGY_DEFAULT_BUDGET = "videoapi_async (auto, default 10 req/s budget)"
 STRATEGY_FIXED = "fixed interval (tuned)"
 STRATEGY_NAIVE = "naive loop (sleep 1 s)"
@@ -92,6 +93,8 @@ def run_waiting(server: ServerProcess, plan: Plan, log: Log) -> list[dict[str, A
                 return row
 
             never = trial(STRATEGY_NEVER, _videoapi_spec(plan, "", durations, scale, "never"))
+            seeded = _videoapi_spec(plan, "", durations, scale, "never")
+            trial(STRATEGY_SEEDED, {**seeded, "seeded": True})
             interval = tune_interval(real, never["requests_per_render"])
             fixed = trial(STRATEGY_FIXED, _loop_spec("", durations, scale, interval, interval))
             fixed["interval_s"] = round(interval, 3)

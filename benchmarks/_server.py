@@ -78,6 +78,7 @@ class Control:
             sandbox.set_render_profile(attrs.evolve(profile, time_scale=scale))
         outcome = body.get("outcome", "ready")
         ids = []
+        videos = []
         for duration in body["durations"]:
             self._serial += 1
             video = sandbox.create_video(
@@ -87,7 +88,8 @@ class Control:
                 outcome=outcome,
             )
             ids.append(video["id"])
-        return _json({"ids": ids, "created_at": time.monotonic()})
+            videos.append(video)
+        return _json({"ids": ids, "videos": videos, "created_at": time.monotonic()})
 
     async def reset(self, request: web.Request) -> web.Response:
         """Zero the sandbox's request counters."""

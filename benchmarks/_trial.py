@@ -29,7 +29,8 @@ from aiohttp import client_proto
 
 from benchmarks._control import ControlClient
 from benchmarks._machine import cpu_seconds, peak_rss_bytes, reset_peak_rss, rss_bytes
-from videoapi_async import PollPolicy, RateLimit, VideoAPI, VideoAPIError
+from videoapi_async import PollPolicy, RateLimit, Video, VideoAPI, VideoAPIError
+from videoapi_async._protocol import parse_video
 
 _received = [0]
 
@@ -54,11 +55,11 @@ def _budget(spec: dict[str, Any]) -> RateLimit:
 
 
 async def _wait_videoapi(
-    api: VideoAPI, ids: list[str], timeout: float, delivered: dict[str, float]
+    api: VideoAPI, targets: list[str] | list[Video], timeout: float, delivered: dict[str, float]
 ) -> int:
     """Wait with `VideoAPI.wait_for_renders`; return how many waits ended in error."""
     errors = 0
-    async for update in api.wait_for_renders(ids, timeout=timeout):
+    async for update in api.wait_for_renders(targets, timeout=timeout):
         delivered[update.outcome.video_id] = time.monotonic()
         if not update.outcome.ok:
             errors += 1
@@ -114,14 +115,20 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         gc.collect()
         baseline = rss_bytes()
         peak_reset = reset_peak_rss()
-        ids = control.start_renders(
+        ids, answers = control.start_renders(
             spec["api_key"], spec["durations"], time_scale=spec["time_scale"]
         )
         cpu = cpu_seconds()
         read = _received[0]
         started = time.monotonic()
         if spec["strategy"] == "videoapi":
-            errors = await _wait_videoapi(api, ids, timeout, delivered)
+            # "seeded": wait on the Video a create answered, as after create_videos().
+            targets = (
+                [parse_video(v, method="POST", path="/videos") for v in answers]
+                if spec.get("seeded")
+                else ids
+            )
+            errors = await _wait_videoapi(api, targets, timeout, delivered)
         else:
             errors = await _wait_loops(
                 api,
