@@ -40,7 +40,7 @@ J = TypeVar("J", bound=Job)
 _TRANSIENT_STATUSES: Final = frozenset({408, 425, 429})
 _EWMA: Final = 0.3
 _NEVER: Final = float("inf")
-_LIST_SHARE: Final = 10.0  # space list calls by 10x their cost: at most ~10 % of the time
+_LIST_SHARE: Final = 5.0  # space list calls by 5x their cost: at most ~20 % of the time
 _REPROBE: Final = 300.0  # seconds between measurements of the list endpoint
 
 
