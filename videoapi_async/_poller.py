@@ -164,8 +164,7 @@ class Poller(Generic[J]):
         self,
         *,
         fetch_one: Callable[[str], Awaitable[tuple[J, float]]],
-        fetch_many: Callable[[Collection[str]], Awaitable[tuple[Mapping[str, J], int, float]]]
-        | None,
+        fetch_many: Callable[[Collection[str]], Awaitable[tuple[Mapping[str, J], float]]] | None,
         failed: Callable[[J], VideoAPIError],
         timed_out: Callable[[str, J | None, float], VideoAPIError],
         policy: PollPolicy,
@@ -193,7 +192,6 @@ class Poller(Generic[J]):
         # Measured costs (seconds per call), for choosing the list endpoint.
         self._get_cost: float | None = None
         self._list_cost: float | None = None
-        self._list_size = 0
         self._list_probed_at: float | None = None
         self._next_list_at = 0.0
         self._decision = False
@@ -434,7 +432,7 @@ class Poller(Generic[J]):
             watch.in_flight = True
         ids = list(self._watches)
         try:
-            found, size, cost = await self._fetch_many(ids)
+            found, cost = await self._fetch_many(ids)
         except VideoAPIError as exc:
             at = self._clock()
             logger.debug("list poll failed (%s)", exc)
@@ -452,7 +450,6 @@ class Poller(Generic[J]):
         self.list_polls += 1
         at = self._clock()
         self._list_cost = self._blend(self._list_cost, cost)
-        self._list_size = size
         self._list_probed_at = at
         self._next_list_at = at + self._list_spacing()
         for watch in due:

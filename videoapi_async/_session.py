@@ -315,10 +315,10 @@ class Session:
         )
         return video, cost[-1]
 
-    async def _poll_list(self, video_ids: Collection[str]) -> tuple[dict[str, Video], int, float]:
+    async def _poll_list(self, video_ids: Collection[str]) -> tuple[dict[str, Video], float]:
         """Read many renders at once from the list endpoint, structuring only `video_ids`.
 
-        Returns the videos found, the account's size, and the call's cost in seconds.
+        Returns the videos found and the call's cost in seconds.
         """
         wanted = set(video_ids)
         path = "/videos"
@@ -331,13 +331,13 @@ class Session:
             if not isinstance(data, list):
                 return parse_videos(data, method="GET", path=path)
             mine = [v for v in data if isinstance(v, dict) and v.get("id") in wanted]
-            return parse_videos(mine, method="GET", path=path), len(data)
+            return parse_videos(mine, method="GET", path=path)
 
         cost: list[float] = []
-        videos, size = await self._request(
+        videos = await self._request(
             "GET", path, priority=PRIORITY_POLL, retry=False, decode=decode, cost=cost
         )
-        return {video.id: video for video in videos}, size, cost[-1]
+        return {video.id: video for video in videos}, cost[-1]
 
     async def _poll_voice_preview(self, task_id: str) -> tuple[VoicePreview, float]:
         """Read one voice preview's state for its poller, and what that cost."""
