@@ -1,20 +1,19 @@
-"""Retrying one HTTP call, with tenacity.
+"""Retrying one HTTP call: which failures may pass, and how long to wait between tries.
 
-What may be retried is decided here, once: reads on connection errors, timeouts,
-malformed bodies, 408, 429 and 5xx; creates only when the server certainly did not act
-(429, or a connection that failed before the request was sent). Waits are jittered and
-exponential, bounded by attempts and by total time, and ``Retry-After`` replaces the
-computed wait when the server gives one. ``CancelledError`` is never retried.
+`is_transient` is the one rule for "this failure may pass if asked again", shared by
+retries and status polls; `is_retryable` adds what a call of a given kind may risk
+(a create is sent again only when the server certainly did not act). `backoff` is the
+one exponential backoff formula of the package. `retry_call` runs one call under a
+`RetryPolicy`: jittered exponential waits, ``Retry-After`` when the server gives one,
+bounded by attempts and by total time. ``CancelledError`` is never retried.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
-
-import tenacity
-from tenacity.wait import wait_base
 
 from ._config import RetryPolicy
 from ._errors import (
@@ -25,13 +24,41 @@ from ._errors import (
     VideoAPIError,
 )
 
-__all__ = ["Sleep", "is_retryable", "retry_call"]
+__all__ = ["Sleep", "backoff", "is_retryable", "is_transient", "retry_call"]
 
 _T = TypeVar("_T")
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
 
-_RETRY_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
+# 501 Not Implemented and 505 HTTP Version Not Supported describe the request, not the
+# server's state: asking again gets the same answer.
+_PERMANENT_5XX: Final = frozenset({501, 505})
+# 408 Request Timeout, 425 Too Early, 429 Too Many Requests: the server did not act and
+# says a later try may succeed.
+_TRANSIENT_4XX: Final = frozenset({408, 425, 429})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether `exc` is a failure that may pass if the same request is sent again later.
+
+    Transient: connection errors and timeouts (the network or the server's edge
+    hiccuped); 408, 425 and 429 (the server did not act and says to come back); 5xx
+    except 501 and 505, which describe the request rather than the server's state; and
+    bodies that are not JSON at all (a proxy's error page, a truncated body), which a
+    healthy server does not send twice. JSON of the wrong shape is not transient: it
+    will not change. Whether a transient failure may be *retried* depends on the call
+    as well (see `is_retryable`); polls of a render treat every transient failure alike.
+    """
+    if isinstance(exc, APIConnectionError):
+        return True
+    if isinstance(exc, APIStatusError):
+        status = exc.status_code
+        if 500 <= status < 600:
+            return status not in _PERMANENT_5XX
+        return status in _TRANSIENT_4XX
+    if isinstance(exc, ResponseDecodeError):
+        return exc.malformed_json
+    return False
 
 
 def is_retryable(exc: BaseException, *, idempotent: bool, policy: RetryPolicy) -> bool:
@@ -40,43 +67,22 @@ def is_retryable(exc: BaseException, *, idempotent: bool, policy: RetryPolicy) -
         # Honour Retry-After only up to the policy's cap; past it, surface the error.
         return exc.retry_after is None or exc.retry_after <= policy.max_retry_after
     if not idempotent:
+        # No idempotency key: only a request the server never received is safe to resend.
         return isinstance(exc, APIConnectionError) and not exc.request_sent
-    if isinstance(exc, APIConnectionError):
-        return True
-    if isinstance(exc, APIStatusError):
-        return exc.status_code in _RETRY_STATUSES or (
-            500 <= exc.status_code < 600 and (exc.status_code not in (501, 505))
-        )
-    if isinstance(exc, ResponseDecodeError):
-        return exc.malformed_json
-    return False
+    return is_transient(exc)
 
 
-class _wait_retry_after_or(wait_base):
-    """Use the server's ``Retry-After`` when it gave one, else the fallback strategy."""
+def backoff(attempt: int, *, first: float, maximum: float, factor: float = 2.0) -> float:
+    """Return the wait before try number `attempt` (1-based), without jitter.
 
-    def __init__(self, fallback: wait_base) -> None:
-        self.fallback = fallback
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        outcome = retry_state.outcome
-        exc = outcome.exception() if outcome is not None and outcome.failed else None
-        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-            return exc.retry_after
-        return self.fallback(retry_state)
-
-
-class _stop_before_deadline(tenacity.stop.stop_base):
-    """Stop when the next wait would end past the total time budget (by our clock)."""
-
-    def __init__(self, budget: float, clock: Clock, started: float) -> None:
-        self.budget = budget
-        self.clock = clock
-        self.started = started
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-        upcoming = retry_state.upcoming_sleep or 0.0
-        return self.clock() - self.started + upcoming > self.budget
+    ``first * factor ** (attempt - 1)``, capped at `maximum`: the package's one
+    exponential backoff, for retries and for polls alike.
+    """
+    try:
+        delay = first * factor ** (attempt - 1)
+    except OverflowError:
+        return maximum
+    return min(delay, maximum)
 
 
 async def retry_call(
@@ -90,45 +96,32 @@ async def retry_call(
 ) -> _T:
     """Run `attempt` until it succeeds, fails for good, or the policy's budget is spent.
 
-    The first attempt runs without tenacity's bookkeeping; only a retryable failure
-    enters the retry loop, so the common, successful call stays cheap.
+    The wait after a failure is the server's ``Retry-After`` when it gave one, else
+    `backoff` plus up to `RetryPolicy.initial_backoff` of random jitter. No wait is
+    started that would end more than `RetryPolicy.max_elapsed` seconds after the first
+    attempt began: the last failure is raised instead.
     """
     started = clock()
-    try:
-        return await attempt()
-    except VideoAPIError as exc:
-        if not policy.retries or not is_retryable(exc, idempotent=idempotent, policy=policy):
-            raise
-        first_failure = exc
-
-    def before_sleep(state: tenacity.RetryCallState) -> None:
-        if on_retry is not None and state.outcome is not None and state.outcome.failed:
-            error = state.outcome.exception()
-            if error is not None:
-                on_retry(error, state.upcoming_sleep)
-
-    retrying = tenacity.AsyncRetrying(
-        sleep=sleep,
-        stop=tenacity.stop_after_attempt(policy.max_attempts)
-        | _stop_before_deadline(policy.max_elapsed, clock, started),
-        wait=_wait_retry_after_or(
-            tenacity.wait_exponential(multiplier=policy.initial_backoff, max=policy.max_backoff)
-            + tenacity.wait_random(0, policy.initial_backoff)
-        ),
-        retry=tenacity.retry_if_exception(
-            lambda e: is_retryable(e, idempotent=idempotent, policy=policy)
-        ),
-        before_sleep=before_sleep,
-        reraise=True,
-    )
-
-    pending: list[BaseException] = [first_failure]
-
-    async def again() -> _T:
-        # The first failure was already seen; replay it so the first wait is computed
-        # from it (Retry-After included), then make real attempts.
-        if pending:
-            raise pending.pop()
-        return await attempt()
-
-    return await retrying(again)
+    tries = 1
+    while True:
+        try:
+            return await attempt()
+        except VideoAPIError as exc:
+            if (
+                not policy.retries
+                or tries >= policy.max_attempts
+                or not is_retryable(exc, idempotent=idempotent, policy=policy)
+            ):
+                raise
+            if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+                wait = exc.retry_after
+            else:
+                wait = backoff(
+                    tries, first=policy.initial_backoff, maximum=policy.max_backoff
+                ) + random.uniform(0, policy.initial_backoff)
+            if clock() - started + wait > policy.max_elapsed:
+                raise
+            if on_retry is not None:
+                on_retry(exc, wait)
+        await sleep(wait)
+        tries += 1
