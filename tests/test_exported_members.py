@@ -48,6 +48,8 @@ EXPECTED = {
     "TextElement",
     "Timeouts",
     "Video",
+    "VideoList",
+    "SkippedVideo",
     "VideoAPI",
     "VideoAPIError",
     "VideoMetadata",

@@ -860,3 +860,84 @@ async def test_unusable_string_ids_fail_fast(mock_api: MockAPI, bad: str, needle
             with pytest.raises(ValueError, match=needle):
                 await call(bad)
     assert mock_api.requests == {}
+
+
+# --- one bad item of the list ----------------------------------------------------------
+
+GOOD_ITEM: dict[str, Any] = {
+    "id": "vid-1",
+    "status": "ready",
+    "req_id": "r",
+    "draft_id": "d",
+    "video_player_url": "",
+}
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("bad", "needle"),
+    [
+        ({**GOOD_ITEM, "id": ["vid-2"]}, "id"),
+        ({**GOOD_ITEM, "id": {"x": "vid-2"}}, "id"),
+        ({**GOOD_ITEM, "id": _nested(900)}, "id"),
+        ({**GOOD_ITEM, "scenes": [{"media": ["u"]}]}, "name"),
+        ({**GOOD_ITEM, "status": None}, "status"),
+        ([GOOD_ITEM], "JSON object"),
+        ("vid-2", "JSON object"),
+    ],
+    ids=["id-list", "id-object", "id-deep", "scene-nameless", "status-null", "array", "string"],
+)
+def test_one_bad_list_item_is_skipped_not_fatal(
+    bad: Any, needle: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A malformed item of the list is left out and reported; the good items are kept."""
+    data = [GOOD_ITEM, bad, {**GOOD_ITEM, "id": "vid-3"}]
+    videos = parse_videos(data, method="GET", path="/videos")
+    assert [v.id for v in videos] == ["vid-1", "vid-3"]
+    (skipped,) = videos.skipped
+    assert skipped.index == 1
+    assert isinstance(skipped.error, ResponseDecodeError)
+    assert needle in str(skipped.error)
+    assert "item 1" in str(skipped.error)
+    (record,) = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "left out 1 of 3" in record.getMessage()
+    assert needle in record.getMessage()
+
+
+def test_a_skipped_item_is_named_by_its_id() -> None:
+    """When the bad item's id is readable, the report and the error name it."""
+    bad = {**GOOD_ITEM, "id": "vid-bad", "scenes": [{"layout_id": "L"}]}
+    videos = parse_videos([bad], method="GET", path="/videos")
+    assert list(videos) == []
+    (skipped,) = videos.skipped
+    assert skipped.id == "vid-bad"
+    assert "'vid-bad'" in str(skipped.error)
+    assert "name" in str(skipped.error)
+
+
+@pytest.mark.parametrize("bad_id", [["vid-1"], {"id": "vid-1"}, _nested(900), 7])
+def test_list_poll_filter_survives_ids_that_are_not_strings(bad_id: Any) -> None:
+    """Filtering the list by wanted ids never hashes an id that is a list or an object."""
+    data = [{**GOOD_ITEM, "id": bad_id}, GOOD_ITEM, "junk", None]
+    videos = parse_videos(data, method="GET", path="/videos", ids={"vid-1"})
+    assert [v.id for v in videos] == ["vid-1"]
+    assert videos.skipped == ()
+
+
+async def test_list_videos_returns_the_readable_videos(
+    mock_api: MockAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """list_videos() answers with the good videos when one of them has a nameless scene."""
+    bad = {**GOOD_ITEM, "id": "vid-2", "scenes": [{"type": "override_scene"}]}
+    mock_api.get(f"{BASE_URL}/videos", payload=[GOOD_ITEM, bad])
+    async with VideoAPI("key", base_url=BASE_URL) as api:
+        videos = await api.list_videos()
+    assert [v.id for v in videos] == ["vid-1"]
+    assert [s.id for s in videos.skipped] == ["vid-2"]
+    assert any("vid-2" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")

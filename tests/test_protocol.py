@@ -257,3 +257,48 @@ class TestRetryRules:
 
         for exc in (asyncio.CancelledError(), KeyError("x"), RuntimeError()):
             assert not is_retryable(exc, idempotent=True, policy=self.policy)
+
+
+MISSING_TYPE_DETAILS = [
+    [  # pydantic v1 discriminated union (FastAPI < 0.100)
+        {
+            "loc": ["body"],
+            "msg": "Discriminator 'type' is missing in value",
+            "type": "value_error.discriminated_union.missing_discriminator",
+            "ctx": {"discriminator_key": "type"},
+        }
+    ],
+    [  # pydantic v2
+        {
+            "type": "union_tag_not_found",
+            "loc": ["body"],
+            "msg": "Unable to extract tag using discriminator 'type'",
+            "ctx": {"discriminator": "'type'"},
+        }
+    ],
+    [{"loc": ["body", "type"], "msg": "field required", "type": "value_error.missing"}],
+]
+
+
+@pytest.mark.parametrize("detail", MISSING_TYPE_DETAILS)
+def test_missing_type_422_says_which_tagged_form_to_use(detail: list[dict[str, Any]]) -> None:
+    """A 422 for a create without `type` names the tagged forms and how to send them."""
+    body = json.dumps({"detail": detail}).encode()
+    error = status_error(422, headers(), body, method="POST", path="/videos")
+    assert isinstance(error, RequestValidationError)
+    message = str(error)
+    for needle in ("OverrideVideoRequest", "'override'", "NewVideoRequest", "'create'"):
+        assert needle in message
+    assert "WorkflowVideoRequest" in message
+    assert "create_video(request)" in message
+
+
+def test_other_422s_carry_no_tagged_form_advice() -> None:
+    """A 422 about another field, or on another call, is not mistaken for a missing `type`."""
+    detail = [{"loc": ["body", "name"], "msg": "str type expected", "type": "type_error.str"}]
+    body = json.dumps({"detail": detail}).encode()
+    error = status_error(422, headers(), body, method="POST", path="/videos")
+    assert "OverrideVideoRequest" not in str(error)
+    missing = json.dumps({"detail": MISSING_TYPE_DETAILS[0]}).encode()
+    error = status_error(422, headers(), missing, method="POST", path="/videos/v/subtitles")
+    assert "OverrideVideoRequest" not in str(error)

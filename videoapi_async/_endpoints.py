@@ -15,7 +15,13 @@ from ._errors import (
     VideoAPIError,
     VideoNotReadyError,
 )
-from ._models import CreateVideoRequest, SourceDraftVideoRequest, Video, VideoMetadata
+from ._models import (
+    CreateVideoRequest,
+    SourceDraftVideoRequest,
+    Video,
+    VideoList,
+    VideoMetadata,
+)
 from ._protocol import (
     encode_id,
     parse_metadata,
@@ -41,8 +47,11 @@ __all__ = ["Endpoints"]
 class Endpoints(Session):
     """One method per API call; `VideoAPI` adds waiting on top."""
 
-    async def list_videos(self) -> list[Video]:
+    async def list_videos(self) -> VideoList:
         """Return every video of the account (the API has no paging).
+
+        An item that is not a readable Video is left out, logged as a WARNING and
+        described in the result's `VideoList.skipped`.
 
         Raises:
             VideoAPIError: Or one of its subclasses, when the request fails.

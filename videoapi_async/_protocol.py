@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timezone
 from typing import Any, Final, TypeVar
 from urllib.parse import quote
@@ -28,10 +29,7 @@ from ._errors import (
     ResponseDecodeError,
     ServerError,
 )
-from ._models import (
-    Video,
-    VideoMetadata,
-)
+from ._models import SkippedVideo, Video, VideoList, VideoMetadata
 from ._resources import (
     Subtitles,
     UsagePeriod,
@@ -57,11 +55,10 @@ MAX_ID_LENGTH: Final = 1024
 
 _CONTROL_CHARS: Final = re.compile(r"[\x00-\x1f\x7f]")
 _PLAIN_ID: Final = re.compile(r"[A-Za-z0-9_-]+")
-_PALETTE_COLOR: Final = re.compile(r"^#?(?:[0-9A-Fa-f]{8}|[0-9A-Fa-f]{6})$")
-_MAX_CORRELATION_ID: Final = 100
-_MAX_TRANSCRIPT: Final = 1000
-_MAX_URL: Final = 2083
 _EXCERPT: Final = 300
+_SHAPE_ERRORS: Final = (cattrs.BaseValidationError, KeyError, TypeError, ValueError, AttributeError)
+_LOGGED_SKIPS: Final = 5
+logger: Final = logging.getLogger("videoapi_async")
 _T = TypeVar("_T")
 
 
@@ -173,6 +170,8 @@ def status_error(
     if status == 422:
         errors = _validation_errors(detail)
         listed = "; ".join(str(e) for e in errors) if errors else summary
+        if method == "POST" and path == "/videos" and any(map(_is_missing_type, errors)):
+            listed += _TAGGED_FORMS_HINT
         return RequestValidationError(
             f"{where} was rejected with HTTP 422: {listed}", errors=errors, path=path, **common
         )
@@ -195,6 +194,23 @@ def status_error(
             **common,
         )
     return APIStatusError(f"{where} failed with HTTP {status}: {summary}", path=path, **common)
+
+
+_TAGGED_FORMS_HINT: Final = (
+    ". This server wants a create form tagged with `type` (as in the OpenAPI document), not "
+    "the flat form that create_video(source_draft_id=...) sends: pass "
+    "OverrideVideoRequest(source_draft_id=..., scenes=[OverrideScene(name=...), ...]) to "
+    "render a project with its scenes replaced (type 'override'), NewVideoRequest(...) to "
+    "build one from a template (type 'create') or WorkflowVideoRequest(...) to run a "
+    "workflow (type 'workflow'), as create_video(request); the client adds the `type`"
+)
+
+
+def _is_missing_type(error: ErrorDetail) -> bool:
+    """Whether a 422 item says the create body lacks its ``type`` discriminator."""
+    if "missing_discriminator" in error.type or error.type == "union_tag_not_found":
+        return True  # pydantic v1 / v2 discriminated unions
+    return bool(error.loc) and error.loc[-1] == "type" and "missing" in error.type
 
 
 def _error_detail(body: bytes, headers: Mapping[str, str]) -> Any:
@@ -275,35 +291,43 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 def _structure(data: Any, cls: type[_T], method: str, path: str, status: int) -> _T:
     try:
         return converter.structure(data, cls)
-    except (cattrs.BaseValidationError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except _SHAPE_ERRORS as exc:
         raise _shape_error(exc, cls.__name__, data, method, path, status) from exc
 
 
 def _shape_error(
     exc: Exception, what: str, data: Any, method: str, path: str, status: int
 ) -> ResponseDecodeError:
-    if isinstance(exc, cattrs.BaseValidationError):
-        reason = "; ".join(cattrs.transform_error(exc, path="$"))
-    elif isinstance(exc, KeyError):
-        reason = f"required field {exc.args[0]!r} is missing"
-    else:
-        reason = str(exc) or type(exc).__name__
-    excerpt = json.dumps(data)[:_EXCERPT] if _json_safe(data) else repr(data)[:_EXCERPT]
     return ResponseDecodeError(
-        f"{method} {path} answered HTTP {status} with JSON that is not a {what}: {reason}",
+        f"{method} {path} answered HTTP {status} with JSON that is not a {what}: {_reason(exc)}",
         status_code=status,
         method=method,
         path=path,
-        body_excerpt=excerpt,
+        body_excerpt=_data_excerpt(data),
     )
 
 
-def _json_safe(data: Any) -> bool:
+def _reason(exc: Exception) -> str:
+    """Say which field of a response was wrong, and how."""
+    if isinstance(exc, cattrs.BaseValidationError):
+        return "; ".join(cattrs.transform_error(exc, path="$"))
+    if isinstance(exc, KeyError):
+        return f"required field {exc.args[0]!r} is missing"
+    return str(exc) or type(exc).__name__
+
+
+def _data_excerpt(data: Any) -> str:
+    """Show decoded JSON briefly, even when it is too deeply nested to print whole."""
     try:
-        json.dumps(data)
+        return json.dumps(data)[:_EXCERPT]
     except (TypeError, ValueError):
-        return False
-    return True
+        pass
+    except RecursionError:
+        return "(JSON nested too deeply to show)"
+    try:
+        return repr(data)[:_EXCERPT]
+    except RecursionError:
+        return "(JSON nested too deeply to show)"
 
 
 def _expect_object(data: Any, what: str, method: str, path: str, status: int) -> None:
@@ -330,8 +354,21 @@ def parse_video(data: Any, *, method: str, path: str, status: int = 200) -> Vide
     return _structure(data, Video, method, path, status)
 
 
-def parse_videos(data: Any, *, method: str, path: str, status: int = 200) -> list[Video]:
-    """Structure the list endpoint's bare array of Videos, or raise `ResponseDecodeError`."""
+def parse_videos(
+    data: Any,
+    *,
+    method: str,
+    path: str,
+    status: int = 200,
+    ids: Collection[str] | None = None,
+) -> VideoList:
+    """Structure the list endpoint's bare array of Videos, item by item.
+
+    An item that is not a Video is left out and described in `VideoList.skipped` (and
+    logged as a WARNING), so one malformed video never hides the others. Given `ids`,
+    only the items whose ``id`` is one of them are structured. Raises
+    `ResponseDecodeError` only when the answer is not an array at all.
+    """
     if not isinstance(data, list):
         raise _shape_error(
             TypeError(f"expected a JSON array, got {_json_kind(data)}"),
@@ -341,7 +378,37 @@ def parse_videos(data: Any, *, method: str, path: str, status: int = 200) -> lis
             path,
             status,
         )
-    return [parse_video(item, method=method, path=path, status=status) for item in data]
+    videos: list[Video] = []
+    skipped: list[SkippedVideo] = []
+    reasons: list[str] = []
+    for index, item in enumerate(data):
+        item_id = item.get("id") if type(item) is dict else None
+        if type(item_id) is not str:
+            item_id = None
+        if ids is not None and (item_id is None or item_id not in ids):
+            continue
+        try:
+            if type(item) is not dict:
+                raise TypeError(f"expected a JSON object, got {_json_kind(item)}")
+            videos.append(converter.structure(item, Video))
+        except _SHAPE_ERRORS as exc:
+            what = f"Video (item {index}" + (f", id {item_id!r})" if item_id else ")")
+            error = _shape_error(exc, what, item, method, path, status)
+            skipped.append(SkippedVideo(index=index, id=item_id, error=error))
+            reasons.append(f"item {index}" + (f" (id {item_id!r})" if item_id else ""))
+            reasons[-1] += f": {_reason(exc)}"
+    if skipped:
+        more = len(skipped) - _LOGGED_SKIPS
+        logger.warning(
+            "%s %s: left out %d of %d items that are not Videos (see VideoList.skipped): %s%s",
+            method,
+            path,
+            len(skipped),
+            len(data),
+            "; ".join(reasons[:_LOGGED_SKIPS]),
+            f"; and {more} more" if more > 0 else "",
+        )
+    return VideoList(videos, skipped)
 
 
 def parse_metadata(data: Any, *, method: str, path: str, status: int = 200) -> VideoMetadata:

@@ -8,7 +8,6 @@ budget, transport, key redaction, logging, deciphering, retries.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import platform
 import time
@@ -324,14 +323,8 @@ class Session:
         path = "/videos"
 
         def decode(status: int, headers: Mapping[str, str], body: bytes) -> Any:
-            try:
-                data = json.loads(body)
-            except ValueError:
-                return decipher_response(status, headers, body, method="GET", path=path)
-            if not isinstance(data, list):
-                return parse_videos(data, method="GET", path=path)
-            mine = [v for v in data if isinstance(v, dict) and v.get("id") in wanted]
-            return parse_videos(mine, method="GET", path=path)
+            data = decode_json(body, status=status, method="GET", path=path)
+            return parse_videos(data, method="GET", path=path, ids=wanted)
 
         cost: list[float] = []
         videos = await self._request(
