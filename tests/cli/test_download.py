@@ -155,4 +155,34 @@ async def test_an_http_error_is_reported_without_the_query_string(
 def test_file_names_come_from_the_video_id_made_safe() -> None:
     """Ids become safe names; the URL's video suffix is kept, anything else is .mp4."""
     assert download_name("abc-123", "https://cdn.test/x/abc.mov?sig=1") == "abc-123.mov"
-    assert download_name("../../etc/passwd", "https://cdn.test/file") == "etc_passwd.mp4"
+    unsafe = download_name("../../etc/passwd", "https://cdn.test/file")
+    assert unsafe.startswith("etc_passwd~")
+    assert unsafe.endswith(".mp4")
+    assert Path(unsafe).name == unsafe
+
+
+def test_different_ids_never_share_a_file_name() -> None:
+    """Ids that look alike once made safe (a/b, a_b, a b, a:b ...) get different names."""
+    ids = ["a/b", "a_b", "a b", "a:b", "a\\b", "a__b", "A_B", "x" * 300, "x" * 301, "..", "."]
+    names = [download_name(video_id, "https://cdn.test/v.mp4") for video_id in ids]
+    assert len(set(names)) == len(ids), names
+    assert all(Path(name).name == name and not name.startswith(".") for name in names)
+    assert download_name("a_b", "https://cdn.test/v.mp4") == "a_b.mp4"  # safe ids stay as is
+
+
+async def test_a_redirect_loop_is_reported_as_one(tmp_path: Path) -> None:
+    """A download URL that redirects forever fails saying so, not as "HTTP 0"."""
+
+    async def loop(request: web.Request) -> web.Response:
+        raise web.HTTPFound(str(request.url))
+
+    app = web.Application()
+    app.router.add_get("/loop.mp4", loop)
+    async with (
+        TestServer(app, host="127.0.0.1") as server,
+        Downloader(tmp_path, retry_wait=0) as downloader,
+    ):
+        with pytest.raises(DownloadError, match="redirect loop") as caught:
+            await downloader.download(str(server.make_url("/loop.mp4")), "v.mp4")
+    assert "HTTP 0" not in str(caught.value)
+    assert not (tmp_path / "v.mp4").exists()

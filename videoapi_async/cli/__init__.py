@@ -18,7 +18,9 @@ from typing import NoReturn
 __all__ = ["MISSING_EXTRA_MESSAGE", "main"]
 
 MISSING_EXTRA_MESSAGE = (
-    "the videoapi command needs the cli extra: pip install 'videoapi-async[cli]'"
+    "the videoapi command needs the cli extra (click and rich): from a clone of the "
+    "project run pip install '.[cli]', or install a built wheel with "
+    "pip install 'videoapi_async-VERSION-py3-none-any.whl[cli]'"
 )
 """What `main` prints when click or rich is not installed."""
 

@@ -26,6 +26,7 @@ from ._common import (
     ExitCode,
     Interrupted,
     Settings,
+    call,
     client_error,
     emit_json,
     human_console,
@@ -180,7 +181,7 @@ def list_command(*, settings: Settings, as_json: bool) -> int:
         async with open_client(settings) as api:
             return await api.list_videos()
 
-    videos = _call(work)
+    videos = call(work)
     if as_json:
         emit_json([video_json(video) for video in videos])
     elif not videos:
@@ -202,7 +203,7 @@ def get(video_id: str, *, settings: Settings, as_json: bool) -> int:
         async with open_client(settings) as api:
             return await api.get_video(video_id)
 
-    video = _call(work)
+    video = call(work)
     if as_json:
         emit_json(video_json(video))
     else:
@@ -220,7 +221,7 @@ def metadata(video_id: str, *, settings: Settings, as_json: bool) -> int:
         async with open_client(settings) as api:
             return await api.get_video_metadata(video_id)
 
-    meta = _call(work)
+    meta = call(work)
     if as_json:
         emit_json(metadata_json(meta))
         return ExitCode.OK
@@ -252,7 +253,7 @@ def create(
         async with open_client(settings) as api:
             return await api.create_video(request)
 
-    video = _call(work)
+    video = call(work)
     if as_json:
         emit_json(video_json(video))
     else:
@@ -384,6 +385,8 @@ def _follow(
         run_async(work)
     except VideoAPIError as exc:
         raise client_error(exc) from None
+    except (ValueError, TypeError) as exc:  # an id the client refuses to send
+        raise CliError(str(exc), ExitCode.USAGE) from None
     except Interrupted:
         seen: Video | None = outcome["video"]
         if seen is None or seen.is_terminal:
@@ -431,11 +434,3 @@ async def _download_one(video: Video, folder: Path, overwrite: bool, board: Rend
         raise CliError(str(exc), ExitCode.API_ERROR) from None
     board.finish("download", ok=True, state="kept existing file" if result.kept else "saved")
     return str(result.path)
-
-
-def _call(work: Any) -> Any:
-    """Run an API call; a client error becomes a one-line error with its exit status."""
-    try:
-        return run_async(work)
-    except VideoAPIError as exc:
-        raise client_error(exc) from None

@@ -3,36 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import click
 from rich.table import Table
 
-from videoapi_async import Subtitles, UsagePeriod, VideoAPIError
+from videoapi_async import Subtitles, UsagePeriod
 from videoapi_async._resources import SUBTITLE_LANGUAGES
 
 from ._common import (
     ExitCode,
     Settings,
-    client_error,
+    call,
     emit_json,
     human_console,
     open_client,
-    run_async,
 )
 from ._options import api_command
 
 __all__ = ["delete", "subtitles", "usage"]
-
-_T = TypeVar("_T")
-
-
-def _call(work: Callable[[], Awaitable[_T]]) -> _T:
-    try:
-        return run_async(work)
-    except VideoAPIError as exc:
-        raise client_error(exc) from None
 
 
 @click.command()
@@ -46,7 +34,7 @@ def delete(video_id: str, *, missing_ok: bool, settings: Settings, as_json: bool
         async with open_client(settings) as api:
             await api.delete_video(video_id, missing_ok=missing_ok)
 
-    _call(work)
+    call(work)
     if as_json:
         emit_json({"video_id": video_id, "deleted": True})
     else:
@@ -82,7 +70,7 @@ def subtitles(
         async with open_client(settings) as api:
             return await api.create_subtitles(video_id, language_code, format=file_format)
 
-    made = _call(work)
+    made = call(work)
     if as_json:
         emit_json({"language_code": made.language_code, "format": made.format, "url": made.url})
     else:
@@ -122,10 +110,7 @@ def usage(
                 correlation_id=correlation_id,
             )
 
-    try:
-        periods = _call(work)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    periods = call(work)
     if as_json:
         emit_json(
             [

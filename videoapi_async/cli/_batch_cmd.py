@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from videoapi_async import RenderUpdate, Video, VideoAPI, VideoAPIError
 
@@ -30,6 +31,7 @@ from ._common import (
     open_client,
     progress_console,
     run_async,
+    safe_text,
 )
 from ._download import Downloader
 from ._input import InputFileError, detect_format, read_rows
@@ -389,7 +391,7 @@ def _print_summary(
                 str(item["row"]),
                 str(item["line"]),
                 item["video_id"] or "-",
-                f"[{style}]{item['status']}[/]",
+                Text(safe_text(str(item["status"])), style=style),
                 where,
             )
         console.print(table)

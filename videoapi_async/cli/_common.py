@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import enum
 import json
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,18 +15,20 @@ from typing import IO, Any, Final, TypeVar
 import attrs
 import click
 from rich.console import Console
+from rich.text import Text
 
 from videoapi_async import (
     APIConnectionError,
     APIStatusError,
     CreateOutcomeUnknownError,
+    NotFoundError,
     PollPolicy,
     RenderFailedError,
     RenderTimeoutError,
     VideoAPI,
     VideoAPIError,
 )
-from videoapi_async._config import ENV_API_KEY, env_setting
+from videoapi_async._config import ENV_API_KEY, ENV_BASE_URL, env_setting
 
 __all__ = [
     "BATCH_POLL",
@@ -34,12 +37,15 @@ __all__ = [
     "ExitCode",
     "Interrupted",
     "Settings",
+    "call",
+    "client_error",
     "emit_json",
     "error_exit_code",
     "human_console",
     "open_client",
     "progress_console",
     "run_async",
+    "safe_text",
 ]
 
 _T = TypeVar("_T")
@@ -75,7 +81,7 @@ class CliError(click.ClickException):
 
     def show(self, file: IO[Any] | None = None) -> None:
         """Print ``Error: <message>`` as one line on stderr."""
-        text = " ".join(self.format_message().split())
+        text = safe_text(" ".join(self.format_message().split()))
         click.echo(f"Error: {text}", file=file if file is not None else sys.stderr)
 
 
@@ -95,14 +101,38 @@ def error_exit_code(exc: VideoAPIError) -> ExitCode:
     return ExitCode.API_ERROR
 
 
+_COLLECTION: Final = "/videos"
+
+
 def client_error(exc: VideoAPIError) -> CliError:
     """Turn an error of the client into a `CliError` with the right exit status."""
     message = str(exc)
     if isinstance(exc, CreateOutcomeUnknownError):
         message = f"{message} (run 'videoapi list' to look for it)"
+    elif isinstance(exc, NotFoundError) and exc.path == _COLLECTION:
+        # Listing or creating videos always exists on the API: a 404 there is the URL.
+        message = (
+            f"{exc.method or 'the request to'} {exc.path} answered HTTP 404: the base URL looks "
+            "wrong (it should end in /api/v1, as in https://api.example.com/api/v1); check "
+            f"--base-url or ${ENV_BASE_URL}"
+        )
     elif isinstance(exc, (APIStatusError, APIConnectionError)) and not message:
         message = type(exc).__name__
     return CliError(message, error_exit_code(exc))
+
+
+def call(work: Callable[[], Awaitable[_T]]) -> _T:
+    """Run one API call with `run_async`; its errors become one line and an exit status.
+
+    A ``ValueError`` or ``TypeError`` here is the client refusing an argument before
+    sending it (an empty or overlong id, ``..``): bad usage, exit status 2.
+    """
+    try:
+        return run_async(work)
+    except VideoAPIError as exc:
+        raise client_error(exc) from None
+    except (ValueError, TypeError) as exc:
+        raise CliError(str(exc), ExitCode.USAGE) from None
 
 
 BATCH_POLL: Final = PollPolicy()
@@ -226,17 +256,50 @@ def run_async(work: Callable[[], Awaitable[_T]]) -> _T:
         raise
 
 
+_CONTROL: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def safe_text(text: str) -> str:
+    """Return ``text`` with terminal control characters shown as escapes (like ``ESC``).
+
+    Strings from the server (names, ids, error details) are printed with this, so none
+    can clear the screen, set the window title, plant a hyperlink or reorder a line.
+    """
+    return _CONTROL.sub(_escape, text)
+
+
+class _TextConsole(Console):
+    """A console that prints strings as text: no markup, no emoji codes, no control codes."""
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        """Render ``text`` literally, with control characters escaped."""
+        return super().render_str(safe_text(text), **options)
+
+
 def human_console() -> Console:
     """Return a console for human output on stdout (plain text when not a terminal)."""
-    return Console(highlight=False, soft_wrap=True)
+    return _TextConsole(highlight=False, markup=False, emoji=False, soft_wrap=True)
 
 
 def progress_console() -> Console:
     """Return the console live progress is drawn on: stderr, so stdout stays clean."""
-    return Console(stderr=True, highlight=False)
+    return _TextConsole(stderr=True, highlight=False, markup=False, emoji=False)
+
+
+_C1: Final = re.compile("[\x7f-\x9f]")
 
 
 def emit_json(document: Any) -> None:
-    """Write one JSON document (or one JSON Lines record) to stdout, and flush."""
-    click.echo(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
+    """Write one JSON document (or one JSON Lines record) to stdout, and flush.
+
+    JSON already escapes the C0 controls; DEL and the C1 controls (which some terminals
+    obey) are escaped too, so the output is safe to print as it is.
+    """
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    click.echo(_C1.sub(lambda found: f"\\u{ord(found.group()):04x}", text))
     sys.stdout.flush()

@@ -14,10 +14,19 @@ from typing import Any, Final
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from videoapi_async import CreateVideoRequest, SourceDraftVideoRequest, Video, VideoAPI
 
-from ._common import SANDBOX_POLL, ExitCode, emit_json, human_console, progress_console, run_async
+from ._common import (
+    SANDBOX_POLL,
+    ExitCode,
+    emit_json,
+    human_console,
+    progress_console,
+    run_async,
+    safe_text,
+)
 from ._progress import RenderBoard
 
 __all__ = ["demo", "run_demo"]
@@ -138,7 +147,7 @@ def _print_report(report: dict[str, Any]) -> None:
         table.add_row(
             str(item["row"]),
             item["video_id"] or "-",
-            f"[{style}]{item['status'] or item['error']}[/]",
+            Text(safe_text(str(item["status"] or item["error"])), style=style),
             elapsed,
             str(item["requests"]),
         )

@@ -13,6 +13,7 @@ usually point at a storage host, which must never see the key.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import re
 from collections.abc import Callable
@@ -29,6 +30,8 @@ __all__ = ["DownloadError", "Downloaded", "Downloader", "download_name"]
 _CHUNK: Final = 64 * 1024
 _VIDEO_SUFFIXES: Final = (".mp4", ".mov", ".webm", ".mkv", ".m4v")
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]+")
+_SAFE_ID: Final = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+_MAX_STEM: Final = 120
 _CONTENT_RANGE: Final = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$")
 
 Progress = Callable[[int, int | None], None]
@@ -56,12 +59,21 @@ class Downloaded:
 
 
 def download_name(video_id: str, url: str) -> str:
-    """Return the file name for a video: its id, made safe, with the URL's video suffix."""
+    """Return the file name for a video: its id, with the URL's video suffix.
+
+    Different ids always get different names: an id that is not a safe file name as it
+    stands (``a/b``, ``a b``, ``..``, very long) is shortened to its safe characters and
+    followed by ``~`` and a hash of the whole id. ``~`` never appears in an id kept as it
+    is, so a made-up name cannot equal a real id's.
+    """
     suffix = Path(urlsplit(url).path).suffix.lower()
     if suffix not in _VIDEO_SUFFIXES:
         suffix = ".mp4"
-    stem = _UNSAFE.sub("_", video_id).strip("._") or "video"
-    return f"{stem[:120]}{suffix}"
+    if _SAFE_ID.fullmatch(video_id) and len(video_id) <= _MAX_STEM:
+        return f"{video_id}{suffix}"
+    stem = _UNSAFE.sub("_", video_id).strip("._")[: _MAX_STEM - 40] or "video"
+    digest = hashlib.sha256(video_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{stem}~{digest}{suffix}"
 
 
 def _size(path: Path) -> int:
@@ -153,6 +165,10 @@ class Downloader:
                 await asyncio.sleep(self._retry_wait * 2 ** (attempt - 1))
             try:
                 complete = await self._fetch(url, part, on_progress)
+            except aiohttp.TooManyRedirects:
+                raise DownloadError(
+                    f"{_where(url)} redirected too many times (a redirect loop)"
+                ) from None
             except aiohttp.ClientResponseError as exc:
                 if exc.status != 429 and exc.status < 500:
                     raise DownloadError(f"{_where(url)} answered HTTP {exc.status}") from None

@@ -130,9 +130,13 @@ class Journal:
         """Open (or create, empty) the journal at ``path``; ``":memory:"`` keeps it in memory.
 
         Raises:
-            JournalError: Another process holds the journal, or it is not a journal.
+            JournalError: Another process holds the journal, it is not a journal, it was
+                written by another version, or it is damaged (every row is read once here,
+                so damage is found before anything is sent).
         """
         where = str(path)
+        if where != ":memory:" and _is_empty_file(where):
+            raise JournalError(_damaged(where, "the file is empty (0 bytes)"))
         try:
             db = sqlite3.connect(where, isolation_level=None, timeout=0)
         except sqlite3.Error as exc:
@@ -156,18 +160,42 @@ class Journal:
             raise JournalError(f"cannot use the journal {where}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             db.close()
-            raise JournalError(f"{where} is not a videoapi batch journal ({exc})") from None
-        journal = cls(db, where, new=not tables)
-        if tables and not {"meta", "rows", "preexisting"} <= tables:
-            journal.close()
-            raise JournalError(f"{where} is not a videoapi batch journal")
-        if tables and journal.meta().get("schema") != SCHEMA_VERSION:
-            journal.close()
             raise JournalError(
-                f"the journal {where} was written by another version of videoapi "
-                f"(schema {journal.meta().get('schema')!r}); finish it with that version"
-            )
+                f"{where} is not a videoapi batch journal, or a damaged one ({exc}). "
+                + _DAMAGED_ADVICE
+            ) from None
+        journal = cls(db, where, new=not tables)
+        if not tables:
+            return journal
+        try:
+            if not {"meta", "rows", "preexisting"} <= tables:
+                raise JournalError(f"{where} is not a videoapi batch journal")
+            schema = journal.meta().get("schema")
+            if schema != SCHEMA_VERSION:
+                raise JournalError(
+                    f"the journal {where} was written by another version of videoapi "
+                    f"(schema {schema!r}, this version writes {SCHEMA_VERSION!r}); finish "
+                    "the batch with that version, or see 'videoapi batch --help' to start over"
+                )
+            journal.check()
+        except sqlite3.DatabaseError as exc:
+            journal.close()
+            raise JournalError(_damaged(where, str(exc))) from None
+        except BaseException:
+            journal.close()
+            raise
         return journal
+
+    def check(self) -> None:
+        """Read the whole journal once; raise `JournalError` if any of it is damaged."""
+        try:
+            (verdict,) = self._db.execute("PRAGMA quick_check(1)").fetchone()
+            if verdict != "ok":
+                raise JournalError(_damaged(self.path, f"SQLite reports: {verdict}"))
+            self.rows()
+            self.preexisting()
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(_damaged(self.path, str(exc))) from None
 
     def close(self) -> None:
         """Close the database (and release its lock). Safe to call more than once."""
@@ -302,13 +330,49 @@ def _video_columns(video: Video) -> dict[str, Any]:
     }
 
 
+_DAMAGED_ADVICE: Final = (
+    "Nothing was sent. The journal is what tells which rows already have a video, so "
+    "running without it could pay for them twice: restore the file from a backup, or "
+    "check the account with 'videoapi list' and start a new journal with --state NEW_PATH "
+    "for the rows that have no video yet"
+)
+
+
+def _is_empty_file(where: str) -> bool:
+    try:
+        return Path(where).stat().st_size == 0
+    except OSError:
+        return False
+
+
+def _damaged(where: str, why: str) -> str:
+    return f"the journal {where} is damaged ({why}). {_DAMAGED_ADVICE}"
+
+
+def _body(text: str | None, row: int) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise sqlite3.DatabaseError(f"row {row} holds a create body that is not a JSON object")
+    return body
+
+
+_STATES: Final = frozenset({"pending", "sent", "created", "done", "rejected", "invalid"})
+
+
 def _record(values: tuple[Any, ...]) -> RowRecord:
     (row, line, body, marker_field, marker, user_marker, state, video_id, status) = values[:9]
     player, download, file, error, sends = values[9:]
+    if state not in _STATES:
+        raise sqlite3.DatabaseError(f"row {row} has an unknown state {state!r}")
     return RowRecord(
         row=row,
         line=line,
-        body=json.loads(body) if body is not None else None,
+        body=_body(body, row),
         marker_field=marker_field,
         marker=marker,
         user_marker=bool(user_marker),

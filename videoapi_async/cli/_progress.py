@@ -84,7 +84,7 @@ class RenderBoard:
     ) -> None:
         self.enabled = console.is_terminal
         self._progress = Progress(
-            TextColumn("{task.description}", justify="left"),
+            TextColumn("{task.description}", justify="left", markup=False),
             _RenderBar(bar_width=30),
             _State(),
             TimeElapsedColumn(),
@@ -101,7 +101,7 @@ class RenderBoard:
         self._done = 0
         self._failed = 0
         if total is not None:
-            self._overall = self._progress.add_task("[bold]total", total=max(total, 1), state="")
+            self._overall = self._progress.add_task("total", total=max(total, 1), state="")
             self._refresh_overall()
 
     def __enter__(self) -> RenderBoard:
