@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import inspect
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import attrs
 import pytest
 
+import videoapi_async
 from videoapi_async import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     AuthenticationError,
     CreateOutcomeUnknownError,
+    HTTPRequest,
+    HTTPResponse,
+    MockTransport,
     NotFoundError,
     OverrideScene,
     OverrideVideoRequest,
@@ -23,6 +32,7 @@ from videoapi_async import (
     ResponseDecodeError,
     RetryPolicy,
     ServerError,
+    SourceDraftVideoRequest,
     Timeouts,
     VideoAPI,
     VideoAPIError,
@@ -487,3 +497,152 @@ class TestLogging:
         assert len(messages) == 1
         assert messages[0].startswith("GET /videos/vid-1 failed (ServerError")
         assert "retrying in" in messages[0]
+
+
+class TestTransport:
+    async def test_mock_transport_carries_every_call(self) -> None:
+        """A MockTransport's handler sees the absolute URL, the key and the body, and answers."""
+        seen: list[HTTPRequest] = []
+
+        def handler(request: HTTPRequest) -> HTTPResponse:
+            seen.append(request)
+            return HTTPResponse.from_json(VIDEO, status=201)
+
+        async with VideoAPI(
+            CANARY_KEY, base_url=BASE_URL, transport=MockTransport(handler), workspace_id="ws"
+        ) as api:
+            video = await api.create_video(source_draft_id="d", name="n")
+        assert video.id == "vid-1"
+        (request,) = seen
+        assert (request.method, request.url, request.path) == ("POST", LIST_URL, "/videos")
+        assert request.headers["api-key"] == CANARY_KEY
+        assert request.headers["workspace-id"] == "ws"
+        assert request.json() == {"source_draft_id": "d", "name": "n"}
+        assert CANARY_KEY not in repr(request)
+
+    async def test_async_handler_and_connection_errors(self) -> None:
+        """A coroutine handler works, and an APIConnectionError it raises is retried."""
+        calls = 0
+
+        async def handler(request: HTTPRequest) -> HTTPResponse:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise APIConnectionError(
+                    "reset", method=request.method, path=request.path, request_sent=True
+                )
+            return HTTPResponse.from_json(VIDEO)
+
+        async def no_sleep(_: float) -> None:
+            return None
+
+        async with VideoAPI(
+            "k", base_url=BASE_URL, transport=MockTransport(handler), sleep=no_sleep
+        ) as api:
+            assert (await api.get_video("vid-1")).id == "vid-1"
+        assert calls == 2
+
+    async def test_redirects_across_origins_are_refused_above_the_transport(self) -> None:
+        """Same-origin redirects are followed and cross-origin ones refused, for any transport."""
+        urls: list[str] = []
+
+        def handler(request: HTTPRequest) -> HTTPResponse:
+            urls.append(request.url)
+            if request.url.endswith("/videos/vid-1"):
+                return HTTPResponse(307, {"Location": "/api/v1/videos/moved"})
+            if request.url.endswith("/moved"):
+                return HTTPResponse(302, {"Location": "http://evil.test/steal"})
+            raise AssertionError(f"unexpected request to {request.url}")
+
+        async with VideoAPI("k", base_url=BASE_URL, transport=MockTransport(handler)) as api:
+            with pytest.raises(APIStatusError, match="another origin"):
+                await api.get_video("vid-1")
+        assert urls == [VIDEO_URL, f"{BASE_URL}/videos/moved"]
+
+    def test_bad_transport_arguments(self) -> None:
+        """A non-transport, or a transport together with a session, is refused clearly."""
+        with pytest.raises(TypeError, match="Transport protocol"):
+            VideoAPI("k", transport=object())  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="session= or transport="):
+            VideoAPI(
+                "k",
+                transport=MockTransport(lambda r: HTTPResponse(200)),
+                session=aiohttp.ClientSession.__new__(aiohttp.ClientSession),
+            )
+        with pytest.raises(TypeError, match="HTTPResponse"):
+            MockTransport("not a function")  # type: ignore[arg-type]
+
+    async def test_handler_must_return_a_response(self) -> None:
+        """A handler returning something else fails with a message naming HTTPResponse."""
+        async with VideoAPI(
+            "k",
+            base_url=BASE_URL,
+            transport=MockTransport(lambda r: None),  # type: ignore[arg-type,return-value]
+        ) as api:
+            with pytest.raises(TypeError, match="must return an HTTPResponse"):
+                await api.get_video("vid-1")
+
+    async def test_given_transport_is_not_closed(self) -> None:
+        """The client leaves a transport it was given alone when it closes."""
+
+        class Recording(MockTransport):
+            closed = False
+
+            async def aclose(self) -> None:
+                self.closed = True
+
+        transport = Recording(lambda r: HTTPResponse.from_json(VIDEO))
+        async with VideoAPI("k", base_url=BASE_URL, transport=transport) as api:
+            await api.get_video("vid-1")
+        assert api.closed
+        assert not transport.closed
+
+
+class TestShape:
+    def test_no_import_cycles_through_the_client(self) -> None:
+        """No runtime import cycle in the package, and none through `_client` even for types."""
+        package = Path(videoapi_async.__file__).parent
+        everything: dict[str, set[str]] = {}
+        runtime: dict[str, set[str]] = {}
+        for file in package.glob("*.py"):
+            tree = ast.parse(file.read_text())
+            typing_only = {
+                id(node)
+                for block in ast.walk(tree)
+                if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+                for statement in block.body
+                for node in ast.walk(statement)
+            }
+            imports = [
+                node
+                for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
+            ]
+            everything[file.stem] = {n.module.split(".")[0] for n in imports if n.module}
+            runtime[file.stem] = {
+                n.module.split(".")[0] for n in imports if n.module and id(n) not in typing_only
+            }
+
+        def in_cycle(graph: dict[str, set[str]], start: str) -> bool:
+            seen, todo = set(), list(graph.get(start, ()))
+            while todo:
+                module = todo.pop()
+                if module == start:
+                    return True
+                if module not in seen:
+                    seen.add(module)
+                    todo.extend(graph.get(module, ()))
+            return False
+
+        assert [m for m in sorted(runtime) if in_cycle(runtime, m)] == []
+        assert not in_cycle(everything, "_client")
+        assert not in_cycle(everything, "webhooks")
+
+    def test_create_keywords_are_the_flat_request_fields(self) -> None:
+        """create_video's keywords are exactly the flat request class's fields, in order."""
+        keywords = [
+            p.name
+            for p in inspect.signature(VideoAPI.create_video).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        ]
+        assert keywords == [f.name for f in attrs.fields(SourceDraftVideoRequest)]

@@ -90,7 +90,7 @@ class TestEndpoints:
         request = NewVideoRequest(template_id="t", character_id="c", voice_id="v", scenes=[])
         body = unstructure_request(request)  # skips the local checks to reach the server
         with pytest.raises(RequestValidationError) as info:
-            await api._request("POST", "/videos", body=body, idempotent=False)
+            await api._requester.send("POST", "/videos", body=body, idempotent=False)
         assert any("scenes" in e.field for e in info.value.errors)
 
 

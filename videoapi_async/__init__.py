@@ -61,6 +61,7 @@ from ._models import (
     WorkflowVideoRequest,
 )
 from ._resources import Subtitles, UsagePeriod, VoicePreview, VoicePreviewStatus
+from ._transport import HTTPRequest, HTTPResponse, MockTransport, Transport
 from ._version import __version__
 from ._waits import BatchUpdate, BatchWait, RenderOutcome, RenderUpdate, RenderWait
 
@@ -76,8 +77,11 @@ __all__ = [
     "CreateScene",
     "CreateVideoRequest",
     "ErrorDetail",
+    "HTTPRequest",
+    "HTTPResponse",
     "MediaElement",
     "MetadataValue",
+    "MockTransport",
     "NewVideoRequest",
     "NotFoundError",
     "OverrideScene",
@@ -102,6 +106,7 @@ __all__ = [
     "Subtitles",
     "TextElement",
     "Timeouts",
+    "Transport",
     "UsagePeriod",
     "Video",
     "VideoAPI",

@@ -1,29 +1,128 @@
-"""`VideoAPI`: the async session object users hold. Thin: it composes the other modules."""
+"""`VideoAPI`, the object users hold: one call per endpoint, and waits on renders.
+
+It composes its parts rather than inheriting them: the settings, a `Requester` (the
+request path), the render poller and the voice-preview poller.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Final
+import asyncio
+import datetime as dt
+import platform
+import time
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Final, Protocol, TypeVar
 
+import aiohttp
+import attrs
+
+from ._aiohttp import AiohttpTransport
+from ._budget import PRIORITY_CREATE, PRIORITY_POLL, RateLimit, RequestBudget
 from ._bulk import CreateResult, create_many
-from ._endpoints import Endpoints
-from ._models import CreateVideoRequest, SourceDraftVideoRequest, Video
-from ._protocol import encode_id
-from ._requests import build_create_body
-from ._resources import VoicePreview
+from ._cadence import PollPolicy
+from ._config import (
+    DEFAULT_BASE_URL,
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    ENV_TEAM_ID,
+    ENV_WORKSPACE_ID,
+    RetryPolicy,
+    Timeouts,
+    env_setting,
+)
+from ._errors import (
+    APIConnectionError,
+    CreateOutcomeUnknownError,
+    NotFoundError,
+    RenderFailedError,
+    RenderTimeoutError,
+    ResponseDecodeError,
+    ServerError,
+    VideoAPIError,
+    VideoNotReadyError,
+    VoicePreviewFailedError,
+    VoicePreviewTimeoutError,
+)
+from ._models import (
+    CreateVideoRequest,
+    SourceDraftVideoRequest,
+    Video,
+    VideoList,
+    VideoMetadata,
+)
+from ._poller import Poller
+from ._protocol import (
+    decode_json,
+    encode_id,
+    parse_metadata,
+    parse_subtitles,
+    parse_usage,
+    parse_video,
+    parse_videos,
+    parse_voice_preview,
+    video_path,
+)
+from ._requester import Requester, parse_base_url
+from ._requests import (
+    build_create_body,
+    build_subtitles_body,
+    build_usage_query,
+    build_voice_preview_body,
+)
+from ._resources import Subtitles, UsagePeriod, VoicePreview
+from ._transport import Transport
+from ._version import __version__
 from ._waits import BatchWait, RenderWait, check_timeout
-
-if TYPE_CHECKING:
-    from .webhooks import WebhookEvent
 
 __all__ = ["VideoAPI"]
 
-_FLAT_FIELDS: Final = frozenset(
-    {"name", "source_draft_id", "recipe_id", "folder_id", "palette_id", "character_id", "voice_id"}
+FLAT_FIELDS: Final = tuple(field.name for field in attrs.fields(SourceDraftVideoRequest))
+"""The keyword arguments of `VideoAPI.create_video`: the flat create form's fields."""
+
+_C = TypeVar("_C", bound="VideoAPI")
+_USER_AGENT: Final = (
+    f"videoapi-async/{__version__} aiohttp/{aiohttp.__version__} python/{platform.python_version()}"
 )
 
 
-class VideoAPI(Endpoints):
+class _WebhookEvent(Protocol):
+    """What `VideoAPI.handle_webhook_event` reads of a `videoapi_async.webhooks.WebhookEvent`."""
+
+    @property
+    def video_id(self) -> str: ...
+
+    @property
+    def video(self) -> Video | None: ...
+
+    @property
+    def outcome(self) -> str | None: ...
+
+
+def _header_value(name: str, value: str | None, *, secret: bool = False) -> str | None:
+    """Check a setting sent as a header value (None stays None)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+    if not value.strip() or any(c in value for c in "\r\n\0") or value != value.strip():
+        shown = "" if secret else f" {value!r}"
+        raise VideoAPIError(
+            f"{name}{shown} is not usable as an HTTP header value: it is blank, or has "
+            "leading/trailing spaces or line breaks"
+        )
+    return value
+
+
+def _setting(name: str, value: Any, cls: type[Any]) -> Any:
+    if value is None:
+        return cls()
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be a {cls.__name__}, got {type(value).__name__}")
+    return value
+
+
+class VideoAPI:
     """An async session with the Video API.
 
     Use it as an async context manager, which opens and closes everything it created::
@@ -42,6 +141,9 @@ class VideoAPI(Endpoints):
             ``VIDEOAPI_TEAM_ID``; not sent when unset.
         session: An `aiohttp.ClientSession` to use. The client never closes a session it
             was given. By default it creates (and later closes) its own.
+        transport: Anything implementing the `Transport` protocol (one async ``send``),
+            instead of the default aiohttp one; `MockTransport` answers from a function,
+            for tests. The client never closes a transport it was given.
         timeouts: Per-request connect and read timeouts (see `Timeouts`).
         retry: How failed requests are retried (see `RetryPolicy`);
             ``RetryPolicy.disabled()`` sends every request exactly once.
@@ -55,15 +157,374 @@ class VideoAPI(Endpoints):
 
     """
 
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        workspace_id: str | None = None,
+        team_id: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        transport: Transport | None = None,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        poll: PollPolicy | None = None,
+        rate_limit: RateLimit | None = None,
+        max_connections: int = 32,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        """Check the settings; nothing is opened until first use (or ``async with``)."""
+        key = api_key if api_key is not None else env_setting(ENV_API_KEY)
+        if key is None:
+            raise VideoAPIError(
+                f"no API key: pass api_key=... to VideoAPI or set the {ENV_API_KEY} "
+                "environment variable"
+            )
+        _header_value("api_key", key, secret=True)
+        for name, function in (("clock", clock), ("sleep", sleep)):
+            if not callable(function):
+                raise TypeError(
+                    f"{name} must be a function (like time.monotonic / asyncio.sleep), "
+                    f"got {type(function).__name__}"
+                )
+        if base_url is not None and not isinstance(base_url, str):
+            raise TypeError(
+                f"base_url must be a string such as 'https://api.makereals.com/api/v1', "
+                f"got {type(base_url).__name__}"
+            )
+        if transport is None:
+            self._own_transport: AiohttpTransport | None = AiohttpTransport(
+                session=session, max_connections=max_connections
+            )
+            transport = self._own_transport
+        elif session is not None:
+            raise TypeError("pass either session= or transport= to VideoAPI, not both")
+        elif not isinstance(transport, Transport):
+            raise TypeError(
+                "transport must implement the Transport protocol (an async send(request) "
+                f"returning an HTTPResponse), got {type(transport).__name__}"
+            )
+        else:
+            self._own_transport = None
+        poll = _setting("poll", poll, PollPolicy)
+        create_headers = {
+            "workspace-id": _header_value(
+                "workspace_id",
+                workspace_id if workspace_id is not None else env_setting(ENV_WORKSPACE_ID),
+            ),
+            "team-id": _header_value(
+                "team_id", team_id if team_id is not None else env_setting(ENV_TEAM_ID)
+            ),
+        }
+        self._create_headers = {k: v for k, v in create_headers.items() if v is not None}
+        self._clock = clock
+        self._requester = Requester(
+            transport=transport,
+            base_url=parse_base_url(base_url or env_setting(ENV_BASE_URL) or DEFAULT_BASE_URL),
+            headers={"Accept": "application/json", "User-Agent": _USER_AGENT},
+            api_key=key,
+            budget=RequestBudget(
+                _setting("rate_limit", rate_limit, RateLimit), clock=clock, sleep=sleep
+            ),
+            retry=_setting("retry", retry, RetryPolicy),
+            timeouts=_setting("timeouts", timeouts, Timeouts),
+            clock=clock,
+            sleep=sleep,
+        )
+        self._poller: Poller[Video] = Poller(
+            fetch_one=self._poll_video,
+            fetch_many=self._poll_list,
+            failed=_render_failed,
+            timed_out=_render_timed_out,
+            policy=poll,
+            clock=clock,
+            sleep=sleep,
+        )
+        self._voice_poller: Poller[VoicePreview] = Poller(
+            fetch_one=self._poll_voice_preview,
+            fetch_many=None,
+            failed=_voice_failed,
+            timed_out=_voice_timed_out,
+            policy=poll,
+            clock=clock,
+            sleep=sleep,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} base_url={self.base_url!r}{' closed' if self.closed else ''}>"
+        )
+
+    # --- settings and lifetime ---------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL in use."""
+        return str(self._requester.base_url)
+
+    @property
+    def closed(self) -> bool:
+        """Whether the client has been closed."""
+        return self._requester.closed
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """How failed requests are retried."""
+        return self._requester.retry
+
+    @property
+    def timeouts(self) -> Timeouts:
+        """Per-request timeouts."""
+        return self._requester.timeouts
+
+    @property
+    def poll_policy(self) -> PollPolicy:
+        """How renders are polled while waiting."""
+        return self._poller.policy
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        """The client-wide request budget."""
+        return self._requester.budget.limit
+
     @property
     def stats(self) -> dict[str, int]:
         """Counters: status polls and list polls sent, 429 answers met, jobs watched."""
         return {
             "polls": self._poller.polls + self._voice_poller.polls,
             "list_polls": self._poller.list_polls,
-            "rate_limited": self._budget.rate_limited,
+            "rate_limited": self._requester.budget.rate_limited,
             "watching": self._poller.watched + self._voice_poller.watched,
         }
+
+    async def __aenter__(self: _C) -> _C:
+        if self._own_transport is not None:
+            await self._own_transport.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """End all waits and close the connections this client opened.
+
+        Waits still running end with `VideoAPIError` (the renders themselves go on).
+        Safe to call more than once.
+        """
+        self._requester.closed = True
+        await self._poller.aclose()
+        await self._voice_poller.aclose()
+        if self._own_transport is not None:
+            await self._own_transport.aclose()
+
+    # --- the four video calls ----------------------------------------------------------
+
+    async def list_videos(self) -> VideoList:
+        """Return every video of the account (the API has no paging).
+
+        An item that is not a readable Video is left out, logged as a WARNING and
+        described in the result's `VideoList.skipped`.
+
+        Raises:
+            VideoAPIError: Or one of its subclasses, when the request fails.
+
+        """
+        path = "/videos"
+        reply = await self._requester.send("GET", path)
+        return parse_videos(reply.value, method="GET", path=path)
+
+    async def get_video(self, video_id: str) -> Video:
+        """Return one video and the current state of its render.
+
+        Raises:
+            NotFoundError: No video has this id.
+            VideoAPIError: Or one of its subclasses, when the request fails.
+
+        """
+        path = video_path(video_id)
+        reply = await self._requester.send("GET", path)
+        return parse_video(reply.value, method="GET", path=path)
+
+    async def get_video_metadata(self, video_id: str) -> VideoMetadata:
+        """Return the timing (duration, scenes) of a video.
+
+        Raises:
+            NotFoundError: No video has this id.
+            VideoAPIError: Or one of its subclasses, when the request fails.
+
+        """
+        path = video_path(video_id, "/metadata")
+        reply = await self._requester.send("GET", path)
+        return parse_metadata(reply.value, method="GET", path=path)
+
+    async def create_video(
+        self,
+        request: CreateVideoRequest | None = None,
+        /,
+        *,
+        name: str | None = None,
+        source_draft_id: str | None = None,
+        recipe_id: str | None = None,
+        folder_id: str | None = None,
+        palette_id: str | None = None,
+        character_id: str | None = None,
+        voice_id: str | None = None,
+    ) -> Video:
+        """Start a render and return the new video (its status is usually ``not_started``).
+
+        Either pass keyword arguments (the reference page's form: render an existing
+        project, ``source_draft_id``, or a recipe, ``recipe_id``), or one request object
+        for the other forms: `OverrideVideoRequest`, `NewVideoRequest`,
+        `WorkflowVideoRequest`. Only the fields you set are sent.
+
+        A create is re-sent only when the server certainly did not act on it (HTTP 429,
+        or a connection that failed before sending); the API has no idempotency key.
+
+        Raises:
+            ValueError: A field breaks a documented rule (checked before sending).
+            TypeError: Both a request object and keyword arguments were given, or a
+                field has the wrong type.
+            CreateOutcomeUnknownError: The request was sent but its answer was lost; the
+                video may exist. Look for it before creating it again.
+            RequestValidationError: The server rejected the request; see ``.errors``.
+            VideoAPIError: Or another subclass, when the request fails.
+
+        """
+        given = locals()  # the keyword arguments are FLAT_FIELDS, named once in the model
+        flat = {field: given[field] for field in FLAT_FIELDS}
+        body = build_create_body(_create_request("create_video", request, flat))
+        path = "/videos"
+        try:
+            reply = await self._requester.send(
+                "POST",
+                path,
+                body=body,
+                idempotent=False,
+                headers=self._create_headers,
+                priority=PRIORITY_CREATE,
+            )
+            return parse_video(reply.value, method="POST", path=path, status=201)
+        except (APIConnectionError, ServerError, ResponseDecodeError) as exc:
+            if isinstance(exc, APIConnectionError) and not exc.request_sent:
+                raise
+            raise _outcome_unknown(exc, body) from exc
+
+    # --- around a render ---------------------------------------------------------------
+
+    async def delete_video(self, video_id: str, *, missing_ok: bool = False) -> None:
+        """Delete a video.
+
+        Args:
+            video_id: The video to delete.
+            missing_ok: Treat a video that does not exist (any more) as deleted. Useful
+                when a retried delete finds that the first attempt, whose answer was
+                lost, already deleted it.
+
+        Raises:
+            NotFoundError: No such video, unless `missing_ok`.
+            VideoAPIError: Or another subclass, when the request fails.
+        """
+        try:
+            await self._requester.send("DELETE", video_path(video_id))
+        except NotFoundError:
+            if not missing_ok:
+                raise
+
+    async def create_subtitles(
+        self, video: str | Video, language_code: str = "en", format: str = "vtt"
+    ) -> Subtitles:
+        """Make a subtitle file for a rendered video, in one of the API's languages.
+
+        Subtitles need a finished render: the video is read first (unless you pass a
+        `Video` that is already ``ready`` or ``published``), and one that is not gets
+        `VideoNotReadyError` without the request being sent.
+
+        Args:
+            video: The video, or its id.
+            language_code: The subtitles' language, e.g. ``"en"``, ``"fr"``, ``"ja"``.
+            format: ``"vtt"`` (default) or ``"srt"``.
+
+        Raises:
+            ValueError: The language or format is not offered.
+            VideoNotReadyError: The render has not succeeded (yet); see ``.video``.
+            VideoAPIError: Or another subclass, when a request fails.
+        """
+        body = build_subtitles_body(language_code, format)
+        current = video if isinstance(video, Video) and video.is_ready else None
+        if current is None:
+            video_id = video.id if isinstance(video, Video) else video
+            current = await self.get_video(video_id)
+        if not current.is_ready:
+            raise VideoNotReadyError(
+                f"video {current.id!r} is {current.status.value}: subtitles need a finished "
+                "render. Wait for it first (await api.wait_for_render(video))",
+                video=current,
+            )
+        path = video_path(current.id, "/subtitles")
+        # Re-sending at worst makes the same file twice: no render is started or billed.
+        reply = await self._requester.send("POST", path, body=body, idempotent=True)
+        return parse_subtitles(reply.value, method="POST", path=path)
+
+    async def create_voice_preview(self, transcript: str, source_draft_id: str) -> VoicePreview:
+        """Start a voice preview: the transcript spoken in the project's voice.
+
+        Returns the preview task (status ``in_progress``); wait for it with
+        `VideoAPI.wait_for_voice_preview`.
+
+        Raises:
+            ValueError: The transcript or project id is empty.
+            VideoAPIError: Or a subclass, when the request fails. Like video creates,
+                it is re-sent only when the server certainly did not act.
+        """
+        body = build_voice_preview_body(transcript, source_draft_id)
+        path = "/voice-preview"
+        reply = await self._requester.send(
+            "POST", path, body=body, idempotent=False, priority=PRIORITY_CREATE
+        )
+        return parse_voice_preview(reply.value, method="POST", path=path, status=201)
+
+    async def get_voice_preview(self, task_id: str) -> VoicePreview:
+        """Return a voice preview's state (and its audio URL once ready).
+
+        Raises:
+            NotFoundError: No such preview task.
+            VideoAPIError: Or another subclass, when the request fails.
+        """
+        path = f"/voice-preview/{encode_id(task_id, 'task_id')}"
+        reply = await self._requester.send("GET", path)
+        return parse_voice_preview(reply.value, method="GET", path=path)
+
+    async def get_usage_summary(
+        self,
+        breakdown: str = "monthly",
+        *,
+        from_date: dt.date | str | None = None,
+        to_date: dt.date | str | None = None,
+        correlation_id: str | None = None,
+    ) -> list[UsagePeriod]:
+        """Return how many videos were made, and for how long, per day, week or month.
+
+        Args:
+            breakdown: ``"daily"``, ``"weekly"`` or ``"monthly"`` (the default).
+            from_date: The window's first day (a `datetime.date` or ``"YYYY-MM-DD"``).
+            to_date: The window's last day.
+            correlation_id: Count only videos created with this correlation id.
+
+        Raises:
+            ValueError: The breakdown is unknown, or the window is malformed, reversed
+                or starts in the future (checked before sending).
+            VideoAPIError: Or a subclass, when the request fails.
+        """
+        query = build_usage_query(breakdown, from_date, to_date, correlation_id)
+        path = "/analytics/summary"
+        reply = await self._requester.send("GET", path, query=query)
+        return parse_usage(reply.value, method="GET", path=path)
 
     # --- waiting -----------------------------------------------------------------------
 
@@ -128,20 +589,17 @@ class VideoAPI(Endpoints):
         or iterate it for progress. The create is sent once, on first use, however
         many times the object is awaited or iterated.
         """
-        unknown = set(fields) - _FLAT_FIELDS
+        unknown = set(fields) - set(FLAT_FIELDS)
         if unknown:
             raise TypeError(
                 f"render() got unexpected keyword arguments: {', '.join(sorted(unknown))}; "
-                f"it takes {', '.join(sorted(_FLAT_FIELDS))} and timeout"
+                f"it takes {', '.join(sorted(FLAT_FIELDS))} and timeout"
             )
-        if request is None:
-            request = SourceDraftVideoRequest(**fields)
-        elif any(value is not None for value in fields.values()):
-            raise TypeError("pass either a request object or keyword arguments to render, not both")
-        build_create_body(request)  # fail now, not on first await
+        create_request = _create_request("render", request, fields)
+        build_create_body(create_request)  # fail now, not on first await
 
         async def create() -> Video:
-            return await self.create_video(request)
+            return await self.create_video(create_request)
 
         return RenderWait(self._poller, create, timeout=timeout, clock=self._clock)
 
@@ -209,8 +667,8 @@ class VideoAPI(Endpoints):
         finally:
             self._voice_poller.unsubscribe(sub)
 
-    def handle_webhook_event(self, event: WebhookEvent) -> bool:
-        """Feed a verified webhook event to this client's waits.
+    def handle_webhook_event(self, event: _WebhookEvent) -> bool:
+        """Feed a verified webhook event (a `videoapi_async.webhooks.WebhookEvent`) to waits.
 
         Waits on the event's video end at once when the event carries the finished
         video, or after one immediate poll when it does not. From then on, renders in
@@ -224,3 +682,109 @@ class VideoAPI(Endpoints):
         if video is not None and event.outcome is not None and not video.is_terminal:
             video = None  # an event says it ended, the video says not: ask the API
         return self._poller.feed(event.video_id, video)
+
+    # --- reads for the pollers: one attempt each, lowest priority -----------------------
+
+    async def _poll_video(self, video_id: str) -> tuple[Video, float]:
+        """Read one render's state, and what reading it cost in seconds (queueing excluded)."""
+        path = video_path(video_id)
+        reply = await self._requester.send(
+            "GET",
+            path,
+            priority=PRIORITY_POLL,
+            retry=False,
+            decode=lambda _, __, body: parse_video(
+                decode_json(body, status=200, method="GET", path=path), method="GET", path=path
+            ),
+        )
+        return reply.value, reply.elapsed
+
+    async def _poll_list(self, video_ids: Collection[str]) -> tuple[dict[str, Video], float]:
+        """Read many renders at once from the list endpoint, structuring only `video_ids`."""
+        wanted = set(video_ids)
+        path = "/videos"
+
+        def decode(status: int, headers: Mapping[str, str], body: bytes) -> list[Video]:
+            data = decode_json(body, status=status, method="GET", path=path)
+            return parse_videos(data, method="GET", path=path, ids=wanted)
+
+        reply = await self._requester.send(
+            "GET", path, priority=PRIORITY_POLL, retry=False, decode=decode
+        )
+        return {video.id: video for video in reply.value}, reply.elapsed
+
+    async def _poll_voice_preview(self, task_id: str) -> tuple[VoicePreview, float]:
+        """Read one voice preview's state for its poller, and what that cost."""
+        path = f"/voice-preview/{encode_id(task_id, 'task_id')}"
+        reply = await self._requester.send("GET", path, priority=PRIORITY_POLL, retry=False)
+        return parse_voice_preview(reply.value, method="GET", path=path), reply.elapsed
+
+
+def _create_request(
+    caller: str, request: CreateVideoRequest | None, flat: Mapping[str, str | None]
+) -> CreateVideoRequest:
+    """Return the request object, or the flat form built from keyword arguments."""
+    if request is None:
+        return SourceDraftVideoRequest(**flat)
+    given = ", ".join(k for k, v in flat.items() if v is not None)
+    if given:
+        raise TypeError(
+            f"pass either a request object or keyword arguments to {caller}, not both "
+            f"(got a {type(request).__name__} and {given})"
+        )
+    return request
+
+
+def _outcome_unknown(exc: VideoAPIError, body: dict[str, Any]) -> CreateOutcomeUnknownError:
+    if isinstance(exc, ResponseDecodeError):
+        what = (
+            f"the server accepted the create (HTTP {exc.status_code}) but its answer could "
+            "not be read, so the new video's id is unknown"
+        )
+    elif isinstance(exc, ServerError):
+        what = f"the server failed with HTTP {exc.status_code} after receiving the create"
+    else:
+        what = "the connection was lost after the create was sent"
+    hints = [f"{k}={body[k]!r}" for k in ("correlation_id", "name") if body.get(k)]
+    find = f" (look for {' or '.join(hints)})" if hints else ""
+    return CreateOutcomeUnknownError(
+        f"create_video: {what}. The video may exist and be rendering (and billed); find "
+        f"it with list_videos(){find} before creating it again. Cause: {exc}",
+        body=body,
+        cause=exc,
+    )
+
+
+def _render_failed(video: Video) -> VideoAPIError:
+    return RenderFailedError(
+        f"render of video {video.id!r} ended {video.status.value}", video=video
+    )
+
+
+def _render_timed_out(video_id: str, last: Video | None, timeout: float) -> VideoAPIError:
+    state = f"; last seen {last.status.value}" if last is not None else ""
+    if last is not None and last.progress is not None:
+        state += f" at {last.progress} %"
+    return RenderTimeoutError(
+        f"gave up waiting for video {video_id!r} after {timeout:g} s{state}. The render may "
+        "still finish: wait again, or check it with get_video()",
+        video_id=video_id,
+        video=last,
+        timeout=timeout,
+    )
+
+
+def _voice_failed(preview: VoicePreview) -> VideoAPIError:
+    return VoicePreviewFailedError(f"voice preview {preview.id!r} failed", preview=preview)
+
+
+def _voice_timed_out(task_id: str, last: VoicePreview | None, timeout: float) -> VideoAPIError:
+    state = f"; last seen {last.status.value}" if last is not None else ""
+    return VoicePreviewTimeoutError(
+        f"gave up waiting for voice preview {task_id!r} after {timeout:g} s{state}. It may "
+        "still finish: check it with get_voice_preview()",
+        video_id=task_id,
+        video=None,
+        preview=last,
+        timeout=timeout,
+    )

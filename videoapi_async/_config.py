@@ -1,15 +1,15 @@
-"""Settings: every default of the client in one place.
+"""The request settings and their defaults: `Timeouts`, `RetryPolicy`, the environment.
 
-`Timeouts` bounds a single HTTP request, `RetryPolicy` decides how one request is
-retried. Waiting for a render is a different thing with its own settings (see
-`_polling`); retries never stand in for it.
+Each is a frozen attrs class whose fields validate themselves. Waiting for a render has
+its own settings (`PollPolicy`, in `_cadence`); retries never stand in for it.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
 
@@ -37,6 +37,50 @@ def env_setting(name: str, environ: Mapping[str, str] | None = None) -> str | No
     return value or None
 
 
+def _seconds_or_none(owner: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and not (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and value > 0
+            and not math.isnan(value)
+        ):
+            raise ValueError(
+                f"{owner}.{attribute.name} must be a positive number of seconds, or None for "
+                f"no limit; got {value!r}"
+            )
+
+    return check
+
+
+def _seconds(owner: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or value < 0
+            or math.isnan(value)
+        ):
+            raise ValueError(
+                f"{owner}.{attribute.name} must be a number of seconds >= 0, got {value!r}"
+            )
+
+    return check
+
+
+def _attempts(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"RetryPolicy.{attribute.name} must be an integer >= 1 (1 means no retries), "
+            f"got {value!r}"
+        )
+
+
+def _flag(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"RetryPolicy.{attribute.name} must be True or False, got {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class Timeouts:
     """How long one HTTP request may take, in seconds (None: no limit).
@@ -50,42 +94,8 @@ class Timeouts:
 
     """
 
-    connect: float | None = 10.0
-    read: float | None = 60.0
-
-    def __attrs_post_init__(self) -> None:
-        for name in ("connect", "read"):
-            value = getattr(self, name)
-            if value is not None and not (
-                isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-            ):
-                raise ValueError(
-                    f"Timeouts.{name} must be a positive number of seconds, or None for no "
-                    f"limit; got {value!r}"
-                )
-
-
-def _check_policy(policy: RetryPolicy) -> None:
-    if (
-        isinstance(policy.max_attempts, bool)
-        or not isinstance(policy.max_attempts, int)
-        or policy.max_attempts < 1
-    ):
-        raise ValueError(
-            f"RetryPolicy.max_attempts must be an integer >= 1 (1 means no retries), "
-            f"got {policy.max_attempts!r}"
-        )
-    for name in ("max_elapsed", "initial_backoff", "max_backoff", "max_retry_after"):
-        value = getattr(policy, name)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or value < 0
-            or math.isnan(value)
-        ):
-            raise ValueError(f"RetryPolicy.{name} must be a number of seconds >= 0, got {value!r}")
-    if not isinstance(policy.enabled, bool):
-        raise ValueError(f"RetryPolicy.enabled must be True or False, got {policy.enabled!r}")
+    connect: float | None = attrs.field(default=10.0, validator=_seconds_or_none("Timeouts"))
+    read: float | None = attrs.field(default=60.0, validator=_seconds_or_none("Timeouts"))
 
 
 @attrs.frozen(kw_only=True)
@@ -109,15 +119,12 @@ class RetryPolicy:
 
     """
 
-    max_attempts: int = 4
-    max_elapsed: float = 30.0
-    initial_backoff: float = 0.25
-    max_backoff: float = 8.0
-    max_retry_after: float = 60.0
-    enabled: bool = True
-
-    def __attrs_post_init__(self) -> None:
-        _check_policy(self)
+    max_attempts: int = attrs.field(default=4, validator=_attempts)
+    max_elapsed: float = attrs.field(default=30.0, validator=_seconds("RetryPolicy"))
+    initial_backoff: float = attrs.field(default=0.25, validator=_seconds("RetryPolicy"))
+    max_backoff: float = attrs.field(default=8.0, validator=_seconds("RetryPolicy"))
+    max_retry_after: float = attrs.field(default=60.0, validator=_seconds("RetryPolicy"))
+    enabled: bool = attrs.field(default=True, validator=_flag)
 
     @classmethod
     def disabled(cls) -> RetryPolicy:

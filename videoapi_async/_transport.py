@@ -1,251 +1,137 @@
-"""The only aiohttp code on the client side: send one request, read one response.
+"""The transport seam: the `Transport` protocol, its request and response, and `MockTransport`.
 
-Every aiohttp or socket exception is mapped to `APIConnectionError` /
-`APITimeoutError`, recording whether the request may have reached the server (what
-decides if a create may be retried). Redirects are followed only within the API's own
-origin, so the ``api-key`` header never reaches another host (aiohttp would forward it).
+A transport makes one HTTP exchange and nothing more: no retries, no redirects, no
+decoding. Everything above it (the request budget, key redaction, redirects within the
+API's origin, decoding, retries) is the client's and works the same over any transport.
 """
 
 from __future__ import annotations
 
-import asyncio
+import inspect
 import json
-import logging
-import time
-from collections.abc import Mapping
-from typing import Any, Final
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol, runtime_checkable
 
-import aiohttp
 import attrs
-from yarl import URL
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._config import Timeouts
-from ._errors import APIConnectionError, APIStatusError, APITimeoutError, VideoAPIError
 
-__all__ = ["RawResponse", "Transport"]
+__all__ = ["HTTPRequest", "HTTPResponse", "MockTransport", "Transport"]
 
-logger: Final = logging.getLogger("videoapi_async")
 
-_REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
-_MAX_REDIRECTS: Final = 5
+def _headers(value: Mapping[str, str] | None) -> CIMultiDictProxy[str]:
+    if isinstance(value, CIMultiDictProxy):
+        return value
+    return CIMultiDictProxy(CIMultiDict(value or {}))
 
 
 @attrs.frozen
-class RawResponse:
-    """What came back: status, headers, the whole body, and how long it took."""
+class HTTPRequest:
+    """One request, ready to send.
 
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    elapsed: float
+    Attributes:
+        method: The HTTP method, e.g. ``"GET"``.
+        url: The absolute URL, query included, already percent-encoded.
+        path: The same request's path relative to the API's base URL (for messages).
+        headers: The headers to send, the ``api-key`` among them.
+        body: The encoded body, or None.
+        timeouts: The connect and read timeouts for this request.
 
-
-class Transport:
-    """Sends requests to one API origin over an aiohttp session.
-
-    The session is created on first use (or taken from the caller, who then keeps
-    ownership of it) and closed by `aclose` only if this object created it.
     """
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        headers: Mapping[str, str],
-        timeouts: Timeouts,
-        session: aiohttp.ClientSession | None,
-        max_connections: int,
-    ) -> None:
-        self._base = URL(base_url.rstrip("/"))
-        if self._base.scheme not in ("http", "https") or not self._base.host:
-            raise VideoAPIError(
-                f"base_url must be an absolute http(s) URL such as "
-                f"'https://api.makereals.com/api/v1', got {base_url!r}"
-            )
-        self._base_path = self._base.raw_path.rstrip("/")
-        self._origin = self._base.origin()
-        self._headers = dict(headers)
-        self._timeout = aiohttp.ClientTimeout(
-            total=None, connect=None, sock_connect=timeouts.connect, sock_read=timeouts.read
+    method: str
+    url: str
+    path: str
+    headers: Mapping[str, str] = attrs.field(repr=False)  # holds the API key
+    body: bytes | None = attrs.field(default=None, repr=False)
+    timeouts: Timeouts = attrs.field(factory=Timeouts)
+
+    def json(self) -> Any:
+        """Decode the body as JSON (None when there is none); handy in a mock handler."""
+        return None if self.body is None else json.loads(self.body)
+
+
+@attrs.frozen
+class HTTPResponse:
+    """One response, read in full.
+
+    Attributes:
+        status: The HTTP status code.
+        headers: The response headers (case-insensitive).
+        body: The raw body, decompressed.
+
+    """
+
+    status: int
+    headers: CIMultiDictProxy[str] = attrs.field(factory=dict, converter=_headers)
+    body: bytes = b""
+
+    @classmethod
+    def from_json(
+        cls, data: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> HTTPResponse:
+        """Return a response whose body is `data` encoded as JSON."""
+        return cls(
+            status,
+            {"Content-Type": "application/json", **(headers or {})},
+            json.dumps(data).encode(),
         )
-        self._session = session
-        self._owns_session = session is None
-        self._max_connections = max_connections
-        self._closed = False
 
-    @property
-    def base_url(self) -> str:
-        """The API's base URL, without a trailing slash."""
-        return str(self._base)
 
-    @property
-    def closed(self) -> bool:
-        """Whether `aclose` has been called."""
-        return self._closed
+@runtime_checkable
+class Transport(Protocol):
+    """What `VideoAPI(transport=...)` accepts: anything that sends one request.
 
-    def _ensure_session(self) -> aiohttp.ClientSession:
-        if self._closed:
-            raise VideoAPIError(
-                "this VideoAPI client is closed; create a new one (async with VideoAPI() as api)"
+    ``send`` makes a single exchange (it must not follow redirects or retry) and
+    returns the whole response, whatever its status. When the exchange fails it raises
+    `APIConnectionError` (or `APITimeoutError`), with ``request_sent=False`` only when
+    the request certainly never left this machine: that is what lets the client retry a
+    create without risking a second, billed render.
+
+    The client never closes a transport it was given; its owner does.
+    """
+
+    async def send(self, request: HTTPRequest) -> HTTPResponse:
+        """Send `request` and return its response."""
+        ...
+
+
+Handler = Callable[[HTTPRequest], "HTTPResponse | Awaitable[HTTPResponse]"]
+
+
+class MockTransport:
+    """A transport that answers every request with a function of yours; no network.
+
+    ::
+
+        def handler(request: HTTPRequest) -> HTTPResponse:
+            return HTTPResponse.from_json({"id": "v1", ...}, status=201)
+
+        async with VideoAPI("key", transport=MockTransport(handler)) as api:
+            ...
+
+    The handler may be a plain function or a coroutine function, and may raise
+    `APIConnectionError` to play a broken connection.
+    """
+
+    def __init__(self, handler: Handler) -> None:
+        """Answer each request with ``handler(request)``."""
+        if not callable(handler):
+            raise TypeError(
+                f"MockTransport takes a function from HTTPRequest to HTTPResponse, "
+                f"got {type(handler).__name__}"
             )
-        if self._session is None:
-            connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0)
-            self._session = aiohttp.ClientSession(
-                connector=connector, timeout=self._timeout, auto_decompress=True
+        self._handler = handler
+
+    async def send(self, request: HTTPRequest) -> HTTPResponse:
+        """Return what the handler makes of `request`."""
+        response = self._handler(request)
+        if inspect.isawaitable(response):
+            response = await response
+        if not isinstance(response, HTTPResponse):
+            raise TypeError(
+                f"the MockTransport handler must return an HTTPResponse, got "
+                f"{type(response).__name__}"
             )
-        return self._session
-
-    async def open(self) -> None:
-        """Create the session now rather than at the first request."""
-        self._ensure_session()
-
-    async def aclose(self) -> None:
-        """Close the session if this transport created it; a caller's session stays open."""
-        if self._closed:
-            return
-        self._closed = True
-        session, self._session = self._session, None
-        if session is not None and self._owns_session:
-            await session.close()
-
-    def url_for(self, path: str) -> URL:
-        """Return the absolute URL of an already-encoded API path such as ``/videos/a%2Fb``."""
-        return self._base.with_path(self._base_path + path, encoded=True)
-
-    async def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        extra_headers: Mapping[str, str] | None = None,
-        query: Mapping[str, str] | None = None,
-    ) -> RawResponse:
-        """Send one request (following same-origin redirects) and read the whole response.
-
-        Raises:
-            APIConnectionError: The connection failed or broke; ``request_sent`` tells
-                whether the server may have received the request.
-            APITimeoutError: Connecting or reading exceeded the configured timeout.
-            APIStatusError: A redirect pointed to another origin.
-
-        """
-        session = self._ensure_session()
-        headers = self._headers
-        data: bytes | None = None
-        if body is not None:
-            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-            headers = {**headers, "Content-Type": "application/json"}
-        if extra_headers:
-            headers = {**headers, **extra_headers}
-        url = self.url_for(path)
-        if query:
-            url = url.with_query(query)
-        started = time.perf_counter()
-        for _ in range(_MAX_REDIRECTS + 1):
-            status, resp_headers, payload = await self._exchange(
-                session, method, url, headers, data, path
-            )
-            if status not in _REDIRECTS or "Location" not in resp_headers:
-                break
-            url, method, data = self._redirect(status, resp_headers, url, method, data, path)
-        return RawResponse(status, resp_headers, payload, time.perf_counter() - started)
-
-    async def _exchange(
-        self,
-        session: aiohttp.ClientSession,
-        method: str,
-        url: URL,
-        headers: Mapping[str, str],
-        data: bytes | None,
-        path: str,
-    ) -> tuple[int, Mapping[str, str], bytes]:
-        failure: VideoAPIError
-        try:
-            async with session.request(
-                method,
-                url,
-                headers=headers,
-                data=data,
-                timeout=self._timeout,
-                allow_redirects=False,
-            ) as resp:
-                return resp.status, resp.headers, await resp.read()
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise APITimeoutError(
-                f"{method} {path}: connecting to {self._origin} timed out",
-                method=method,
-                path=path,
-                request_sent=False,
-            ) from exc
-        except (aiohttp.SocketTimeoutError, asyncio.TimeoutError) as exc:
-            raise APITimeoutError(
-                f"{method} {path}: no response within the read timeout; the server may "
-                "still have acted on the request",
-                method=method,
-                path=path,
-                request_sent=True,
-            ) from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise APIConnectionError(
-                f"{method} {path}: cannot connect to {self._origin}: {exc.os_error or exc}",
-                method=method,
-                path=path,
-                request_sent=False,
-            ) from exc
-        except aiohttp.ClientResponseError as exc:
-            # Not chained: this exception's repr carries the request headers, key included.
-            failure = APIConnectionError(
-                f"{method} {path}: the server's answer could not be read "
-                f"({type(exc).__name__}: {exc.message})",
-                method=method,
-                path=path,
-                request_sent=True,
-            )
-        except (aiohttp.ClientError, OSError) as exc:
-            raise APIConnectionError(
-                f"{method} {path}: the connection broke ({type(exc).__name__}: "
-                f"{exc or 'no details'}); the server may have received the request",
-                method=method,
-                path=path,
-                request_sent=True,
-            ) from exc
-        raise failure
-
-    def _redirect(
-        self,
-        status: int,
-        headers: Mapping[str, str],
-        url: URL,
-        method: str,
-        data: bytes | None,
-        path: str,
-    ) -> tuple[URL, str, bytes | None]:
-        target = url.join(URL(headers["Location"]))
-        if target.origin() != self._origin:
-            raise APIStatusError(
-                f"{method} {path} was redirected (HTTP {status}) to another origin, "
-                f"{target.origin()}; the redirect was not followed so the API key stays "
-                f"with {self._origin}. Point base_url at the API's real address.",
-                status_code=status,
-                detail=None,
-                headers=headers,
-                method=method,
-                path=path,
-            )
-        if status in (301, 302, 303) and method != "GET":
-            if status != 303:
-                raise APIStatusError(
-                    f"{method} {path} was redirected (HTTP {status}); re-sending a "
-                    f"{method} elsewhere could act twice, so it was not followed. "
-                    "Point base_url at the API's real address.",
-                    status_code=status,
-                    detail=None,
-                    headers=headers,
-                    method=method,
-                    path=path,
-                )
-            method, data = "GET", None
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("%s %s redirected (HTTP %d) to %s", method, path, status, target.path)
-        return target, method, data
+        return response

@@ -1,0 +1,144 @@
+"""`AiohttpTransport`, the default transport: the only aiohttp code on the client's path.
+
+It sends one request over a pooled `aiohttp.ClientSession` and maps every aiohttp or
+socket exception to `APIConnectionError` / `APITimeoutError`, recording whether the
+request may have reached the server (what decides if a create may be retried).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from yarl import URL
+
+from ._config import Timeouts
+from ._errors import APIConnectionError, APITimeoutError, VideoAPIError
+from ._transport import HTTPRequest, HTTPResponse
+
+__all__ = ["AiohttpTransport"]
+
+
+class AiohttpTransport:
+    """Sends requests over an aiohttp session with a bounded connection pool.
+
+    The session is created on first use (or taken from the caller, who keeps ownership
+    of it) and closed by `aclose` only if this object created it.
+    """
+
+    def __init__(
+        self, *, session: aiohttp.ClientSession | None = None, max_connections: int = 32
+    ) -> None:
+        """Use `session`, or create one with at most `max_connections` connections."""
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise TypeError(
+                f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
+            )
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+            raise ValueError(f"max_connections must be an integer >= 1, got {max_connections!r}")
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be an integer >= 1, got {max_connections!r}")
+        self._session = session
+        self._owns_session = session is None
+        self._max_connections = max_connections
+        self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
+        self._closed = False
+
+    def _ensure_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise VideoAPIError(
+                "this VideoAPI client is closed; create a new one (async with VideoAPI() as api)"
+            )
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0)
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+        return self._session
+
+    def _timeout(self, timeouts: Timeouts) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(timeouts)
+        if timeout is None:
+            # Queueing for a pooled connection is not timed: only connecting and reading.
+            timeout = self._timeouts[timeouts] = aiohttp.ClientTimeout(
+                total=None, connect=None, sock_connect=timeouts.connect, sock_read=timeouts.read
+            )
+        return timeout
+
+    async def open(self) -> None:
+        """Create the session now rather than at the first request."""
+        self._ensure_session()
+
+    async def aclose(self) -> None:
+        """Close the session if this transport created it; a caller's session stays open."""
+        if self._closed:
+            return
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()
+
+    async def send(self, request: HTTPRequest) -> HTTPResponse:
+        """Send one request and read the whole response; never follows redirects.
+
+        Raises:
+            APIConnectionError: The connection failed or broke; ``request_sent`` tells
+                whether the server may have received the request.
+            APITimeoutError: Connecting or reading exceeded the request's timeouts.
+
+        """
+        session = self._ensure_session()
+        method, path = request.method, request.path
+        failure: VideoAPIError
+        try:
+            async with session.request(
+                method,
+                URL(request.url, encoded=True),
+                headers=request.headers,
+                data=request.body,
+                timeout=self._timeout(request.timeouts),
+                allow_redirects=False,
+            ) as resp:
+                return HTTPResponse(resp.status, resp.headers, await resp.read())
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise APITimeoutError(
+                f"{method} {path}: connecting to {_origin(request)} timed out",
+                method=method,
+                path=path,
+                request_sent=False,
+            ) from exc
+        except (aiohttp.SocketTimeoutError, asyncio.TimeoutError) as exc:
+            raise APITimeoutError(
+                f"{method} {path}: no response within the read timeout; the server may "
+                "still have acted on the request",
+                method=method,
+                path=path,
+                request_sent=True,
+            ) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise APIConnectionError(
+                f"{method} {path}: cannot connect to {_origin(request)}: {exc.os_error or exc}",
+                method=method,
+                path=path,
+                request_sent=False,
+            ) from exc
+        except aiohttp.ClientResponseError as exc:
+            # Not chained: this exception's repr carries the request headers, key included.
+            failure = APIConnectionError(
+                f"{method} {path}: the server's answer could not be read "
+                f"({type(exc).__name__}: {exc.message})",
+                method=method,
+                path=path,
+                request_sent=True,
+            )
+        except (aiohttp.ClientError, OSError) as exc:
+            raise APIConnectionError(
+                f"{method} {path}: the connection broke ({type(exc).__name__}: "
+                f"{exc or 'no details'}); the server may have received the request",
+                method=method,
+                path=path,
+                request_sent=True,
+            ) from exc
+        raise failure
+
+
+def _origin(request: HTTPRequest) -> URL:
+    return URL(request.url, encoded=True).origin()

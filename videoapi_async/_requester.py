@@ -1,0 +1,230 @@
+"""The request path every call takes: budget, transport, key redaction, decoding, retries.
+
+`Requester.send` returns a `Reply`: the decoded value with the status, headers and
+timing of the attempt that produced it. Redirects are followed here, only within the
+API's origin, so the ``api-key`` header never reaches another host whatever the transport.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Generic, TypeVar
+
+import attrs
+from yarl import URL
+
+from ._budget import PRIORITY_CALL, RequestBudget
+from ._config import RetryPolicy, Timeouts
+from ._errors import APIStatusError, RateLimitError, VideoAPIError
+from ._protocol import decipher_response
+from ._retry import Sleep, retry_call
+from ._transport import HTTPRequest, HTTPResponse, Transport
+
+__all__ = ["Decode", "Reply", "Requester", "logger"]
+
+logger: Final = logging.getLogger("videoapi_async")
+
+_T = TypeVar("_T")
+Decode = Callable[[int, Mapping[str, str], bytes], Any]
+"""Turns a 2xx answer (status, headers, body) into the call's value."""
+
+_REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS: Final = 5
+_REDACTED: Final = b"[redacted]"
+
+
+@attrs.frozen
+class Reply(Generic[_T]):
+    """A call's value and what the answer that carried it looked like.
+
+    Attributes:
+        value: The decoded value.
+        status: The HTTP status of the answer.
+        headers: Its headers (the key redacted).
+        elapsed: Seconds from the moment the budget let the last attempt go (queueing
+            excluded) to its decoded answer.
+
+    """
+
+    value: _T
+    status: int
+    headers: Mapping[str, str]
+    elapsed: float
+
+
+def parse_base_url(base_url: str) -> URL:
+    """Check and normalise the API's base URL (absolute http(s), no trailing slash)."""
+    url = URL(base_url.rstrip("/"))
+    if url.scheme not in ("http", "https") or not url.host:
+        raise VideoAPIError(
+            f"base_url must be an absolute http(s) URL such as "
+            f"'https://api.makereals.com/api/v1', got {base_url!r}"
+        )
+    return url
+
+
+class Requester:
+    """Sends API requests through the budget, the transport and the retry policy."""
+
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        base_url: URL,
+        headers: Mapping[str, str],
+        api_key: str,
+        budget: RequestBudget,
+        retry: RetryPolicy,
+        timeouts: Timeouts,
+        clock: Callable[[], float],
+        sleep: Sleep,
+    ) -> None:
+        """Send through `transport` to `base_url`, with `headers` on every request."""
+        self.transport = transport
+        self.base_url = base_url
+        self.budget = budget
+        self.retry = retry
+        self.timeouts = timeouts
+        self._base_path = base_url.raw_path.rstrip("/")
+        self._origin = base_url.origin()
+        self._headers = {**headers, "api-key": api_key}
+        self._key = api_key.encode()
+        self._clock = clock
+        self._sleep = sleep
+        self.closed = False
+
+    def url_for(self, path: str) -> URL:
+        """Return the absolute URL of an already-encoded API path such as ``/videos/a%2Fb``."""
+        return self.base_url.with_path(self._base_path + path, encoded=True)
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        idempotent: bool = True,
+        headers: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
+        priority: int = PRIORITY_CALL,
+        retry: bool = True,
+        decode: Decode | None = None,
+    ) -> Reply[Any]:
+        """Send a request under the budget (and the retry policy, if `retry`).
+
+        The value is the decoded JSON body, or what `decode` makes of a 2xx answer.
+        Anything else raises the `VideoAPIError` its status or failure means.
+        """
+        data = None
+        sent_headers = self._headers
+        if body is not None:
+            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            sent_headers = {**sent_headers, "Content-Type": "application/json"}
+        if headers:
+            sent_headers = {**sent_headers, **headers}
+        url = self.url_for(path)
+        if query:
+            url = url.with_query(query)
+        request = HTTPRequest(method, str(url), path, sent_headers, data, self.timeouts)
+
+        async def attempt() -> Reply[Any]:
+            if self.closed:
+                raise VideoAPIError(
+                    "this VideoAPI client is closed; create a new one "
+                    "(async with VideoAPI() as api)"
+                )
+            await self.budget.acquire(priority)
+            started = time.perf_counter()
+            response = await self._exchange(request)
+            payload = response.body
+            if self._key in payload:  # a server echoing the key must not expose it
+                payload = payload.replace(self._key, _REDACTED)
+            elapsed = time.perf_counter() - started
+            if logger.isEnabledFor(logging.DEBUG):
+                _log_exchange(method, path, response.status, elapsed, response.headers, payload)
+            try:
+                if decode is not None and 200 <= response.status < 300:
+                    value = decode(response.status, response.headers, payload)
+                else:
+                    value = decipher_response(
+                        response.status, response.headers, payload, method=method, path=path
+                    )
+            except RateLimitError as exc:
+                self.budget.on_rate_limited(exc.retry_after)
+                raise
+            return Reply(value, response.status, response.headers, time.perf_counter() - started)
+
+        if not retry:
+            return await attempt()
+        return await retry_call(
+            attempt,
+            idempotent=idempotent,
+            policy=self.retry,
+            sleep=self._sleep,
+            clock=self._clock,
+            on_retry=lambda exc, wait: _log_retry(method, path, exc, wait),
+        )
+
+    async def _exchange(self, request: HTTPRequest) -> HTTPResponse:
+        """Send one request, following redirects that stay within the API's origin."""
+        for _ in range(_MAX_REDIRECTS + 1):
+            response = await self.transport.send(request)
+            location = response.headers.get("Location")
+            if response.status not in _REDIRECTS or location is None:
+                return response
+            request = self._redirect(request, response, location)
+        return response
+
+    def _redirect(self, request: HTTPRequest, response: HTTPResponse, location: str) -> HTTPRequest:
+        method, path, status = request.method, request.path, response.status
+        target = URL(request.url, encoded=True).join(URL(location))
+        if target.origin() != self._origin:
+            raise APIStatusError(
+                f"{method} {path} was redirected (HTTP {status}) to another origin, "
+                f"{target.origin()}; the redirect was not followed so the API key stays "
+                f"with {self._origin}. Point base_url at the API's real address.",
+                status_code=status,
+                detail=None,
+                headers=response.headers,
+                method=method,
+                path=path,
+            )
+        body = request.body
+        if status in (301, 302, 303) and method != "GET":
+            if status != 303:
+                raise APIStatusError(
+                    f"{method} {path} was redirected (HTTP {status}); re-sending a "
+                    f"{method} elsewhere could act twice, so it was not followed. "
+                    "Point base_url at the API's real address.",
+                    status_code=status,
+                    detail=None,
+                    headers=response.headers,
+                    method=method,
+                    path=path,
+                )
+            method, body = "GET", None
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s %s redirected (HTTP %d) to %s", method, path, status, target.path)
+        return attrs.evolve(request, method=method, url=str(target), body=body)
+
+
+def _log_exchange(
+    method: str, path: str, status: int, elapsed: float, headers: Mapping[str, str], body: bytes
+) -> None:
+    req_id = headers.get("x-request-id")
+    if req_id is None and body.startswith(b"{") and b'"req_id"' in body:
+        marker = body.find(b'"req_id"')
+        start = body.find(b'"', body.find(b":", marker) + 1)
+        end = body.find(b'"', start + 1)
+        if start != -1 and end != -1:
+            req_id = body[start + 1 : end].decode("utf-8", "replace")
+    logger.debug("%s %s -> %d in %.1f ms (req_id=%s)", method, path, status, elapsed * 1000, req_id)
+
+
+def _log_retry(method: str, path: str, exc: BaseException, wait: float) -> None:
+    logger.info(
+        "%s %s failed (%s: %s); retrying in %.2f s", method, path, type(exc).__name__, exc, wait
+    )
