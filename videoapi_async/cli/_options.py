@@ -84,7 +84,7 @@ def _api_options(*, with_json: bool = True) -> list[Callable[[_F], _F]]:
                 "as_json",
                 is_flag=True,
                 default=None,
-                help="Print JSON for scripts instead of text (shapes in the README).",
+                help="Print JSON for scripts instead of text (shapes in docs/cli.md).",
             )
         )
     options.append(
