@@ -1,12 +1,11 @@
-"""The installed version of the package."""
+"""The package's version, defined here once.
+
+The build reads it from this file (``[tool.hatch.version]`` in pyproject.toml) into the
+package metadata; ``videoapi_async.__version__`` and ``videoapi --version`` import it.
+"""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 __all__ = ["__version__"]
 
-try:
-    __version__: str = version("videoapi-async")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+__version__ = "0.1.0"
