@@ -1,0 +1,340 @@
+"""`RedisCoordination`: the `Coordination` protocol on Redis (or Valkey) 7 and later.
+
+What lives in Redis, under a namespace (``videoapi`` by default)::
+
+    <ns>:lease:<video id>   the replica polling that video (its random token), PX lease_time
+    <ns>:state:<video id>   the video's latest published state (JSON), PX state_ttl
+    <ns>:news               the pub/sub channel: states, webhook events, back-off signals
+
+Leases are taken and renewed by Lua scripts (one round trip for many videos, atomic per
+call); a replica renews the leases it holds every third of `lease_time`, so a lease only
+lapses when its holder stops. One background task listens on the channel and reconnects
+when the connection breaks; another renews leases.
+
+Every Redis error is raised as `CoordinationUnavailable`; the client then polls alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import secrets
+from collections.abc import Sequence
+from typing import Any, Final
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from ._coordination import Claim, CoordinationListener, CoordinationUnavailable
+
+__all__ = ["RedisCoordination"]
+
+logger: Final = logging.getLogger("videoapi_async")
+
+_CHUNK: Final = 500  # videos per script call: keeps each atomic step short
+_RECONNECT_MIN: Final = 0.1
+_RECONNECT_MAX: Final = 2.0
+
+# KEYS: n lease keys, then their n state keys. ARGV: token, lease ms.
+# Returns held (0/1), ms left on another's lease, latest state (or nil) per video.
+_CLAIM: Final = """
+local n = #KEYS / 2
+local out = {}
+for i = 1, n do
+  local holder = redis.call('GET', KEYS[i])
+  if (not holder) or holder == ARGV[1] then
+    redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
+    out[#out + 1] = 1
+    out[#out + 1] = 0
+  else
+    out[#out + 1] = 0
+    out[#out + 1] = redis.call('PTTL', KEYS[i])
+  end
+  out[#out + 1] = redis.call('GET', KEYS[n + i])
+end
+return out
+"""
+
+# KEYS: lease keys. ARGV: token, lease ms. Renews ours; returns the indexes (1-based) lost.
+_RENEW: Final = """
+local lost = {}
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[i], ARGV[2])
+  else
+    lost[#lost + 1] = i
+  end
+end
+return lost
+"""
+
+# KEYS: lease keys. ARGV: token. Deletes the ones we hold.
+_RELEASE: Final = """
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then
+    redis.call('DEL', KEYS[i])
+  end
+end
+return 0
+"""
+
+
+def _positive(name: str, value: object) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+class RedisCoordination:
+    """Share leases, states and back-off between replicas through one Redis (or Valkey).
+
+    Needs the ``redis`` extra (``pip install 'videoapi-async[redis]'``) and Redis or
+    Valkey 7 or later; a single server or a primary with replicas (not a cluster).
+
+    Args:
+        url: A ``redis://`` (or ``rediss://``, ``unix://``) URL, or a
+            ``redis.asyncio.Redis`` client of your own, which is then never closed here.
+        namespace: The prefix of every key and of the channel. Replicas share what is
+            under one namespace: use one per API key (back-off is per key).
+        lease_time: Seconds a polling lease lasts unless renewed: how long videos go
+            unpolled after their poller dies, at most.
+        state_ttl: Seconds a published state (a final one included) is kept, for waits
+            that start later.
+        timeout: Seconds any one Redis call may take before Redis counts as unreachable.
+    """
+
+    def __init__(
+        self,
+        url: str | aioredis.Redis = "redis://127.0.0.1:6379/0",
+        *,
+        namespace: str = "videoapi",
+        lease_time: float = 5.0,
+        state_ttl: float = 3600.0,
+        timeout: float = 1.0,
+    ) -> None:
+        if not isinstance(namespace, str) or not namespace or any(c.isspace() for c in namespace):
+            raise ValueError(
+                f"namespace must be a non-empty string without spaces, got {namespace!r}"
+            )
+        self.lease_time = _positive("lease_time", lease_time)
+        self.state_ttl = _positive("state_ttl", state_ttl)
+        self.timeout = _positive("timeout", timeout)
+        if isinstance(url, str):
+            self._redis: aioredis.Redis = aioredis.Redis.from_url(
+                url, socket_timeout=timeout, socket_connect_timeout=timeout
+            )
+            self._owns_redis = True
+        elif isinstance(url, aioredis.Redis):
+            self._redis, self._owns_redis = url, False
+        else:
+            raise TypeError(
+                f"url must be a redis:// URL or a redis.asyncio.Redis, got {type(url).__name__}"
+            )
+        self.namespace = namespace
+        self.token = secrets.token_hex(8)
+        """This replica's identity in leases and messages (random, per instance)."""
+        self._channel = f"{namespace}:news"
+        self._claim = self._redis.register_script(_CLAIM)
+        self._renew = self._redis.register_script(_RENEW)
+        self._release = self._redis.register_script(_RELEASE)
+        self._held: set[str] = set()
+        self._listener: CoordinationListener | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._subscribed = asyncio.Event()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return (
+            f"<RedisCoordination namespace={self.namespace!r} lease_time={self.lease_time:g}"
+            f"{' closed' if self._closed else ''}>"
+        )
+
+    def _lease_key(self, video_id: str) -> str:
+        return f"{self.namespace}:lease:{video_id}"
+
+    def _state_key(self, video_id: str) -> str:
+        return f"{self.namespace}:state:{video_id}"
+
+    @property
+    def held(self) -> frozenset[str]:
+        """The videos whose lease this replica holds."""
+        return frozenset(self._held)
+
+    # --- lifetime -----------------------------------------------------------------------
+
+    async def start(self, listener: CoordinationListener) -> None:
+        """Start listening for the other replicas' news and renewing leases.
+
+        Waits (up to `timeout`) until the subscription is in place, so that nothing
+        published after this returns is missed; an unreachable Redis does not fail it.
+        """
+        if self._listener is not None:
+            raise RuntimeError("this RedisCoordination is already started; use one per client")
+        self._listener = listener
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._listen(), name="videoapi_async-redis-listen"),
+            loop.create_task(self._keep_leases(), name="videoapi_async-redis-leases"),
+        ]
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._subscribed.wait(), self.timeout)
+
+    async def aclose(self) -> None:
+        """Release the leases held, stop the background tasks and close what was opened."""
+        if self._closed:
+            return
+        self._closed = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        held, self._held = list(self._held), set()
+        if held:
+            with contextlib.suppress(CoordinationUnavailable):
+                await self._call(
+                    self._release(keys=[self._lease_key(v) for v in held], args=[self.token])
+                )
+        if self._owns_redis:
+            await self._redis.aclose()
+
+    async def _call(self, awaitable: Any) -> Any:
+        try:
+            return await asyncio.wait_for(awaitable, self.timeout)
+        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+            raise CoordinationUnavailable(
+                f"Redis did not answer: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    # --- leases -------------------------------------------------------------------------
+
+    async def claim(self, video_ids: Sequence[str]) -> list[Claim]:
+        """Take or renew the lease on each video when it is free or ours."""
+        claims: list[Claim] = []
+        lease_ms = str(round(self.lease_time * 1000))
+        for start in range(0, len(video_ids), _CHUNK):
+            chunk = video_ids[start : start + _CHUNK]
+            keys = [self._lease_key(v) for v in chunk] + [self._state_key(v) for v in chunk]
+            reply = await self._call(self._claim(keys=keys, args=[self.token, lease_ms]))
+            for index, video_id in enumerate(chunk):
+                held, left, state = reply[3 * index : 3 * index + 3]
+                if held:
+                    self._held.add(video_id)
+                    claims.append(Claim(True, _text(state)))
+                else:
+                    self._held.discard(video_id)
+                    claims.append(Claim(False, _text(state), max(int(left), 0) / 1000))
+        return claims
+
+    async def _keep_leases(self) -> None:
+        """Renew the leases still wanted every third of the lease time; release the rest."""
+        while True:
+            await asyncio.sleep(self.lease_time / 3)
+            listener = self._listener
+            if not self._held or listener is None:
+                continue
+            wanted = [v for v in self._held if listener.wants(v)]
+            dropped = [v for v in self._held if v not in set(wanted)]
+            try:
+                if dropped:
+                    self._held.difference_update(dropped)
+                    await self._call(
+                        self._release(keys=[self._lease_key(v) for v in dropped], args=[self.token])
+                    )
+                lease_ms = str(round(self.lease_time * 1000))
+                for start in range(0, len(wanted), _CHUNK):
+                    chunk = wanted[start : start + _CHUNK]
+                    lost = await self._call(
+                        self._renew(
+                            keys=[self._lease_key(v) for v in chunk], args=[self.token, lease_ms]
+                        )
+                    )
+                    for index in lost:
+                        self._held.discard(chunk[int(index) - 1])
+            except CoordinationUnavailable as exc:
+                # The next claim reports the outage; leases are claimed afresh after it.
+                logger.debug("could not renew polling leases: %s", exc)
+
+    # --- news ---------------------------------------------------------------------------
+
+    async def publish_states(self, states: Sequence[tuple[str, str]]) -> None:
+        """Store each state for `state_ttl` seconds and send them all in one message."""
+        if not states:
+            return
+        ttl_ms = round(self.state_ttl * 1000)
+        message = json.dumps({"from": self.token, "states": list(states)})
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for video_id, state in states:
+                pipe.set(self._state_key(video_id), state, px=ttl_ms)
+            pipe.publish(self._channel, message)
+            await self._call(pipe.execute())
+
+    async def publish_event(self, video_id: str, state: str | None) -> None:
+        """Relay webhook news, storing the final state when there is one."""
+        message = json.dumps({"from": self.token, "event": [video_id, state]})
+        async with self._redis.pipeline(transaction=False) as pipe:
+            if state is not None:
+                pipe.set(self._state_key(video_id), state, px=round(self.state_ttl * 1000))
+            pipe.publish(self._channel, message)
+            await self._call(pipe.execute())
+
+    async def publish_backoff(self, retry_after: float | None) -> None:
+        """Tell the others to slow down."""
+        message = json.dumps({"from": self.token, "backoff": retry_after})
+        await self._call(self._redis.publish(self._channel, message))
+
+    async def _listen(self) -> None:
+        """Deliver the channel's messages to the listener; reconnect when it breaks."""
+        pause = _RECONNECT_MIN
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._channel)
+                self._subscribed.set()
+                pause = _RECONNECT_MIN
+                while True:
+                    message = await pubsub.get_message(timeout=None)
+                    if message is not None:
+                        self._deliver(message["data"])
+            except (RedisError, OSError) as exc:
+                self._subscribed.clear()
+                logger.debug("Redis subscription lost (%s); reconnecting in %.1f s", exc, pause)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # untyped in redis-py
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _RECONNECT_MAX)
+
+    def _deliver(self, data: bytes | str) -> None:
+        listener = self._listener
+        try:
+            message = json.loads(data)
+            if not isinstance(message, dict) or message.get("from") == self.token:
+                return
+            if listener is None:
+                return
+            if "states" in message:
+                for video_id, state in message["states"]:
+                    listener.on_state(str(video_id), str(state))
+            elif "event" in message:
+                video_id, state = message["event"]
+                listener.on_event(str(video_id), None if state is None else str(state))
+            elif "backoff" in message:
+                retry_after = message["backoff"]
+                listener.on_backoff(None if retry_after is None else float(retry_after))
+        except (ValueError, TypeError, KeyError) as exc:
+            logger.warning("ignored a malformed message on %s: %s", self._channel, exc)
+
+
+def _text(value: bytes | str | None) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
