@@ -15,7 +15,7 @@ from videoapi_async._budget import (
     PRIORITY_POLL,
     RequestBudget,
 )
-from videoapi_async._cadence import ProgressTrack
+from videoapi_async._cadence import ProgressTrack, poll_backoff
 from videoapi_async._protocol import parse_video
 
 from .conftest import VIDEO
@@ -31,25 +31,38 @@ class TestCadence:
 
     def test_backoff_grows_and_caps_without_progress(self) -> None:
         """Polls that show nothing new back off geometrically up to the cap."""
-        track = ProgressTrack(self.policy)
+        track = ProgressTrack()
         delays = []
         for _ in range(7):
             track.observe(video("not_started"), 0.0, changed=False)
             delays.append(track.next_delay(0.0, self.policy, random.Random(1)))
         assert delays == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
 
+    def test_backoff_is_exponential_capped_and_floored(self) -> None:
+        """Poll backoff is first * growth ** (n - 1), kept within [min, max]."""
+        policy = PollPolicy(first_poll=0.5, growth=3.0, min_interval=1.0, jitter=0.0)
+        rng = random.Random(1)
+        assert [poll_backoff(n, policy, rng) for n in (1, 2, 3, 4, 5)] == [
+            1.0,
+            1.5,
+            4.5,
+            13.5,
+            30.0,
+        ]
+        assert poll_backoff(10_000, policy, rng) == 30.0  # no overflow on a long run
+
     def test_jitter_stays_in_bounds(self) -> None:
         """Jitter spreads waits by at most the configured fraction."""
         policy = PollPolicy(first_poll=10.0, jitter=0.2, max_interval=60.0)
         rng = random.Random(7)
-        delays = {ProgressTrack(policy).next_delay(0.0, policy, rng) for _ in range(200)}
+        delays = {ProgressTrack().next_delay(0.0, policy, rng) for _ in range(200)}
         assert min(delays) >= 8.0
         assert max(delays) <= 12.0
         assert len(delays) > 100
 
     def test_firm_estimate_aims_just_past_the_finish(self) -> None:
         """Two readings 20+ points apart put the next poll just after the predicted end."""
-        track = ProgressTrack(self.policy)
+        track = ProgressTrack()
         track.observe(video(progress=10), 10.0, changed=True)
         track.observe(video(progress=40), 40.0, changed=True)
         estimate = track.estimated_finish()
@@ -62,7 +75,7 @@ class TestCadence:
 
     def test_rough_estimate_goes_half_way(self) -> None:
         """A small rise is too rough to aim at: the next poll goes half-way to measure."""
-        track = ProgressTrack(self.policy)
+        track = ProgressTrack()
         track.observe(video(progress=2), 10.0, changed=True)
         track.observe(video(progress=4), 12.0, changed=True)
         finish, firm = track.estimated_finish()  # type: ignore[misc]
@@ -73,14 +86,14 @@ class TestCadence:
 
     def test_leaps_are_bounded_by_the_time_watched(self) -> None:
         """A far estimate is approached in steps of at most twice the time watched."""
-        track = ProgressTrack(self.policy)
+        track = ProgressTrack()
         track.observe(video(progress=1), 0.0, changed=True)
         track.observe(video(progress=30), 100.0, changed=True)
         assert track.next_delay(100.0, self.policy, random.Random(1)) == 200.0
 
     def test_a_stall_backs_off_instead_of_trusting_the_estimate(self) -> None:
         """When a poll shows nothing new, the next one comes soon, not at the estimate."""
-        track = ProgressTrack(self.policy)
+        track = ProgressTrack()
         track.observe(video(progress=10), 0.0, changed=True)
         track.observe(video(progress=40), 30.0, changed=True)
         track.observe(video(progress=40), 100.0, changed=False)
@@ -88,14 +101,14 @@ class TestCadence:
 
     def test_unknown_progress_gives_no_estimate(self) -> None:
         """Progress None (-1 on the wire) never feeds the estimate."""
-        track = ProgressTrack(self.policy)
+        track = ProgressTrack()
         track.observe(video(progress=None), 1.0, changed=True)
         track.observe(video(progress=None), 5.0, changed=False)
         assert track.estimated_finish() is None
 
     def test_progress_going_backwards_starts_over(self) -> None:
         """A restarted render (progress falls) discards the old readings."""
-        track = ProgressTrack(self.policy)
+        track = ProgressTrack()
         track.observe(video(progress=50), 10.0, changed=True)
         track.observe(video(progress=80), 20.0, changed=True)
         track.observe(video(progress=5), 25.0, changed=True)
@@ -103,7 +116,7 @@ class TestCadence:
 
     def test_never_below_the_minimum(self) -> None:
         """However close the finish, the next poll is at least min_interval away."""
-        track = ProgressTrack(self.policy)
+        track = ProgressTrack()
         track.observe(video(progress=10), 0.0, changed=True)
         track.observe(video(progress=99), 10.0, changed=True)
         assert track.next_delay(100.0, self.policy, random.Random(1)) == self.policy.min_interval
@@ -117,6 +130,11 @@ class TestCadence:
             ({"jitter": 1.5}, "jitter"),
             ({"list_polling": "sometimes"}, "list_polling"),
             ({"max_concurrent_polls": 0}, "max_concurrent_polls"),
+            ({"list_min_in_flight": 2.5}, "list_min_in_flight"),
+            ({"max_failing": float("nan")}, "max_failing"),
+            ({"webhook_safety_interval": "60"}, "webhook_safety_interval"),
+            ({"webhooks": "yes"}, "webhooks"),
+            ({"max_interval": True}, "max_interval"),
         ],
     )
     def test_bad_policies(self, kwargs: dict[str, Any], needle: str) -> None:

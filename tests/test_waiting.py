@@ -269,6 +269,16 @@ async def test_transient_poll_errors_are_waited_through(
     assert (await api.wait_for_render("vid-1")).is_ready
 
 
+async def test_poll_meeting_501_ends_the_wait(
+    api: VideoAPI, mock_api: MockAPI, time: FakeTime
+) -> None:
+    """A 501 answers the request, not the server's state: the wait ends, no poll follows."""
+    mock_api.get(VIDEO_URL, status=501, payload={"detail": "no"}, repeat=True)
+    with pytest.raises(VideoAPIError, match="501"):
+        await api.wait_for_render("vid-1")
+    assert len(mock_api.calls("GET", VIDEO_URL)) == 1
+
+
 async def test_persistent_poll_failure_gives_up(mock_api: MockAPI, time: FakeTime) -> None:
     """Polls failing for longer than max_failing end the wait with the last error."""
     mock_api.get(VIDEO_URL, status=503, repeat=True)

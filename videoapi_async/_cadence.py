@@ -1,23 +1,24 @@
-"""When to poll a render next: pure functions of what has been seen so far.
+"""The pure cadence of polling: `PollPolicy`, and when to poll one render next.
 
-While nothing is known, polls start fast and back off geometrically (tenacity's
-exponential wait, jittered, capped). Once progress rises, the finish time is
-estimated from the observed rate and the next poll is placed near it: half-way while
-the estimate rests on a single reading, right after the predicted finish once two
+While nothing is known, polls start fast and back off geometrically (`poll_backoff`:
+jittered, exponential, capped). Once progress rises, the finish time is estimated
+from the observed rate and the next poll is placed near it: half-way while the
+estimate rests on a single reading, right after the predicted finish once two
 readings confirm the rate. A poll never follows the previous one sooner than
-`PollPolicy.min_interval`, so waiting can never spin.
+`PollPolicy.min_interval`, so waiting can never spin. Nothing here does I/O.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from typing import Final, Literal, Protocol, cast
+from typing import Any, Final, Literal, Protocol
 
 import attrs
-import tenacity
 
-__all__ = ["Job", "JobStatus", "PollPolicy", "ProgressTrack"]
+from ._retry import backoff
+
+__all__ = ["Job", "JobStatus", "PollPolicy", "ProgressTrack", "poll_backoff"]
 
 
 class JobStatus(Protocol):
@@ -61,40 +62,52 @@ class Job(Protocol):
 _FULL: Final = 100.0
 _FIRM_RISE: Final = 20.0
 _MARGIN_SHARE: Final = 0.03
+_LIST_MODES: Final = ("auto", "always", "never")
 
 
-def _check_poll_policy(policy: PollPolicy) -> None:
-    for name in (
-        "first_poll",
-        "max_interval",
-        "min_interval",
-        "finish_margin",
-        "max_failing",
-        "webhook_safety_interval",
-    ):
-        value = getattr(policy, name)
-        if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise ValueError(
-                f"PollPolicy.{name} must be a positive number of seconds, got {value!r}"
-            )
-    if policy.min_interval > policy.max_interval:
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not _is_number(value) or not math.isfinite(value) or value <= 0:
         raise ValueError(
-            f"PollPolicy.min_interval ({policy.min_interval}) must not exceed max_interval "
-            f"({policy.max_interval})"
+            f"PollPolicy.{attribute.name} must be a positive number of seconds, got {value!r}"
         )
-    if not policy.growth >= 1:
-        raise ValueError(f"PollPolicy.growth must be >= 1, got {policy.growth!r}")
-    if not 0 <= policy.jitter < 1:
-        raise ValueError(f"PollPolicy.jitter must be in [0, 1), got {policy.jitter!r}")
-    if policy.list_polling not in ("auto", "always", "never"):
+
+
+def _count(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"PollPolicy.{attribute.name} must be an integer >= 1, got {value!r}")
+
+
+def _growth(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not _is_number(value) or not math.isfinite(value) or not value >= 1:
+        raise ValueError(f"PollPolicy.growth must be a number >= 1, got {value!r}")
+
+
+def _jitter(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not _is_number(value) or not 0 <= value < 1:
+        raise ValueError(f"PollPolicy.jitter must be a fraction in [0, 1), got {value!r}")
+
+
+def _list_mode(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value not in _LIST_MODES:
         raise ValueError(
-            f"PollPolicy.list_polling must be 'auto', 'always' or 'never', "
-            f"got {policy.list_polling!r}"
+            f"PollPolicy.list_polling must be 'auto', 'always' or 'never', got {value!r}"
         )
-    if not isinstance(policy.max_concurrent_polls, int) or policy.max_concurrent_polls < 1:
+
+
+def _flag(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"PollPolicy.{attribute.name} must be True or False, got {value!r}")
+
+
+def _not_above_max(instance: PollPolicy, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value > instance.max_interval:
         raise ValueError(
-            f"PollPolicy.max_concurrent_polls must be an integer >= 1, "
-            f"got {policy.max_concurrent_polls!r}"
+            f"PollPolicy.min_interval ({value}) must not exceed max_interval "
+            f"({instance.max_interval})"
         )
 
 
@@ -103,63 +116,79 @@ class PollPolicy:
     """How renders are polled while somebody waits for them.
 
     Attributes:
-        first_poll: Seconds before the first poll of a render nothing is known about.
-        growth: Each poll that shows no change waits this much longer than the last.
+        first_poll: Seconds before the first poll of a render nothing is known about;
+            also the first wait after a failed poll.
+        growth: Each poll that shows no change waits this much longer than the last
+            (1 keeps the pace; must be >= 1).
         max_interval: The longest wait between two polls of one render while its
-            finish cannot be predicted yet.
-        min_interval: The shortest wait between two polls of one render.
-        jitter: Random spread (a fraction, e.g. 0.1 for +/-10 %) of backoff waits, so
-            renders started together are not polled in lockstep.
+            finish cannot be predicted yet, and after a failed poll.
+        min_interval: The shortest wait between two polls of one render (at most
+            `max_interval`).
+        jitter: Random spread (a fraction in [0, 1), e.g. 0.1 for +/-10 %) of backoff
+            waits, so renders started together are not polled in lockstep.
         finish_margin: Seconds after the predicted finish at which to poll.
         list_polling: ``"auto"`` reads many renders at once through the list endpoint
             when that costs less than polling each (measured as it goes); ``"always"``
-            and ``"never"`` force the choice.
-        list_min_in_flight: Renders in flight before the list endpoint is considered.
-        max_concurrent_polls: The most status polls in flight at once.
+            and ``"never"`` force the choice. Client-wide: a wait's own policy does
+            not change it.
+        list_min_in_flight: Renders in flight before the list endpoint is considered
+            (client-wide).
+        max_concurrent_polls: The most status polls in flight at once (client-wide).
+        max_failing: Seconds a render's polls may keep failing with errors that may
+            pass (connection errors, 408, 425, 429, most 5xx, garbled bodies) before
+            its waits end with the last error. Other errors end them at once.
+        webhooks: Whether webhooks feed the client's waits from the start (they also
+            switch on by themselves with the first delivery); polls of renders in
+            progress then only happen every `webhook_safety_interval` seconds.
+        webhook_safety_interval: Seconds between the safety-net polls of a render
+            while webhooks report its progress.
 
     """
 
-    first_poll: float = 2.0
-    growth: float = 1.6
-    max_interval: float = 30.0
-    min_interval: float = 0.25
-    jitter: float = 0.1
-    finish_margin: float = 0.15
-    list_polling: Literal["auto", "always", "never"] = "auto"
-    list_min_in_flight: int = 20
-    max_concurrent_polls: int = 16
-    max_failing: float = 300.0
-    webhooks: bool = False
-    webhook_safety_interval: float = 60.0
+    first_poll: float = attrs.field(default=2.0, validator=_seconds)
+    growth: float = attrs.field(default=1.6, validator=_growth)
+    max_interval: float = attrs.field(default=30.0, validator=_seconds)
+    min_interval: float = attrs.field(default=0.25, validator=[_seconds, _not_above_max])
+    jitter: float = attrs.field(default=0.1, validator=_jitter)
+    finish_margin: float = attrs.field(default=0.15, validator=_seconds)
+    list_polling: Literal["auto", "always", "never"] = attrs.field(
+        default="auto", validator=_list_mode
+    )
+    list_min_in_flight: int = attrs.field(default=20, validator=_count)
+    max_concurrent_polls: int = attrs.field(default=16, validator=_count)
+    max_failing: float = attrs.field(default=300.0, validator=_seconds)
+    webhooks: bool = attrs.field(default=False, validator=_flag)
+    webhook_safety_interval: float = attrs.field(default=60.0, validator=_seconds)
 
-    def __attrs_post_init__(self) -> None:
-        _check_poll_policy(self)
 
+def poll_backoff(attempt: int, policy: PollPolicy, rng: random.Random) -> float:
+    """Return the wait before poll number `attempt` (from 1) of a run without news.
 
-class _Attempt:
-    """The slice of tenacity's RetryCallState that its wait strategies read."""
-
-    __slots__ = ("attempt_number",)
-
-    def __init__(self, attempt_number: int) -> None:
-        self.attempt_number = attempt_number
+    The package's one exponential (``first_poll * growth ** (attempt - 1)``, at most
+    `PollPolicy.max_interval`), spread by +/- `PollPolicy.jitter`, and never outside
+    [`min_interval`, `max_interval`].
+    """
+    delay = backoff(
+        attempt, first=policy.first_poll, maximum=policy.max_interval, factor=policy.growth
+    )
+    if policy.jitter:
+        delay *= 1 + rng.uniform(-policy.jitter, policy.jitter)
+    return max(min(delay, policy.max_interval), policy.min_interval)
 
 
 class ProgressTrack:
     """What one render's polls have shown: the readings the finish estimate rests on."""
 
-    __slots__ = ("_backoff", "errors", "first", "last", "since", "unchanged", "zero")
+    __slots__ = ("changed_at", "errors", "first", "last", "since", "unchanged", "zero")
 
-    def __init__(self, policy: PollPolicy) -> None:
+    def __init__(self) -> None:
         self.zero: tuple[float, float] | None = None  # first reading at 0 % while rendering
         self.first: tuple[float, float] | None = None  # first reading above 0 %
         self.last: tuple[float, float] | None = None  # latest reading
         self.since: float | None = None  # when the first answer came
+        self.changed_at: float | None = None  # when the status or progress last changed
         self.unchanged = 0
         self.errors = 0
-        self._backoff = tenacity.wait_exponential(
-            multiplier=policy.first_poll, exp_base=policy.growth, max=policy.max_interval
-        )
 
     def observe(self, job: Job, at: float, changed: bool) -> None:
         """Record a poll's answer at time `at` (clock seconds)."""
@@ -167,6 +196,8 @@ class ProgressTrack:
         self.unchanged = 0 if changed else self.unchanged + 1
         if self.since is None:
             self.since = at
+        if changed or self.changed_at is None:
+            self.changed_at = at
         progress = job.progress
         if progress is None or job.status.value == "not_started":
             return
@@ -180,6 +211,10 @@ class ProgressTrack:
         elif self.first is None:
             self.first = reading
         self.last = reading
+
+    def stalled_for(self, now: float) -> float:
+        """Seconds since the status or progress last changed (0 before any answer)."""
+        return 0.0 if self.changed_at is None else now - self.changed_at
 
     def estimated_finish(self) -> tuple[float, bool] | None:
         """Return the predicted finish time and whether it is firm enough to aim at.
@@ -208,33 +243,24 @@ class ProgressTrack:
         # A poll that showed nothing new means the estimate failed (a stall, a render
         # about to fail): back off from the start instead of trusting it again.
         estimate = None if self.unchanged else self.estimated_finish()
-        if estimate is not None:
-            finish, trusted = estimate
-            remaining = finish - now
-            # Firm: poll just after the predicted finish. Otherwise go half-way and
-            # measure again over a longer span.
-            if trusted:
-                # Aim a little past the estimate, more so the longer the render: the
-                # estimate's error grows with the time it extrapolates over.
-                delay = remaining + policy.finish_margin + _MARGIN_SHARE * max(remaining, 0.0)
-            else:
-                delay = remaining / 2
-            # Never leap further ahead than twice the time watched so far.
-            watched = now - self.since if self.since is not None else 0.0
-            delay = min(delay, max(policy.max_interval, 2 * watched))
+        if estimate is None:
+            return poll_backoff(self.unchanged + 1, policy, rng)
+        finish, trusted = estimate
+        remaining = finish - now
+        # Firm: poll just after the predicted finish. Otherwise go half-way and
+        # measure again over a longer span.
+        if trusted:
+            # Aim a little past the estimate, more so the longer the render: the
+            # estimate's error grows with the time it extrapolates over.
+            delay = remaining + policy.finish_margin + _MARGIN_SHARE * max(remaining, 0.0)
         else:
-            delay = self._backoff_after(self.unchanged + 1)
-            if policy.jitter:
-                delay *= 1 + rng.uniform(-policy.jitter, policy.jitter)
-            delay = min(delay, policy.max_interval)
+            delay = remaining / 2
+        # Never leap further ahead than twice the time watched so far.
+        watched = now - self.since if self.since is not None else 0.0
+        delay = min(delay, max(policy.max_interval, 2 * watched))
         return max(delay, policy.min_interval)
 
     def error_delay(self, policy: PollPolicy, rng: random.Random) -> float:
         """Return the wait after a failed poll: exponential in consecutive failures."""
         self.errors += 1
-        delay = self._backoff_after(self.errors) * (1 + rng.uniform(0, policy.jitter))
-        return max(min(delay, policy.max_interval), policy.min_interval)
-
-    def _backoff_after(self, attempts: int) -> float:
-        # tenacity's wait strategies only read `attempt_number` from the retry state.
-        return self._backoff(cast(tenacity.RetryCallState, _Attempt(attempts)))
+        return poll_backoff(self.errors, policy, rng)

@@ -23,13 +23,8 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Final, Generic, TypeVar
 
 from ._cadence import Job, PollPolicy, ProgressTrack
-from ._errors import (
-    APIConnectionError,
-    APIStatusError,
-    RateLimitError,
-    ResponseDecodeError,
-    VideoAPIError,
-)
+from ._errors import RateLimitError, VideoAPIError
+from ._retry import is_transient
 
 __all__ = ["Poller", "Subscription", "closed_error"]
 
@@ -37,7 +32,6 @@ logger: Final = logging.getLogger("videoapi_async")
 
 J = TypeVar("J", bound=Job)
 
-_TRANSIENT_STATUSES: Final = frozenset({408, 425, 429})
 _EWMA: Final = 0.3
 _NEVER: Final = float("inf")
 _LIST_SHARE: Final = 5.0  # space list calls by 5x their cost: at most ~20 % of the time
@@ -143,7 +137,7 @@ class _Watch(Generic[J]):
         self.video_id = video_id
         self.subscribers: set[Subscription[J]] = set()
         self.latest: J | None = None
-        self.track = ProgressTrack(policy)
+        self.track = ProgressTrack()
         self.seq = -1
         self.in_flight = False
         self.failing_since: float | None = None
@@ -518,7 +512,7 @@ class Poller(Generic[J]):
     def _handle_error(self, watch: _Watch[J], exc: BaseException, at: float) -> None:
         if self._watches.get(watch.video_id) is not watch:
             return
-        if _is_transient(exc):
+        if is_transient(exc):
             if watch.failing_since is None:
                 watch.failing_since = at
             if at - watch.failing_since < self.policy.max_failing:
@@ -554,13 +548,3 @@ class Poller(Generic[J]):
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
-
-
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, APIConnectionError):
-        return True
-    if isinstance(exc, APIStatusError):
-        return exc.status_code in _TRANSIENT_STATUSES or exc.status_code >= 500
-    if isinstance(exc, ResponseDecodeError):
-        return exc.malformed_json
-    return False
