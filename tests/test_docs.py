@@ -360,3 +360,32 @@ def test_relative_links_resolve(path: Path) -> None:
         elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked):
             broken.append(f"{target}: no heading with that anchor")
     assert not broken, f"{path.relative_to(ROOT)}: " + "; ".join(broken)
+
+
+def test_readme_error_tree_is_the_package_s() -> None:
+    """The README's error tree names every public error, each under its real base class."""
+    import videoapi_async
+    import videoapi_async.webhooks
+
+    tree = next(b.code for b in BLOCKS if b.language == "text" and b.code.startswith("VideoAPI"))
+    drawn: dict[str, str | None] = {}
+    parents: list[tuple[int, str]] = []  # (column, name) of the branch being drawn
+    for line in tree.splitlines():
+        found = re.search(r"[A-Z]\w+", line)
+        assert found, f"not a line of the tree: {line!r}"
+        column, name = found.start(), found[0]
+        while parents and parents[-1][0] >= column:
+            parents.pop()
+        drawn[name] = parents[-1][1] if parents else None
+        parents.append((column, name))
+    public = {
+        name: value
+        for module in (videoapi_async, videoapi_async.webhooks)
+        for name in module.__all__
+        if isinstance(value := getattr(module, name), type)
+        and issubclass(value, videoapi_async.VideoAPIError)
+    }
+    assert set(drawn) == set(public)
+    for name, parent in drawn.items():
+        if parent is not None:
+            assert public[parent] in public[name].__bases__, f"{name} is not a {parent}"
