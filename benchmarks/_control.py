@@ -29,9 +29,14 @@ class ControlClient:
         with urllib.request.urlopen(request, timeout=300) as response:
             return json.loads(response.read())
 
-    def new_account(self, seed_videos: int = 0) -> str:
-        """Open a fresh account holding ``seed_videos`` finished videos; return its key."""
-        return str(self.call("/account", {"seed_videos": seed_videos})["api_key"])
+    def new_account(self, seed_videos: int = 0, *, shape: str = "flat") -> str:
+        """Open a fresh account holding ``seed_videos`` finished videos; return its key.
+
+        ``shape`` is ``"flat"`` (the flat create form's videos) or ``"vendor"`` (videos
+        with scenes, media, a palette and metadata, as a real account holds).
+        """
+        body = {"seed_videos": seed_videos, "shape": shape}
+        return str(self.call("/account", body)["api_key"])
 
     def start_renders(
         self, api_key: str, durations: list[float], *, time_scale: float

@@ -95,7 +95,12 @@ async def _run(
     control = server.control
     key = control.new_account()
     (video_id,), _ = control.start_renders(key, [0.0], time_scale=1.0)
-    list_key = control.new_account(seed_videos=list_size)
+    list_keys = {
+        f"list_videos ({list_size} videos)": control.new_account(seed_videos=list_size),
+        f"list_videos ({list_size} vendor-shaped videos)": control.new_account(
+            seed_videos=list_size, shape="vendor"
+        ),
+    }
     results: dict[str, Any] = {}
 
     async def get(stack: Stack) -> object:
@@ -116,14 +121,15 @@ async def _run(
     finally:
         for stack in stacks:
             await stack.aclose()
-    stacks = make_stacks(server.base_url, list_key, connections=1, candidates=candidates)
-    try:
-        results[f"list_videos ({list_size} videos)"] = await _measure(
-            stacks, list_all, calls=list_calls, concurrency=1, rounds=rounds
-        )
-    finally:
-        for stack in stacks:
-            await stack.aclose()
+    for operation, list_key in list_keys.items():
+        stacks = make_stacks(server.base_url, list_key, connections=1, candidates=candidates)
+        try:
+            results[operation] = await _measure(
+                stacks, list_all, calls=list_calls, concurrency=1, rounds=rounds
+            )
+        finally:
+            for stack in stacks:
+                await stack.aclose()
     return results
 
 

@@ -60,11 +60,21 @@ class Control:
         ]
 
     async def account(self, request: web.Request) -> web.Response:
-        """Open a new account, optionally holding ``seed_videos`` finished videos."""
+        """Open a new account, optionally holding ``seed_videos`` finished videos.
+
+        With ``"shape": "vendor"`` the videos are made by the ``create`` form with three
+        scenes, media, texts, a palette and metadata, as a real account's videos are;
+        otherwise they are the flat form's, with none of that.
+        """
         body = await request.json()
         key = self.sandbox.new_api_key()
         count = int(body.get("seed_videos", 0))
-        if count:
+        if count and body.get("shape") == "vendor":
+            for number in range(count):
+                self.sandbox.create_video(
+                    _vendor_body(number), api_key=key, outcome="ready", duration=0.0
+                )
+        elif count:
             self.sandbox.seed_videos(count, api_key=key)
         return _json({"api_key": key})
 
@@ -149,6 +159,34 @@ def _watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
         loop.call_soon_threadsafe(stop.set)
 
     threading.Thread(target=wait, name="stdin-watch", daemon=True).start()
+
+
+def _vendor_body(number: int) -> dict[str, Any]:
+    """Return a ``create`` body shaped like a real account's videos."""
+    media = [{"id": "logo", "url": f"https://media.example/{number}/logo.png"}]
+    scenes = [
+        {
+            "type": "create_scene",
+            "name": f"Scene {index}",
+            "layout_id": "layout-title",
+            "media_elements": media,
+            "texts_elements": [{"id": "title", "text": f"Quarterly update, part {index}"}],
+            "transcript": "Welcome to the quarterly update. " * 4,
+        }
+        for index in range(3)
+    ]
+    return {
+        "type": "create",
+        "name": f"Vendor-shaped video {number}",
+        "template_id": "template-1",
+        "character_id": "character-1",
+        "voice_id": "voice-1",
+        "scenes": scenes,
+        "palette": [{"color": "#112233"}, {"color": "#445566FF"}],
+        "global_media_elements": media,
+        "metadata": {"customer": "acme", "row": number, "approved": True},
+        "correlation_id": f"row-{number}",
+    }
 
 
 async def serve(seed: int) -> None:

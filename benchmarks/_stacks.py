@@ -30,7 +30,7 @@ class Stack(Protocol):
         ...
 
     async def list(self) -> object:
-        """Read every video of the account."""
+        """Read every video of the account, and each one's ``id`` and ``status``."""
         ...
 
     async def aclose(self) -> None:
@@ -127,7 +127,7 @@ class ClientStack:
         return await self._api.get_video(video_id)
 
     async def list(self) -> object:
-        return await self._api.list_videos()
+        return [(video.id, video.status) for video in await self._api.list_videos()]
 
     async def aclose(self) -> None:
         await self._api.aclose()
@@ -156,7 +156,9 @@ class AiohttpStack:
         return await self._read(f"{self._base}/videos/{video_id}")
 
     async def list(self) -> object:
-        return await self._read(f"{self._base}/videos")
+        return [
+            (video["id"], video["status"]) for video in await self._read(f"{self._base}/videos")
+        ]
 
     async def aclose(self) -> None:
         await self._session.close()
@@ -182,7 +184,9 @@ class HttpxStack:
     async def list(self) -> object:
         response = await self._client.get("/videos")
         response.raise_for_status()
-        return VideoListModel.validate_json(response.content)
+        return [
+            (video.id, video.status) for video in VideoListModel.validate_json(response.content)
+        ]
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -44,6 +44,7 @@ from videoapi_async import (
     WorkflowVariable,
     WorkflowVideoRequest,
 )
+from videoapi_async._converters import _fast_video, _slow_video
 from videoapi_async._protocol import (
     MAX_ID_LENGTH,
     decipher_response,
@@ -941,3 +942,37 @@ async def test_list_videos_returns_the_readable_videos(
     assert [v.id for v in videos] == ["vid-1"]
     assert [s.id for s in videos.skipped] == ["vid-2"]
     assert any("vid-2" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+
+
+# --- the fast path reads exactly what the cattrs path reads ----------------------------
+
+
+def _slow(data: Any) -> Video | None:
+    try:
+        return _slow_video(data, Video)
+    except Exception:
+        return None
+
+
+@FAST
+@given(data=valid_videos | mutated(valid_videos))
+def test_fast_path_agrees_with_the_converter(data: Any) -> None:
+    """The hand-written Video reader gives the converter's Video, or leaves the item to it."""
+    fast = _fast_video(data)
+    if fast is None:
+        return
+    slow = _slow(data)
+    assert slow is not None, data
+    assert fast == slow
+    assert fast.extra == slow.extra
+    assert [type(s) for s in fast.scenes] == [type(s) for s in slow.scenes]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[NaN]", b"[1e999]", b'["\\ud800"]', b'{"a": [1, 2.5, "x", null, true]}', b" [] "],
+)
+def test_decoding_accepts_what_json_accepts(body: bytes) -> None:
+    """Bodies orjson refuses (NaN, Infinity, lone surrogates) still decode as json reads them."""
+    decoded = decode_json(body, status=200, method="GET", path="/videos")
+    assert repr(decoded) == repr(json.loads(body))

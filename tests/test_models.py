@@ -16,12 +16,16 @@ from videoapi_async import (
     PaletteColor,
     ResponseDecodeError,
     SourceDraftVideoRequest,
+    Subtitles,
     TextElement,
+    UsagePeriod,
     Video,
     VideoStatus,
+    VoicePreview,
     WorkflowVariable,
     WorkflowVideoRequest,
 )
+from videoapi_async._converters import converter
 from videoapi_async._protocol import parse_metadata, parse_video, parse_videos
 from videoapi_async._requests import build_create_body
 
@@ -375,3 +379,50 @@ class TestRequests:
         """Passing something that is not a create form says which forms exist."""
         with pytest.raises(TypeError, match="SourceDraftVideoRequest, OverrideVideoRequest"):
             build_create_body({"source_draft_id": "x"})  # type: ignore[arg-type]
+
+
+class TestExtraFields:
+    def test_unknown_fields_are_kept_read_only(self) -> None:
+        """A field the API adds later is readable in Video.extra, and cannot be changed."""
+        v = video(new_field={"nested": [1, 2]}, another=None)
+        assert dict(v.extra) == {"new_field": {"nested": [1, 2]}, "another": None}
+        with pytest.raises(TypeError):
+            v.extra["another"] = 1  # type: ignore[index]
+
+    def test_known_fields_only_give_an_empty_extra(self) -> None:
+        """A Video of known fields has an empty extra, and extra is not part of equality."""
+        plain = video()
+        assert plain.extra == {}
+        assert plain == video(new_field=1)
+        assert "extra={}" in repr(plain)
+
+    def test_unusual_videos_keep_their_extra_too(self) -> None:
+        """A video read by the converter's general path (a float progress) keeps extra too."""
+        v = video(progress=40.0, status="queued", new_field="x")
+        assert v.progress == 40
+        assert v.status.value == "queued"
+        assert dict(v.extra) == {"new_field": "x"}
+
+    def test_other_responses_keep_unknown_fields(self) -> None:
+        """Metadata, subtitles, voice previews and usage periods keep unknown fields."""
+        meta = parse_metadata(
+            {"duration": 1, "scenes_metadata": [], "fps": 25}, method="GET", path="/m"
+        )
+        assert dict(meta.extra) == {"fps": 25}
+        subtitles = converter.structure(
+            {"language_code": "en", "url": "u", "format": "srt", "expires": 9}, Subtitles
+        )
+        assert dict(subtitles.extra) == {"expires": 9}
+        preview = converter.structure({"id": "p", "req_id": "r", "eta": 3}, VoicePreview)
+        assert dict(preview.extra) == {"eta": 3}
+        period = converter.structure(
+            {"videos_created": 1, "total_duration": 2, "cost": 5}, UsagePeriod
+        )
+        assert dict(period.extra) == {"cost": 5}
+
+    def test_extra_given_to_the_constructor_is_read_only(self) -> None:
+        """Video(extra=...) copies the mapping into a read-only one."""
+        given = {"a": 1}
+        v = Video(id="v", status=VideoStatus.READY, req_id="r", draft_id="d", extra=given)
+        given["a"] = 2
+        assert v.extra == {"a": 1}

@@ -1,10 +1,14 @@
 """The one cattrs converter: tolerant when reading responses, strict when building requests.
 
-Reading: unknown keys are ignored, ``null`` optionals become ``None``, an unknown
-``status`` becomes a `VideoStatus` pseudo-member, ``progress`` of ``-1`` (or any
-negative value, or ``null``) becomes ``None``, and a ``null`` ``video_player_url``
-becomes ``""``. Types are still checked: a string field never silently turns a number
-or an object into text.
+Reading: unknown keys are kept in the model's read-only ``extra``, ``null`` optionals
+become ``None``, an unknown ``status`` becomes a `VideoStatus` pseudo-member,
+``progress`` of ``-1`` (or any negative value, or ``null``) becomes ``None``, and a
+``null`` ``video_player_url`` becomes ``""``. Types are still checked: a string field
+never silently turns a number or an object into text.
+
+`structure_video` reads the usual shape of a `Video` on a hand-written path (the list
+endpoint answers thousands of them); anything it does not expect goes through the
+cattrs-generated hooks, which apply the same rules and give detailed errors.
 
 Writing: only the fields that are set are emitted (never ``null`` for an unset
 optional), and the tagged create forms get their ``type`` member.
@@ -12,13 +16,16 @@ optional), and the tagged create forms get their ``type`` member.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Final
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Final, TypeVar, cast
 
+import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from ._models import (
+    NO_EXTRA,
     CreateScene,
     CreateVideoRequest,
     MediaElement,
@@ -37,9 +44,11 @@ from ._models import (
     WorkflowVariable,
     WorkflowVideoRequest,
 )
-from ._resources import VoicePreviewStatus
+from ._resources import Subtitles, UsagePeriod, VoicePreview, VoicePreviewStatus
 
-__all__ = ["REQUEST_TYPE_TAGS", "converter", "unstructure_request"]
+__all__ = ["REQUEST_TYPE_TAGS", "converter", "structure_video", "unstructure_request"]
+
+_T = TypeVar("_T")
 
 converter: Final = cattrs.Converter(detailed_validation=True)
 
@@ -148,7 +157,8 @@ def _structure_scene_list(value: Any, _: object) -> tuple[Scene, ...]:
     return tuple(_structure_scene(item, None) for item in value)
 
 
-def _configure() -> None:
+def _configure() -> Callable[[Any, Any], Video]:
+    """Register every hook; return the cattrs-generated hook for `Video` (the slow path)."""
     converter.register_structure_hook(str, _structure_str)
     # One direct hook for the many optional strings, instead of a union dispatch each.
     converter.register_structure_hook_func(lambda t: t == str | None, _structure_optional_str)
@@ -175,7 +185,7 @@ def _configure() -> None:
             texts_elements=override(struct_hook=_structure_list(TextElement)),
         ),
     )
-    converter.register_structure_hook(
+    slow_video = _with_extra(
         Video,
         make_dict_structure_fn(
             Video,
@@ -186,16 +196,31 @@ def _configure() -> None:
             scenes=override(struct_hook=_structure_scene_list),
             palette=override(struct_hook=_structure_list(PaletteColor)),
             global_media_elements=override(struct_hook=_structure_list(MediaElement)),
+            extra=override(omit=True),
         ),
     )
     converter.register_structure_hook(
+        Video, lambda data, _: _fast_video(data) or slow_video(data, Video)
+    )
+    converter.register_structure_hook(
         VideoMetadata,
-        make_dict_structure_fn(
+        _with_extra(
             VideoMetadata,
-            converter,
-            scenes_metadata=override(struct_hook=_structure_list(SceneMetadata)),
+            make_dict_structure_fn(
+                VideoMetadata,
+                converter,
+                scenes_metadata=override(struct_hook=_structure_list(SceneMetadata)),
+                extra=override(omit=True),
+            ),
         ),
     )
+    for resource in (Subtitles, VoicePreview, UsagePeriod):
+        converter.register_structure_hook(
+            resource,
+            _with_extra(
+                resource, make_dict_structure_fn(resource, converter, extra=override(omit=True))
+            ),
+        )
 
     # Requests: emit only what is set. Every optional request field defaults to None.
     # Leaves first: a class's generated function looks up the hooks of its fields.
@@ -214,6 +239,7 @@ def _configure() -> None:
         converter.register_unstructure_hook(
             cls, make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True)
         )
+    return slow_video
 
 
 def _optional_str_list(value: Any, _: object) -> tuple[str, ...] | None:
@@ -222,6 +248,268 @@ def _optional_str_list(value: Any, _: object) -> tuple[str, ...] | None:
     if not isinstance(value, list):
         raise TypeError(f"expected a list of strings, got {_describe(value)}")
     return tuple(_structure_str(item, None) for item in value)
+
+
+def _with_extra(cls: type[_T], structure: Callable[[Any, Any], _T]) -> Callable[[Any, Any], _T]:
+    """Wrap a generated hook so that the model keeps the fields it does not know."""
+    known = frozenset(field.name for field in attrs.fields(cast(Any, cls))) - {"extra"}
+    set_extra = _slot_setter(cls, "extra")
+
+    def structure_with_extra(data: Any, _: object) -> _T:
+        obj = structure(data, cls)
+        if not data.keys() <= known:
+            set_extra(obj, _unknown(data, known))
+        return obj
+
+    return structure_with_extra
+
+
+def _unknown(data: dict[str, Any], known: frozenset[str]) -> Mapping[str, Any]:
+    return MappingProxyType({k: v for k, v in data.items() if k not in known})
+
+
+def _slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
+    """Return the setter of one slot of a frozen attrs class, for objects being built."""
+    setter: Callable[[Any, Any], None] = cls.__dict__[name].__set__
+    return setter
+
+
+def _builder(cls: type[_T]) -> Callable[..., _T]:
+    """Return ``build(*values)``: a `cls` from its field values in order, past ``__init__``.
+
+    For values the fast path has already checked and converted (tuples, not lists): it
+    skips the keyword parsing and converters of the generated ``__init__``, which cost
+    more than the rest of reading a video.
+    """
+    names = [field.name for field in attrs.fields(cast(Any, cls))]
+    lines = [f"def build({', '.join(names)}):", "    obj = new(cls)"]
+    lines += [f"    set_{name}(obj, {name})" for name in names]
+    lines.append("    return obj")
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    namespace.update({f"set_{name}": _slot_setter(cls, name) for name in names})
+    exec("\n".join(lines), namespace)  # how attrs and cattrs build their functions too
+    build: Callable[..., _T] = namespace["build"]
+    return build
+
+
+# --- the fast path for Video -----------------------------------------------------------
+# Each function returns None for anything unusual; the caller then takes the cattrs path,
+# which reads the same shapes the same way and explains what is wrong.
+
+_ABSENT: Final[Any] = object()
+_STATUSES: Final = {member.value: member for member in VideoStatus}
+_SCALARS: Final = frozenset({str, int, float, bool})
+_VIDEO_KEYS: Final = frozenset(field.name for field in attrs.fields(Video)) - {"extra"}
+_build_video: Final = _builder(Video)
+_build_override_scene: Final = _builder(OverrideScene)
+_build_create_scene: Final = _builder(CreateScene)
+_build_media: Final = _builder(MediaElement)
+_build_text: Final = _builder(TextElement)
+_build_color: Final = _builder(PaletteColor)
+
+
+def _fast_video(data: Any) -> Video | None:
+    if type(data) is not dict:
+        return None
+    get = data.get
+    video_id = get("id")
+    status = get("status")
+    status = _STATUSES.get(status) if type(status) is str else None
+    req_id = get("req_id")
+    draft_id = get("draft_id")
+    if (
+        status is None
+        or type(video_id) is not str
+        or type(req_id) is not str
+        or type(draft_id) is not str
+    ):
+        return None
+    player_url = get("video_player_url", "")
+    if player_url is None:
+        player_url = ""
+    elif type(player_url) is not str:
+        return None
+    progress = get("progress", 0)
+    if type(progress) is int:
+        if progress < 0:
+            progress = None
+        elif progress > 100:
+            progress = 100
+    elif progress is not None:
+        return None
+    name = get("name")
+    source_draft_id = get("source_draft_id")
+    recipe_id = get("recipe_id")
+    template_id = get("template_id")
+    palette_id = get("palette_id")
+    character_id = get("character_id")
+    voice_id = get("voice_id")
+    download_url = get("download_url")
+    correlation_id = get("correlation_id")
+    for text in (
+        name,
+        source_draft_id,
+        recipe_id,
+        template_id,
+        palette_id,
+        character_id,
+        voice_id,
+        download_url,
+        correlation_id,
+    ):
+        if text is not None and type(text) is not str:
+            return None
+    scenes: tuple[Any, ...] | None = ()
+    raw = get("scenes")
+    if raw:
+        scenes = _fast_scenes(raw)
+    elif raw is not None and raw != []:
+        return None
+    metadata = get("metadata")
+    if metadata is None:
+        metadata = {}
+    elif type(metadata) is not dict or not all(
+        value is None or type(value) in _SCALARS for value in metadata.values()
+    ):
+        return None
+    palette: tuple[Any, ...] | None = ()
+    raw = get("palette")
+    if raw:
+        palette = _fast_palette(raw)
+    elif raw is not None and raw != []:
+        return None
+    global_media: tuple[Any, ...] | None = ()
+    raw = get("global_media_elements")
+    if raw:
+        global_media = _fast_media(raw)
+    elif raw is not None and raw != []:
+        return None
+    if scenes is None or palette is None or global_media is None:
+        return None
+    extra = NO_EXTRA if data.keys() <= _VIDEO_KEYS else _unknown(data, _VIDEO_KEYS)
+    return _build_video(
+        video_id,
+        status,
+        req_id,
+        draft_id,
+        player_url,
+        progress,
+        name,
+        source_draft_id,
+        recipe_id,
+        template_id,
+        palette_id,
+        character_id,
+        voice_id,
+        download_url,
+        correlation_id,
+        scenes,
+        metadata,
+        palette,
+        global_media,
+        extra,
+    )
+
+
+def _fast_scenes(raw: Any) -> tuple[Scene, ...] | None:
+    if type(raw) is not list:
+        return None
+    scenes: list[Scene] = []
+    for scene in raw:
+        if type(scene) is not dict:
+            return None
+        get = scene.get
+        name = get("name")
+        transcript = get("transcript")
+        recording = get("voice_recording_url")
+        if (
+            type(name) is not str
+            or (transcript is not None and type(transcript) is not str)
+            or (recording is not None and type(recording) is not str)
+        ):
+            return None
+        kind = get("type")
+        if kind == "create_scene" or (kind != "override_scene" and "layout_id" in scene):
+            layout_id = get("layout_id")
+            # As the generated hooks do: a missing list stays None, a null one reads as ().
+            media: Any = get("media_elements", _ABSENT)
+            texts: Any = get("texts_elements", _ABSENT)
+            if type(layout_id) is not str:
+                return None
+            if media is _ABSENT:
+                media = None
+            elif media is None:
+                media = ()
+            elif (media := _fast_media(media)) is None:
+                return None
+            if texts is _ABSENT:
+                texts = None
+            elif texts is None:
+                texts = ()
+            elif (texts := _fast_texts(texts)) is None:
+                return None
+            scenes.append(_build_create_scene(name, layout_id, media, texts, transcript, recording))
+        else:
+            media = get("media")
+            texts = get("texts")
+            if media is not None:
+                if type(media) is not list or not all(type(m) is str for m in media):
+                    return None
+                media = tuple(media)
+            if texts is not None:
+                if type(texts) is not list or not all(type(t) is str for t in texts):
+                    return None
+                texts = tuple(texts)
+            scenes.append(_build_override_scene(name, media, texts, transcript, recording))
+    return tuple(scenes)
+
+
+def _fast_media(raw: Any) -> tuple[MediaElement, ...] | None:
+    if type(raw) is not list:
+        return None
+    elements = []
+    for item in raw:
+        if type(item) is not dict:
+            return None
+        url = item.get("url")
+        element_id = item.get("id")
+        media_id = item.get("media_id")
+        for text in (url, element_id, media_id):
+            if text is not None and type(text) is not str:
+                return None
+        elements.append(_build_media(url, element_id, media_id))
+    return tuple(elements)
+
+
+def _fast_texts(raw: Any) -> tuple[TextElement, ...] | None:
+    if type(raw) is not list:
+        return None
+    elements = []
+    for item in raw:
+        if type(item) is not dict:
+            return None
+        text = item.get("text")
+        element_id = item.get("id")
+        if type(text) is not str or (element_id is not None and type(element_id) is not str):
+            return None
+        elements.append(_build_text(text, element_id))
+    return tuple(elements)
+
+
+def _fast_palette(raw: Any) -> tuple[PaletteColor, ...] | None:
+    if type(raw) is not list:
+        return None
+    colors = []
+    for item in raw:
+        if type(item) is not dict or type(item.get("color")) is not str:
+            return None
+        colors.append(_build_color(item["color"]))
+    return tuple(colors)
+
+
+def structure_video(data: Any) -> Video:
+    """Read one Video from decoded JSON, tolerantly; raise as the converter does."""
+    return _fast_video(data) or converter.structure(data, Video)
 
 
 def unstructure_request(request: CreateVideoRequest) -> dict[str, Any]:
@@ -233,4 +521,4 @@ def unstructure_request(request: CreateVideoRequest) -> dict[str, Any]:
     return body
 
 
-_configure()
+_slow_video: Final = _configure()

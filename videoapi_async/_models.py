@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
 import attrs
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from ._errors import ResponseDecodeError
 
 __all__ = [
+    "NO_EXTRA",
     "CreateScene",
     "CreateVideoRequest",
     "MediaElement",
@@ -129,6 +131,25 @@ def _to_tuple(value: object) -> object:
     return () if value is None else _tuple_or_none(value)
 
 
+NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+"""The `extra` of a response that held only the fields the client knows."""
+
+
+def _read_only(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if not value:
+        return NO_EXTRA
+    if type(value) is MappingProxyType:
+        return value
+    return MappingProxyType(dict(value))
+
+
+def _extra_field() -> Any:
+    """Return the ``extra`` field of a response model: shown, not compared or hashed."""
+    return attrs.field(
+        default=NO_EXTRA, converter=_read_only, eq=False, repr=lambda m: repr(dict(m))
+    )
+
+
 @attrs.frozen(kw_only=True)
 class MediaElement:
     """An image or video used by a scene or by the whole video.
@@ -233,6 +254,8 @@ class Video:
         name: The video's name.
         correlation_id: The correlation id given at creation.
         metadata: The metadata given at creation.
+        extra: The fields of the answer this client does not know (a field the API adds
+            later), read-only, as decoded from JSON. Not part of equality.
 
     """
 
@@ -255,6 +278,7 @@ class Video:
     metadata: Mapping[str, MetadataValue] = attrs.field(factory=dict, hash=False)
     palette: tuple[PaletteColor, ...] = attrs.field(default=(), converter=_to_tuple)
     global_media_elements: tuple[MediaElement, ...] = attrs.field(default=(), converter=_to_tuple)
+    extra: Mapping[str, Any] = _extra_field()
 
     @property
     def is_terminal(self) -> bool:
@@ -330,11 +354,13 @@ class VideoMetadata:
     Attributes:
         duration: The video's length in seconds.
         scenes_metadata: The timing of each scene.
+        extra: The fields of the answer this client does not know, read-only.
 
     """
 
     duration: float
     scenes_metadata: tuple[SceneMetadata, ...] = attrs.field(converter=_to_tuple)
+    extra: Mapping[str, Any] = _extra_field()
 
 
 @attrs.frozen(kw_only=True)

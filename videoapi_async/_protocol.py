@@ -17,8 +17,9 @@ from typing import Any, Final, TypeVar
 from urllib.parse import quote
 
 import cattrs
+import orjson
 
-from ._converters import converter
+from ._converters import converter, structure_video
 from ._errors import (
     APIStatusError,
     AuthenticationError,
@@ -114,7 +115,17 @@ def encode_id(value: str, name: str) -> str:
 
 
 def decode_json(body: bytes, *, status: int, method: str, path: str) -> Any:
-    """Parse a success body as JSON, or raise `ResponseDecodeError` saying what came instead."""
+    """Parse a success body as JSON, or raise `ResponseDecodeError` saying what came instead.
+
+    orjson reads the usual body about twice as fast as `json`; what it refuses (NaN,
+    Infinity, lone surrogates, nesting deeper than 1024) is then read by `json`, so every
+    body `json` accepts is accepted. One difference remains: an integer beyond 64 bits
+    arrives as a float (no field of the API holds one).
+    """
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(body)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError too
@@ -351,7 +362,10 @@ def _json_kind(data: Any) -> str:
 def parse_video(data: Any, *, method: str, path: str, status: int = 200) -> Video:
     """Structure one Video from decoded JSON, or raise `ResponseDecodeError`."""
     _expect_object(data, "Video", method, path, status)
-    return _structure(data, Video, method, path, status)
+    try:
+        return structure_video(data)
+    except _SHAPE_ERRORS as exc:
+        raise _shape_error(exc, "Video", data, method, path, status) from exc
 
 
 def parse_videos(
@@ -390,7 +404,7 @@ def parse_videos(
         try:
             if type(item) is not dict:
                 raise TypeError(f"expected a JSON object, got {_json_kind(item)}")
-            videos.append(converter.structure(item, Video))
+            videos.append(structure_video(item))
         except _SHAPE_ERRORS as exc:
             what = f"Video (item {index}" + (f", id {item_id!r})" if item_id else ")")
             error = _shape_error(exc, what, item, method, path, status)

@@ -5,9 +5,12 @@ Frozen attrs classes, read by the same tolerant converter as videos.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import attrs
 
-from ._models import OpenEnum
+from ._models import OpenEnum, _extra_field
 
 __all__ = [
     "SUBTITLE_FORMATS",
@@ -42,11 +45,13 @@ class Subtitles:
         language_code: The subtitles' language, e.g. ``"en"``.
         format: ``"vtt"`` or ``"srt"``.
         url: Where to download the file.
+        extra: The fields of the answer this client does not know, read-only.
     """
 
     language_code: str
     url: str
     format: str = "vtt"
+    extra: Mapping[str, Any] = _extra_field()
 
 
 class VoicePreviewStatus(OpenEnum):
@@ -91,6 +96,7 @@ class VoicePreview:
         url: The audio file's URL once ready, otherwise None.
         transcript: The transcript (given when the preview is created).
         voice_id: The voice used (given when the preview is created).
+        extra: The fields of the answer this client does not know, read-only.
     """
 
     id: str
@@ -99,6 +105,7 @@ class VoicePreview:
     url: str | None = None
     transcript: str | None = None
     voice_id: str | None = None
+    extra: Mapping[str, Any] = _extra_field()
 
     @property
     def progress(self) -> int | None:
@@ -127,6 +134,7 @@ class UsagePeriod:
         day: The day of the month, for daily breakdowns.
         videos_created: Videos created in the period.
         total_duration: Their total duration, in seconds.
+        extra: The fields of the answer this client does not know, read-only.
     """
 
     videos_created: int
@@ -135,3 +143,4 @@ class UsagePeriod:
     month: int | None = None
     week: int | None = None
     day: int | None = None
+    extra: Mapping[str, Any] = _extra_field()
