@@ -44,7 +44,8 @@ def plain(value: Any) -> Any:
         if scene_type is not None:
             out["type"] = scene_type
         for field in attrs.fields(type(value)):
-            out[field.name] = plain(getattr(value, field.name))
+            if field.name != "extra":  # fields the client does not know stay out of the shape
+                out[field.name] = plain(getattr(value, field.name))
         return out
     if isinstance(value, enum.Enum):
         return value.value
