@@ -1,21 +1,25 @@
-"""One client-wide request budget: a token bucket that slows down on 429 and recovers.
+"""The client-wide request budget: free until the server pushes back, then AIMD.
 
-Every request the client sends (creates, polls, direct calls) takes a token first.
-Waiting requests are served by priority, then in arrival order, so creates go ahead
-of status polls. After a 429 the rate is halved (down to a floor), every grant pauses
-until ``Retry-After`` has passed, and the rate then climbs back to the configured one
-over `RateLimit.recovery` seconds: a bulk job settles under the vendor's limit instead
-of fighting it.
+Every request the client sends (creates, polls, direct calls) takes a slot first and
+gives it back when its answer is in. By default there is no client-side rate: a slot is
+free whenever fewer requests than the connection pool holds are out, and taking one
+costs a clock read. A 429 is a congestion signal: the budget cuts the rate to a fraction
+of the rate it was actually meeting, pauses for ``Retry-After`` (when the client obeys
+it at all), and then climbs back linearly once the 429s stop (additive increase,
+multiplicative decrease, as TCP and adaptive retry modes do). The 429s answering
+requests that were already out before the cut are the same signal, not new ones.
 
-No task runs in the background: the request at the front of the line waits for its
-token itself, with the client's injectable ``sleep``, so tests can run in fake time.
+Waiting requests are served creates first, then direct calls, then polls, except that
+while polls wait at least every `_POLL_SHARE`-th grant goes to a poll: a bulk create
+never starves the waits. A waiter that cannot get a slot before its deadline fails
+with `RateLimitError`. No task runs in the background: the request at the front of the
+line keeps the clock for everybody, with the client's injectable ``sleep``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
+import contextlib
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -23,30 +27,42 @@ from typing import Final
 
 import attrs
 
+from ._errors import RateLimitError
+
 __all__ = ["PRIORITY_CALL", "PRIORITY_CREATE", "PRIORITY_POLL", "RateLimit", "RequestBudget"]
 
 PRIORITY_CREATE: Final = 0
 PRIORITY_CALL: Final = 1
 PRIORITY_POLL: Final = 2
+_POLL_SHARE: Final = 4  # while polls wait, at least one grant in four is a poll
+_WINDOW: Final = 1.0  # seconds over which the rate being met is measured
+_OBSERVED: Final = 256  # recent request starts kept to measure it
 _EPSILON: Final = 1e-6  # absorbs float rounding in token arithmetic
-_OBSERVED: Final = 64  # recent request starts kept to tell the rate met
+_NEVER: Final = math.inf
 
 
 def _check_rate_limit(limit: RateLimit) -> None:
-    if limit.requests_per_second is not None and not (
-        isinstance(limit.requests_per_second, (int, float))
-        and math.isfinite(limit.requests_per_second)
-        and limit.requests_per_second > 0
+    rate = limit.requests_per_second
+    if rate is not None and not (
+        isinstance(rate, (int, float))
+        and not isinstance(rate, bool)
+        and math.isfinite(rate)
+        and rate > 0
     ):
         raise ValueError(
-            "RateLimit.requests_per_second must be a positive number, or None for no limit; "
-            f"got {limit.requests_per_second!r}"
+            "RateLimit.requests_per_second must be a positive number, or None for no cap; "
+            f"got {rate!r}"
         )
-    if not isinstance(limit.burst, int) or limit.burst < 1:
+    if isinstance(limit.burst, bool) or not isinstance(limit.burst, int) or limit.burst < 1:
         raise ValueError(f"RateLimit.burst must be an integer >= 1, got {limit.burst!r}")
     if not 0 < limit.backoff_factor < 1:
         raise ValueError(
             f"RateLimit.backoff_factor must be between 0 and 1, got {limit.backoff_factor!r}"
+        )
+    if not limit.min_requests_per_second > 0:
+        raise ValueError(
+            "RateLimit.min_requests_per_second must be a positive number, "
+            f"got {limit.min_requests_per_second!r}"
         )
     if not limit.recovery >= 0:
         raise ValueError(f"RateLimit.recovery must be >= 0 seconds, got {limit.recovery!r}")
@@ -54,21 +70,29 @@ def _check_rate_limit(limit: RateLimit) -> None:
 
 @attrs.frozen(kw_only=True)
 class RateLimit:
-    """The client-wide request budget.
+    """The client-wide request budget shared by creates, polls and direct calls.
+
+    The default, ``RateLimit()`` (also what ``VideoAPI(rate_limit=None)`` uses), puts no
+    cap on the client: requests go out as fast as they are made until the server
+    answers 429. Then the client slows to `backoff_factor` times the rate it was
+    meeting, waits out the server's ``Retry-After`` (up to
+    `RetryPolicy.max_retry_after`; a longer one is not obeyed), and climbs back to no
+    cap over `recovery` seconds once the 429s stop. ``RateLimit(requests_per_second=10)``
+    adds a fixed cap, below which the same slowing down applies.
 
     Attributes:
-        requests_per_second: The most requests started per second, across creates,
-            polls and direct calls. None removes the limit: a 429 then pauses every
-            request for its ``Retry-After`` and slows down from the rate it was meeting,
-            recovering to no limit over `recovery` seconds.
-        burst: How many requests may start at once after a quiet spell.
-        backoff_factor: After a 429 the rate is multiplied by this.
-        min_requests_per_second: The rate never drops below this.
-        recovery: Seconds over which the rate climbs back after the last 429.
+        requests_per_second: A fixed cap on requests started per second, or None (the
+            default) for none.
+        burst: With a cap (or while slowed down), how many requests may start at once
+            after a quiet spell.
+        backoff_factor: On a 429, the rate is multiplied by this (0.5).
+        min_requests_per_second: The rate is never cut below this (0.5).
+        recovery: Seconds over which the rate climbs back, linearly, after the last
+            slow-down (30).
 
     """
 
-    requests_per_second: float | None = 10.0
+    requests_per_second: float | None = None
     burst: int = 10
     backoff_factor: float = 0.5
     min_requests_per_second: float = 0.5
@@ -78,12 +102,39 @@ class RateLimit:
         _check_rate_limit(self)
 
 
-class RequestBudget:
-    """Grants request slots under a `RateLimit`, by priority, and adapts to 429 answers.
+class _Waiter:
+    """One request waiting for a slot."""
 
-    Only the first waiter in line (by priority, then arrival) watches the clock; it
-    sleeps, with the injected ``sleep``, until a token is due, takes it, and wakes the
-    next in line. Everybody else waits on a future of their own.
+    __slots__ = ("deadline", "error", "future", "line", "method", "path", "started")
+
+    def __init__(
+        self,
+        line: int,
+        future: asyncio.Future[None],
+        deadline: float | None,
+        started: float,
+        method: str,
+        path: str,
+    ) -> None:
+        self.line = line
+        self.future = future
+        self.deadline = deadline
+        self.started = started
+        self.method = method
+        self.path = path
+        self.error: RateLimitError | None = None  # set when the deadline comes first
+
+
+class RequestBudget:
+    """Grants request slots under a `RateLimit`, by priority with a share for polls.
+
+    `acquire` waits for a slot and returns a ticket; `release` gives the slot back
+    when the answer is in; `on_rate_limited` takes a 429, with the ticket of the
+    request it answered, so that a burst of 429s to requests sent before the last
+    slow-down counts once. ``Retry-After`` pauses longer than `max_pause` are not
+    obeyed. At most `max_in_flight` requests are out at once (the connection pool's
+    size), so that requests queue here, where polls get their share, rather than in
+    the pool, first come first served.
     """
 
     def __init__(
@@ -92,120 +143,301 @@ class RequestBudget:
         *,
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
+        max_pause: float = 60.0,
+        max_in_flight: int | None = None,
     ) -> None:
+        if max_in_flight is not None and not (
+            isinstance(max_in_flight, int) and not isinstance(max_in_flight, bool)
+        ):
+            raise ValueError(f"max_connections must be an integer >= 1, got {max_in_flight!r}")
+        if max_in_flight is not None and max_in_flight < 1:
+            raise ValueError(f"max_connections must be an integer >= 1, got {max_in_flight!r}")
         self._limit = limit
         self._clock = clock
         self._sleep = sleep
+        self._max_pause = max_pause
+        self._max_in_flight = _NEVER if max_in_flight is None else max_in_flight
+        self._in_flight = 0
         self._tokens = float(limit.burst)
         self._updated = clock()
-        self._reduced_rate: float | None = None
-        self._reduced_at = 0.0
-        self._ceiling = 0.0  # without a configured rate: the rate met when a 429 came
-        self._grants: deque[float] = deque(maxlen=_OBSERVED)
-        self._paused_until = 0.0
-        self._line: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._order = itertools.count()
+        self._reduced: float | None = None  # the rate right after the last slow-down
+        self._ceiling = 0.0  # the rate to climb back to from there
+        self._cut_at = 0.0
+        self._cut_ticket = 0  # tickets up to this one were out before the last slow-down
+        self._tickets = 0
+        self._starts: deque[float] = deque(maxlen=_OBSERVED)
+        self._paused_until = -_NEVER
+        self._lines: tuple[deque[_Waiter], deque[_Waiter], deque[_Waiter]] = (
+            deque(),
+            deque(),
+            deque(),
+        )
+        self._waiting = 0
+        self._non_polls_in_a_row = 0
+        self._wake: asyncio.Future[None] | None = None
         self.rate_limited = 0
-        """How many 429 answers the budget has reacted to."""
+        """How many 429 answers the budget was told about."""
+        self.slowdowns = 0
+        """How many times it cut the rate (one per congestion signal, not per 429)."""
 
     @property
     def limit(self) -> RateLimit:
         """The configured limit."""
         return self._limit
 
-    def current_rate(self, now: float | None = None) -> float | None:
-        """Return the rate in force: the configured one, or less while recovering from a 429."""
-        target = self._limit.requests_per_second
-        if self._reduced_rate is None:
-            return target
-        now = self._clock() if now is None else now
-        span = now - self._reduced_at
-        if span >= self._limit.recovery:
-            self._reduced_rate = None
-            return target
-        ceiling = target if target is not None else self._ceiling
-        return self._reduced_rate + (ceiling - self._reduced_rate) * span / self._limit.recovery
+    @property
+    def waiting(self) -> int:
+        """How many requests are waiting for a slot."""
+        return self._waiting
 
-    def _wait_needed(self, now: float) -> float:
-        """Take a token and return 0, or return how long until one is due."""
+    def current_rate(self, now: float | None = None) -> float | None:
+        """Return the rate in force (None: no cap), lower while recovering from a 429."""
+        cap = self._limit.requests_per_second
+        if self._reduced is None:
+            return cap
+        now = self._clock() if now is None else now
+        span = now - self._cut_at
+        if span >= self._limit.recovery:
+            self._reduced = None
+            return cap
+        return self._reduced + (self._ceiling - self._reduced) * span / self._limit.recovery
+
+    # --- taking and giving back slots ---------------------------------------------------
+
+    async def acquire(
+        self,
+        priority: int = PRIORITY_CALL,
+        *,
+        deadline: float | None = None,
+        method: str = "",
+        path: str = "",
+    ) -> int:
+        """Wait for a slot to send one request and return its ticket.
+
+        A lower `priority` goes first (creates, then calls, then polls, with a share
+        for polls). With a `deadline` (a clock time), a request that cannot get a slot
+        by then fails with `RateLimitError`, naming `method` and `path`. A free slot is
+        taken without sleeping, scheduling or allocating anything.
+        """
+        if not self._waiting and self._take(self._clock()) == 0.0:
+            return self._tickets
+        return await self._queue(priority, deadline, method, path)
+
+    def release(self) -> None:
+        """Give back the slot of a request whose answer is in (or that failed)."""
+        self._in_flight -= 1
+        if self._waiting and self._in_flight + 1 >= self._max_in_flight:
+            self._poke()
+
+    def _take(self, now: float) -> float:
+        """Take a slot and return 0, or return how long until one may be taken."""
+        if self._in_flight >= self._max_in_flight:
+            return _NEVER  # until a slot is given back
         if now < self._paused_until:
             return self._paused_until - now
         rate = self.current_rate(now)
-        if rate is None:
-            self._grants.append(now)
-            return 0.0
-        self._tokens = min(float(self._limit.burst), self._tokens + (now - self._updated) * rate)
-        self._updated = now
-        if self._tokens >= 1.0 - _EPSILON:
+        if rate is not None:
+            self._tokens = min(
+                float(self._limit.burst), self._tokens + (now - self._updated) * rate
+            )
+            self._updated = now
+            if self._tokens < 1.0 - _EPSILON:
+                return (1.0 - self._tokens) / rate + _EPSILON
             self._tokens = max(self._tokens - 1.0, 0.0)
-            self._grants.append(now)
-            return 0.0
-        return (1.0 - self._tokens) / rate + _EPSILON
+        self._in_flight += 1
+        self._tickets += 1
+        self._starts.append(now)
+        return 0.0
 
-    async def acquire(self, priority: int = PRIORITY_CALL) -> None:
-        """Wait for a slot to send one request; a lower `priority` number goes first."""
-        if not self._line and self._wait_needed(self._clock()) == 0.0:
-            return
-        me: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        entry = (priority, next(self._order), me)
-        heapq.heappush(self._line, entry)
+    async def _queue(self, priority: int, deadline: float | None, method: str, path: str) -> int:
+        loop = asyncio.get_running_loop()
+        now = self._clock()
+        me = _Waiter(min(max(priority, 0), 2), loop.create_future(), deadline, now, method, path)
+        self._lines[me.line].append(me)
+        self._waiting += 1
+        self._poke()  # the front may have changed: whoever keeps the clock looks again
         try:
             while True:
-                if self._line[0] is not entry:
-                    await me  # woken when we reach the front of the line
-                    me = asyncio.get_running_loop().create_future()
-                    entry = (entry[0], entry[1], me)
-                    self._replace_front(entry)
+                now = self._clock()
+                self._expire(now)
+                if me.error is not None:
+                    raise me.error
+                if self._front() is not me:
+                    await me.future
+                    me.future = loop.create_future()
                     continue
-                delay = self._wait_needed(self._clock())
+                delay = self._take(now)
                 if delay == 0.0:
-                    return
-                await self._sleep(delay)
+                    self._served(me)
+                    return self._tickets
+                if me.deadline is not None and delay != _NEVER and now + delay > me.deadline:
+                    raise self._no_slot(me, now)
+                # A wait for a free connection is not bounded here (as in the pool);
+                # a wait for time is, and the front keeps the clock for all deadlines.
+                until = None if delay == _NEVER else self._next_deadline()
+                await self._nap(delay if until is None else min(delay, max(until - now, 0.0)))
         finally:
-            self._leave(entry)
+            self._leave(me)
 
-    def _replace_front(self, entry: tuple[int, int, asyncio.Future[None]]) -> None:
-        for index, queued in enumerate(self._line):
-            if queued[:2] == entry[:2]:
-                self._line[index] = entry
-                return
+    def _front(self) -> _Waiter | None:
+        creates, calls, polls = self._lines
+        first = creates[0] if creates else calls[0] if calls else None
+        if polls and (first is None or self._non_polls_in_a_row >= _POLL_SHARE - 1):
+            return polls[0]
+        return first
 
-    def _leave(self, entry: tuple[int, int, asyncio.Future[None]]) -> None:
-        was_front = bool(self._line) and self._line[0][:2] == entry[:2]
-        for index, queued in enumerate(self._line):
-            if queued[:2] == entry[:2]:
-                self._line.pop(index)
-                heapq.heapify(self._line)
-                break
-        if was_front and self._line:
-            front = self._line[0][2]
-            if not front.done():
-                front.set_result(None)
+    def _served(self, waiter: _Waiter) -> None:
+        if waiter.line == PRIORITY_POLL:
+            self._non_polls_in_a_row = 0
+        elif self._lines[PRIORITY_POLL]:
+            self._non_polls_in_a_row += 1
 
-    def on_rate_limited(self, retry_after: float | None) -> None:
-        """Slow down after a 429: pause for ``Retry-After`` and cut the rate."""
+    def _leave(self, waiter: _Waiter) -> None:
+        line = self._lines[waiter.line]
+        if waiter in line:
+            line.remove(waiter)
+        self._waiting -= 1
+        front = self._front()
+        if front is not None and not front.future.done():
+            front.future.set_result(None)
+
+    def _next_deadline(self) -> float | None:
+        deadlines = [w.deadline for line in self._lines for w in line if w.deadline is not None]
+        return min(deadlines, default=None)
+
+    def _expire(self, now: float) -> None:
+        """Fail every waiter whose deadline has come, or comes before the pause ends.
+
+        Only while the budget holds requests back for time (a pause or a rate): a wait
+        for a free connection alone is not bounded, as in the connection pool.
+        """
+        if now >= self._paused_until and self.current_rate(now) is None:
+            return
+        limit = max(now, self._paused_until)
+        expired = False
+        for line in self._lines:
+            for waiter in [w for w in line if w.deadline is not None and w.deadline <= limit]:
+                line.remove(waiter)
+                waiter.error = self._no_slot(waiter, now)
+                if not waiter.future.done():
+                    waiter.future.set_result(None)
+                expired = True
+        if expired:
+            self._poke()  # the front may be among them
+
+    def _no_slot(self, waiter: _Waiter, now: float) -> RateLimitError:
+        bound = (waiter.deadline or now) - waiter.started
+        rate = self.current_rate(now)
+        pace = "no cap" if rate is None else f"{rate:.3g} requests per second"
+        paused = self._paused_until - now
+        pause = f", paused {paused:.3g} s more for Retry-After" if paused > 0 else ""
+        why = "after 429 Too Many Requests answers" if self.rate_limited else "as RateLimit caps"
+        return RateLimitError(
+            f"{waiter.method} {waiter.path} was not sent: no request slot came free within "
+            f"its {bound:.3g} s bound (RetryPolicy.max_elapsed); the client is pacing "
+            f"requests at {pace}{pause} {why}, with {self._waiting} waiting. Send fewer "
+            "requests at once, or try again later",
+            retry_after=paused if paused > 0 else None,
+            status_code=429,
+            detail=None,
+            headers={},
+            method=waiter.method,
+            path=waiter.path,
+        )
+
+    async def _nap(self, delay: float) -> None:
+        """Sleep for `delay` (forever if infinite), or until `_poke` is called."""
+        wake = self._wake = asyncio.get_running_loop().create_future()
+        try:
+            await wait_or_wake(wake, None if delay == _NEVER else delay, self._sleep)
+        finally:
+            if self._wake is wake:
+                self._wake = None
+
+    def _poke(self) -> None:
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    # --- congestion -----------------------------------------------------------------------
+
+    def on_rate_limited(self, retry_after: float | None, ticket: int | None = None) -> None:
+        """Take a 429 answering the request that held `ticket` (None: a fresh signal).
+
+        Pauses every request for ``Retry-After`` when it is at most `max_pause`, and
+        cuts the rate unless the request was sent before the last cut.
+        """
         self.rate_limited += 1
         now = self._clock()
-        if retry_after is not None:
-            self._paused_until = max(self._paused_until, now + retry_after)
+        if retry_after is not None and 0 < retry_after <= self._max_pause:
+            until = now + retry_after  # a longer Retry-After is refused, so not obeyed
+            if until > self._paused_until:
+                self._paused_until = until
+                self._expire(now)
+        if ticket is not None and ticket <= self._cut_ticket:
+            return  # sent before the last cut: the same congestion, already acted on
+        self._cut_ticket = self._tickets
         current = self.current_rate(now)
-        if current is None:
-            # No configured rate: slow down from the rate the server just refused.
-            current = self._observed_rate(now)
-            if current is None:
-                return
-            self._ceiling = current
-            self._updated = now
-        self._reduced_rate = max(
-            self._limit.min_requests_per_second, current * self._limit.backoff_factor
-        )
-        self._reduced_at = now
-        self._tokens = min(self._tokens, 0.0)
+        met = self._rate_met(now)
+        if met is None and current is None:
+            return  # too few requests to tell a rate: the pause is all there is to do
+        base = min(r for r in (current, met) if r is not None)
+        self.slowdowns += 1
+        cap = self._limit.requests_per_second
+        self._ceiling = max(base, self._limit.min_requests_per_second) if cap is None else cap
+        self._reduced = max(self._limit.min_requests_per_second, base * self._limit.backoff_factor)
+        self._cut_at = now
+        self._tokens = 0.0
+        self._updated = now
 
-    def _observed_rate(self, now: float) -> float | None:
+    def _rate_met(self, now: float) -> float | None:
         """Return the requests started per second lately, or None if too few to tell."""
-        grants = self._grants
-        if len(grants) < 2:
+        starts = self._starts
+        if len(starts) < 2:
             return None
-        span = now - grants[0]
-        return len(grants) / span if span > 0 else None
+        span = now - starts[0]
+        if span < _WINDOW:
+            if len(starts) == _OBSERVED:  # more than we keep in one window
+                return len(starts) / max(span, _EPSILON)
+            return len(starts) / _WINDOW
+        recent = 0
+        for started in reversed(starts):
+            if started <= now - _WINDOW:
+                break
+            recent += 1
+        if recent >= 2:
+            return recent / _WINDOW
+        return len(starts) / span
+
+
+async def wait_or_wake(
+    wake: asyncio.Future[None], delay: float | None, sleep: Callable[[float], Awaitable[None]]
+) -> None:
+    """Wait until `wake` is resolved or `delay` seconds pass (None: no time limit).
+
+    With ``asyncio.sleep`` as `sleep`, one timer resolves `wake`; an injected sleep (a
+    fake clock in tests) runs as a task beside it.
+    """
+    if delay is None:
+        await wake
+        return
+    if sleep is asyncio.sleep:
+        timer = asyncio.get_running_loop().call_later(delay, _resolve, wake)
+        try:
+            await wake
+        finally:
+            timer.cancel()
+        return
+    sleeper = asyncio.ensure_future(sleep(delay))
+    try:
+        await asyncio.wait({sleeper, wake}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not sleeper.done():
+            sleeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sleeper
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -149,7 +149,10 @@ class VideoAPI:
             ``RetryPolicy.disabled()`` sends every request exactly once.
         poll: How renders are polled while waiting (see `PollPolicy`).
         rate_limit: The client-wide request budget shared by creates, polls and
-            direct calls (see `RateLimit`); creates go first.
+            direct calls (see `RateLimit`). None, the default, sets no client-side cap:
+            the client slows down only when the server answers 429, and recovers when
+            the 429s stop. ``RateLimit(requests_per_second=10)`` caps it. Waiting
+            creates go first, with a share kept for status polls.
         max_connections: The most connections open at once, when the client creates its
             own session. Requests beyond it queue (without their timeouts running).
         clock: A monotonic clock in seconds; injectable for tests.
@@ -219,15 +222,20 @@ class VideoAPI:
         }
         self._create_headers = {k: v for k, v in create_headers.items() if v is not None}
         self._clock = clock
+        retry = _setting("retry", retry, RetryPolicy)
         self._requester = Requester(
             transport=transport,
             base_url=parse_base_url(base_url or env_setting(ENV_BASE_URL) or DEFAULT_BASE_URL),
             headers={"Accept": "application/json", "User-Agent": _USER_AGENT},
             api_key=key,
             budget=RequestBudget(
-                _setting("rate_limit", rate_limit, RateLimit), clock=clock, sleep=sleep
+                _setting("rate_limit", rate_limit, RateLimit),
+                clock=clock,
+                sleep=sleep,
+                max_pause=retry.max_retry_after,
+                max_in_flight=max_connections,
             ),
-            retry=_setting("retry", retry, RetryPolicy),
+            retry=retry,
             timeouts=_setting("timeouts", timeouts, Timeouts),
             clock=clock,
             sleep=sleep,

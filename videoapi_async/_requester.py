@@ -129,6 +129,8 @@ class Requester:
         if query:
             url = url.with_query(query)
         request = HTTPRequest(method, str(url), path, sent_headers, data, self.timeouts)
+        # Waiting for a slot counts against the same bound as retries.
+        deadline = self._clock() + self.retry.max_elapsed
 
         async def attempt() -> Reply[Any]:
             if self.closed:
@@ -136,9 +138,14 @@ class Requester:
                     "this VideoAPI client is closed; create a new one "
                     "(async with VideoAPI() as api)"
                 )
-            await self.budget.acquire(priority)
-            started = time.perf_counter()
-            response = await self._exchange(request)
+            ticket = await self.budget.acquire(
+                priority, deadline=deadline, method=method, path=path
+            )
+            try:
+                started = time.perf_counter()
+                response = await self._exchange(request)
+            finally:
+                self.budget.release()
             payload = response.body
             if self._key in payload:  # a server echoing the key must not expose it
                 payload = payload.replace(self._key, _REDACTED)
@@ -153,7 +160,7 @@ class Requester:
                         response.status, response.headers, payload, method=method, path=path
                     )
             except RateLimitError as exc:
-                self.budget.on_rate_limited(exc.retry_after)
+                self.budget.on_rate_limited(exc.retry_after, ticket)
                 raise
             return Reply(value, response.status, response.headers, time.perf_counter() - started)
 
