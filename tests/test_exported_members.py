@@ -40,6 +40,7 @@ EXPECTED = {
     "PaletteColor",
     "RateLimitError",
     "RenderFailedError",
+    "RenderStalledError",
     "RenderTimeoutError",
     "RequestValidationError",
     "ResponseDecodeError",

@@ -14,6 +14,7 @@ from videoapi_async import (
     PollPolicy,
     RateLimit,
     RenderFailedError,
+    RenderStalledError,
     RenderTimeoutError,
     SourceDraftVideoRequest,
     Video,
@@ -301,6 +302,53 @@ async def test_poll_honours_retry_after(api: VideoAPI, mock_api: MockAPI, time: 
     assert time.now - started >= 17
 
 
+async def test_a_stuck_render_ends_as_stalled(mock_api: MockAPI, time: FakeTime) -> None:
+    """A render that shows no change for stall_timeout ends with RenderStalledError."""
+    mock_api.get(VIDEO_URL, payload={**VIDEO, "progress": 40}, repeat=True)
+    policy = PollPolicy(stall_timeout=120, list_polling="never")
+    async with VideoAPI(
+        "k", base_url=BASE_URL, clock=time.clock, sleep=time.sleep, poll=policy
+    ) as api:
+        started = time.now
+        with pytest.raises(RenderStalledError, match="stall_timeout") as info:
+            await api.wait_for_render("vid-1")
+    assert isinstance(info.value, RenderTimeoutError)
+    assert info.value.video is not None
+    assert info.value.video.progress == 40
+    assert 120 <= time.now - started <= 120 + policy.max_interval * 1.2
+    assert info.value.stalled_for >= 120
+
+
+def test_stall_detection_is_on_by_default() -> None:
+    """The default policy gives up on a render unchanged for an hour; None turns it off."""
+    assert PollPolicy().stall_timeout == 3600
+    assert PollPolicy(stall_timeout=None).stall_timeout is None
+
+
+async def test_timeout_carries_the_state_at_the_deadline(
+    api: VideoAPI, mock_api: MockAPI, time: FakeTime
+) -> None:
+    """A wait that times out reports the render as polled just before the deadline."""
+    render = FakeRender(time, duration=100, queue=0)
+    serve(mock_api, render)
+    with pytest.raises(RenderTimeoutError) as info:
+        await api.wait_for_render("vid-1", timeout=50)
+    video = info.value.video
+    assert video is not None
+    assert video.progress is not None
+    assert video.progress >= 50 - 100 * api.poll_policy.min_interval / 100 - 1
+
+
+async def test_a_server_id_that_cannot_be_sent_ends_the_wait(
+    api: VideoAPI, mock_api: MockAPI
+) -> None:
+    """render() of a create answered with id '..' ends with a VideoAPIError saying why."""
+    mock_api.post(f"{BASE_URL}/videos", status=201, payload={**VIDEO, "id": ".."})
+    with pytest.raises(VideoAPIError, match="cannot be sent") as info:
+        await api.render(source_draft_id="d", name="n")
+    assert isinstance(info.value.__cause__, ValueError)
+
+
 async def test_seeded_video_skips_the_first_poll(
     api: VideoAPI, mock_api: MockAPI, time: FakeTime
 ) -> None:
@@ -451,6 +499,43 @@ class TestBatches:
         assert per_id["list_polls"] == 0
         assert listed["list_polls"] >= 1
         assert listed["polls"] + listed["list_polls"] < (per_id["polls"]) / 2
+
+    @pytest.mark.parametrize(
+        "failure",
+        [
+            {"status": 502, "body": "<html>bad gateway</html>", "content_type": "text/html"},
+            {"status": 429, "headers": {"Retry-After": "1"}, "payload": {"detail": "slow"}},
+        ],
+        ids=["502", "429"],
+    )
+    async def test_one_failed_list_call_keeps_list_polling(
+        self, mock_api: MockAPI, time: FakeTime, failure: dict[str, Any]
+    ) -> None:
+        """A list call that fails once is retried as a list, not replaced by GETs for long."""
+        renders = [FakeRender(time, video_id=f"r{i}", duration=20 + i) for i in range(30)]
+        mock_api.get(f"{BASE_URL}/videos", **failure)
+        mock_api.get(
+            f"{BASE_URL}/videos",
+            callback=lambda url, **kw: CallbackResult(payload=[r.state() for r in renders]),
+            repeat=True,
+        )
+        for render in renders:
+            serve(mock_api, render)
+        async with VideoAPI(
+            "k",
+            base_url=BASE_URL,
+            clock=time.clock,
+            sleep=time.sleep,
+            rate_limit=RateLimit(requests_per_second=None),
+            poll=PollPolicy(jitter=0),
+        ) as api:
+            outcomes = await api.wait_for_renders([r.video_id for r in renders], timeout=300)
+            stats = api.stats
+        assert all(o.ok for o in outcomes)
+        assert stats["list_polls"] >= 2
+        # The cost model still measures GETs, but renders are not polled one by one.
+        assert sum(r.polls for r in renders) <= 2 * len(renders)
+        assert time.now - renders[-1].finishes_at < 30
 
     def test_bad_batches_fail_fast(self, api: VideoAPI) -> None:
         """A batch of the wrong shape is refused at once."""

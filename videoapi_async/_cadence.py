@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterable
 from typing import Any, Final, Literal, Protocol
 
 import attrs
 
 from ._retry import backoff
 
-__all__ = ["Job", "JobStatus", "PollPolicy", "ProgressTrack", "poll_backoff"]
+__all__ = ["Job", "JobStatus", "PollPolicy", "ProgressTrack", "most_eager", "poll_backoff"]
 
 
 class JobStatus(Protocol):
@@ -76,6 +77,11 @@ def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None
         )
 
 
+def _seconds_or_none(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        _seconds(instance, attribute, value)
+
+
 def _count(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"PollPolicy.{attribute.name} must be an integer >= 1, got {value!r}")
@@ -115,6 +121,9 @@ def _not_above_max(instance: PollPolicy, attribute: attrs.Attribute[Any], value:
 class PollPolicy:
     """How renders are polled while somebody waits for them.
 
+    A wait may bring its own policy; a render that waits with different policies share
+    is polled as eagerly as the most eager of them asks (see `most_eager`).
+
     Attributes:
         first_poll: Seconds before the first poll of a render nothing is known about;
             also the first wait after a failed poll.
@@ -142,6 +151,11 @@ class PollPolicy:
             progress then only happen every `webhook_safety_interval` seconds.
         webhook_safety_interval: Seconds between the safety-net polls of a render
             while webhooks report its progress.
+        stall_timeout: Seconds a render's status and progress may stay the same before
+            its waits end with `RenderStalledError` (default 3600: an hour without any
+            change; a render that takes longer than that over one percent is stuck).
+            None never gives up on a render that does not move. A wait's own
+            ``timeout`` applies either way.
 
     """
 
@@ -159,6 +173,33 @@ class PollPolicy:
     max_failing: float = attrs.field(default=300.0, validator=_seconds)
     webhooks: bool = attrs.field(default=False, validator=_flag)
     webhook_safety_interval: float = attrs.field(default=60.0, validator=_seconds)
+    stall_timeout: float | None = attrs.field(default=3600.0, validator=_seconds_or_none)
+
+
+def most_eager(policies: Iterable[PollPolicy]) -> PollPolicy:
+    """Return the pace for a render that waits with different policies share.
+
+    Field by field, the most eager setting wins: the shortest `first_poll`,
+    `min_interval`, `max_interval`, `finish_margin` and `webhook_safety_interval`, the
+    gentlest `growth` and the least `jitter`. The result is only used to pace polls;
+    `max_failing` and `stall_timeout` stay each waiter's own, and the client-wide
+    fields (`list_polling`, `list_min_in_flight`, `max_concurrent_polls`, `webhooks`)
+    are the client's.
+    """
+    first, *rest = policies
+    if not rest:
+        return first
+    every = (first, *rest)
+    return attrs.evolve(
+        first,
+        first_poll=min(p.first_poll for p in every),
+        growth=min(p.growth for p in every),
+        max_interval=min(p.max_interval for p in every),
+        min_interval=min(p.min_interval for p in every),
+        jitter=min(p.jitter for p in every),
+        finish_margin=min(p.finish_margin for p in every),
+        webhook_safety_interval=min(p.webhook_safety_interval for p in every),
+    )
 
 
 def poll_backoff(attempt: int, policy: PollPolicy, rng: random.Random) -> float:

@@ -36,6 +36,7 @@ from ._errors import (
     CreateOutcomeUnknownError,
     NotFoundError,
     RenderFailedError,
+    RenderStalledError,
     RenderTimeoutError,
     ResponseDecodeError,
     ServerError,
@@ -245,6 +246,7 @@ class VideoAPI:
             fetch_many=self._poll_list,
             failed=_render_failed,
             timed_out=_render_timed_out,
+            stalled=_render_stalled,
             policy=poll,
             clock=clock,
             sleep=sleep,
@@ -779,6 +781,19 @@ def _render_timed_out(video_id: str, last: Video | None, timeout: float) -> Vide
         video_id=video_id,
         video=last,
         timeout=timeout,
+    )
+
+
+def _render_stalled(video_id: str, last: Video | None, stalled_for: float) -> VideoAPIError:
+    state = f" at {last.status.value}" if last is not None else ""
+    if last is not None and last.progress is not None:
+        state += f" {last.progress} %"
+    return RenderStalledError(
+        f"gave up waiting for video {video_id!r}: it has stayed{state} for {stalled_for:.0f} s "
+        "(PollPolicy.stall_timeout). The render may still move: wait again, or ask support",
+        video_id=video_id,
+        video=last,
+        stalled_for=stalled_for,
     )
 
 

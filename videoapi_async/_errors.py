@@ -20,7 +20,8 @@ The tree::
     ├── CreateOutcomeUnknownError  a create was sent but its answer was lost: the video may exist
     ├── RenderFailedError          a render ended as failed, cancelled or stopped; see `.video`
     ├── RenderTimeoutError         a wait hit its deadline first; see `.video` (the last state seen)
-    │   └── VoicePreviewTimeoutError   the same for a voice preview; see `.preview`
+    │   ├── VoicePreviewTimeoutError   the same for a voice preview; see `.preview`
+    │   └── RenderStalledError     a render showed no change for `PollPolicy.stall_timeout`
     ├── VoicePreviewFailedError    a voice preview ended failed; see `.preview`
     ├── VideoNotReadyError         subtitles were asked for a video whose render has not succeeded
     └── WebhookError               a webhook delivery was refused (in `videoapi_async.webhooks`)
@@ -52,6 +53,7 @@ __all__ = [
     "NotFoundError",
     "RateLimitError",
     "RenderFailedError",
+    "RenderStalledError",
     "RenderTimeoutError",
     "RequestValidationError",
     "ResponseDecodeError",
@@ -304,6 +306,25 @@ class VoicePreviewTimeoutError(RenderTimeoutError):
     ) -> None:
         super().__init__(message, video_id=video_id, video=video, timeout=timeout)
         self.preview = preview
+
+
+class RenderStalledError(RenderTimeoutError):
+    """A render's status and progress did not change for `PollPolicy.stall_timeout`.
+
+    The wait gave up on a render that looks stuck; it may still move later.
+
+    Attributes:
+        video: The render's state when the wait gave up (it has not changed for
+            `stalled_for` seconds).
+        stalled_for: Seconds the status and progress stayed the same.
+
+    """
+
+    def __init__(
+        self, message: str, *, video_id: str, video: Video | None, stalled_for: float
+    ) -> None:
+        super().__init__(message, video_id=video_id, video=video, timeout=stalled_for)
+        self.stalled_for = stalled_for
 
 
 class VoicePreviewFailedError(VideoAPIError):

@@ -1,14 +1,13 @@
-"""The shared poll scheduler: one poll loop per video id, one scheduler per client.
+"""The poll scheduler: who waits on which job, and when each job is read next.
 
-Every waiter on a video (an awaiter, an iterator, a batch) holds a `Subscription` to
-that video's single `_Watch`; however many wait, each video is polled once per cadence
-step. One scheduler task keeps a heap of when each watch is due, starts at most
-`PollPolicy.max_concurrent_polls` polls at a time (each through the client's request
-budget), enforces every waiter's deadline, and, when many renders are in flight,
-reads them all with one call to the list endpoint if that is measured to cost less.
-
-The scheduler task exists only while something is watched, and all its sleeping goes
-through the client's injectable ``sleep`` and ``clock``.
+One `Poller` per kind of job (renders, voice previews) per client. Every waiter holds
+a `Subscription` to its job's single `Watch`, so however many wait, each job is read
+once per cadence step. One scheduler task keeps a heap of when each watch is due and a
+heap of waiters' deadlines, starts at most `PollPolicy.max_concurrent_polls` polls at a
+time, and asks `ListStrategy` whether one list call should read the due jobs instead.
+Pacing is `_cadence`'s, states and their moves are `_watch`'s. The scheduler task
+exists only while something is watched, and it naps through the client's injected
+``sleep`` and ``clock``, in production and in tests alike.
 """
 
 from __future__ import annotations
@@ -19,12 +18,14 @@ import heapq
 import itertools
 import logging
 import random
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from typing import Final, Generic, TypeVar
 
-from ._cadence import Job, PollPolicy, ProgressTrack
+from ._cadence import Job, PollPolicy
 from ._errors import RateLimitError, VideoAPIError
 from ._retry import is_transient
+from ._strategy import ListStrategy
+from ._watch import IN_FLIGHT, Subscription, Watch, WatchEvent, WatchState, closed_error
 
 __all__ = ["Poller", "Subscription", "closed_error"]
 
@@ -32,115 +33,12 @@ logger: Final = logging.getLogger("videoapi_async")
 
 J = TypeVar("J", bound=Job)
 
-_EWMA: Final = 0.3
-_NEVER: Final = float("inf")
-_LIST_SHARE: Final = 5.0  # space list calls by 5x their cost: at most ~20 % of the time
-_REPROBE: Final = 300.0  # seconds between measurements of the list endpoint
-
-
-def closed_error() -> VideoAPIError:
-    """Build the error that ends waits when their client closes."""
-    return VideoAPIError(
-        "the VideoAPI client was closed while waiting for a render; the render itself "
-        "goes on, wait for it again with a new client"
-    )
+# The last poll before a deadline goes this many poll costs (at least min_interval) early.
+_DEADLINE_LEAD: Final = 2.0
 
 
 def _state(job: Job) -> tuple[str, int | None]:
     return job.status.value, job.progress
-
-
-class Subscription(Generic[J]):
-    """One waiter's view of a watched video: the states it has seen and its outcome."""
-
-    __slots__ = (
-        "_changed",
-        "_last",
-        "_outcome",
-        "deadline",
-        "started",
-        "timeout",
-        "video_id",
-        "watch",
-    )
-
-    def __init__(
-        self, video_id: str, watch: _Watch[J], started: float, timeout: float | None
-    ) -> None:
-        self.video_id = video_id
-        self.watch: _Watch[J] | None = watch
-        self._last: J | None = None
-        self.started = started
-        self.timeout = timeout
-        self.deadline = None if timeout is None else started + timeout
-        loop = asyncio.get_running_loop()
-        self._outcome: asyncio.Future[J] = loop.create_future()
-        self._changed: asyncio.Future[None] | None = None
-
-    @property
-    def latest(self) -> J | None:
-        """The last state polled (shared by all waiters), or the final one once ended."""
-        return self.watch.latest if self.watch is not None else self._last
-
-    @property
-    def finished(self) -> bool:
-        """Whether this waiter's outcome is known."""
-        return self._outcome.done()
-
-    @property
-    def outcome(self) -> asyncio.Future[J]:
-        """Resolves to the final state, or fails with the error that ended the wait."""
-        return self._outcome
-
-    def eta(self, now: float) -> float | None:
-        """Seconds until the predicted finish, when it can be predicted."""
-        if self.watch is None:
-            return None
-        estimate = self.watch.track.estimated_finish()
-        return None if estimate is None else max(estimate[0] - now, 0.0)
-
-    def notify(self) -> None:
-        """Wake whoever waits for this waiter's next change."""
-        changed = self._changed
-        if changed is not None and not changed.done():
-            changed.set_result(None)
-
-    async def changed(self) -> None:
-        """Wait until the video's state changes or the wait ends."""
-        if self._outcome.done():
-            return
-        self._changed = asyncio.get_running_loop().create_future()
-        try:
-            await self._changed
-        finally:
-            self._changed = None
-
-    def finish(self, video: J | None, error: BaseException | None) -> None:
-        """Settle the outcome (first call wins) and wake any iterator."""
-        if not self._outcome.done():
-            self._last = video if video is not None else self.latest
-            if error is not None:
-                self._outcome.set_exception(error)
-                # Mark retrieved: an iterator that ends early may never look at it.
-                self._outcome.exception()
-            elif video is not None:
-                self._outcome.set_result(video)
-        self.notify()
-
-
-class _Watch(Generic[J]):
-    """The single poll loop state of one video id, shared by all of its subscriptions."""
-
-    __slots__ = ("failing_since", "in_flight", "latest", "seq", "subscribers", "track", "video_id")
-
-    def __init__(self, video_id: str, policy: PollPolicy) -> None:
-        self.video_id = video_id
-        self.subscribers: set[Subscription[J]] = set()
-        self.latest: J | None = None
-        self.track = ProgressTrack()
-        self.seq = -1
-        self.in_flight = False
-        self.failing_since: float | None = None
 
 
 class Poller(Generic[J]):
@@ -151,7 +49,9 @@ class Poller(Generic[J]):
     seconds, queueing for the request budget excluded, which decides between them.
     `failed` builds the error for a job that ended in failure, `timed_out` the error
     for a waiter whose deadline came first (from the id, the last state seen and the
-    timeout).
+    timeout), and `stalled` the error for a waiter whose job has not changed for its
+    `PollPolicy.stall_timeout` (from the id, the last state and the seconds unchanged;
+    without it, stalls are not detected).
     """
 
     def __init__(
@@ -161,6 +61,7 @@ class Poller(Generic[J]):
         fetch_many: Callable[[Collection[str]], Awaitable[tuple[Mapping[str, J], float]]] | None,
         failed: Callable[[J], VideoAPIError],
         timed_out: Callable[[str, J | None, float], VideoAPIError],
+        stalled: Callable[[str, J | None, float], VideoAPIError] | None = None,
         policy: PollPolicy,
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
@@ -170,30 +71,28 @@ class Poller(Generic[J]):
         self._fetch_many = fetch_many
         self._failed = failed
         self._timed_out = timed_out
+        self._stalled = stalled
         self.policy = policy
         self._clock = clock
         self._sleep = sleep
         self._rng = random.Random(seed)
-        self._watches: dict[str, _Watch[J]] = {}
+        self._strategy = ListStrategy(policy, available=fetch_many is not None)
+        self._watches: dict[str, Watch[J]] = {}
         self._due: list[tuple[float, int, str]] = []
         self._deadlines: list[tuple[float, int, Subscription[J]]] = []
         self._seq = itertools.count()
         self._runner: asyncio.Task[None] | None = None
         self._wake: asyncio.Future[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._timer: asyncio.Future[None] | None = None
+        self._timer_at = 0.0
+        self._reads: set[asyncio.Task[None]] = set()
+        self._list_read: asyncio.Task[None] | None = None
         self._polls_in_flight = 0
         self._closed = False
-        # Measured costs (seconds per call), for choosing the list endpoint.
-        self._get_cost: float | None = None
-        self._list_cost: float | None = None
-        self._list_probed_at: float | None = None
-        self._next_list_at = 0.0
-        self._decision = False
-        self._decided_until = 0.0
         self.polls = 0
-        """Status polls sent so far (GET /videos/{id})."""
+        """Status polls answered so far (GET /videos/{id})."""
         self.list_polls = 0
-        """List calls sent so far to read many renders at once (GET /videos)."""
+        """List calls answered so far that read many renders at once (GET /videos)."""
         self.webhooks = policy.webhooks
         """Whether webhooks feed this poller (polls then slow to a safety net)."""
 
@@ -201,44 +100,88 @@ class Poller(Generic[J]):
 
     @property
     def watched(self) -> int:
-        """How many distinct videos are being polled."""
+        """How many distinct jobs are being polled."""
         return len(self._watches)
 
     def subscribe(
-        self, video_id: str, *, timeout: float | None, seed: J | None = None
+        self,
+        video_id: str,
+        *,
+        timeout: float | None,
+        seed: J | None = None,
+        policy: PollPolicy | None = None,
     ) -> Subscription[J]:
-        """Start waiting for `video_id`; the first waiter starts its poll loop."""
+        """Start waiting for `video_id`; the first waiter starts its polling.
+
+        `seed` is a state already known (it saves the first poll). `policy` paces this
+        wait instead of the client's: a job several waits share is polled as eagerly
+        as the most eager of their policies asks (`most_eager`), while `max_failing`
+        and `stall_timeout` apply to each wait on its own. The client-wide fields
+        (list polling, concurrency, webhooks) stay the client's.
+        """
         if self._closed:
             raise closed_error()
         now = self._clock()
+        sub_policy = self.policy if policy is None else policy
         watch = self._watches.get(video_id)
+        fresh = watch is None
         if watch is None:
-            watch = _Watch[J](video_id, self.policy)
-            self._watches[video_id] = watch
-            if seed is not None:
-                self._record(watch, seed, now)
-                if not seed.is_terminal:
-                    self._schedule(watch, self._next_due(watch, now))
-            else:
+            watch = self._watches[video_id] = Watch[J](video_id)
+        sub = Subscription[J](video_id, watch, now, timeout, sub_policy)
+        more_eager = watch.add(sub)
+        if fresh:
+            if seed is None:
                 self._schedule(watch, now)
-        sub = Subscription[J](video_id, watch, now, timeout)
-        watch.subscribers.add(sub)
-        if watch.latest is not None and watch.latest.is_terminal:
-            self._settle(watch, watch.latest)
-        elif sub.deadline is not None:
-            heapq.heappush(self._deadlines, (sub.deadline, next(self._seq), sub))
-            self._poke()
-        self._ensure_running()
+            else:
+                self._observe(watch, seed, now, ends_read=True)
+        elif (more_eager or sub.deadline is not None) and watch.state not in IN_FLIGHT:
+            # This wait may need the next poll sooner than it is planned.
+            due = self._next_due(watch, now)
+            if due < watch.due:
+                self._schedule(watch, due)
+        if not sub.finished:
+            if sub.deadline is not None:
+                heapq.heappush(self._deadlines, (sub.deadline, next(self._seq), sub))
+            self._ensure_running()
         return sub
 
     def unsubscribe(self, sub: Subscription[J]) -> None:
-        """Stop waiting; the last waiter to leave stops the video's polling."""
+        """Stop waiting; the last waiter to leave stops (and cancels) the job's polling."""
         watch, sub.watch = sub.watch, None
         if watch is None:
             return
-        watch.subscribers.discard(sub)
-        if not watch.subscribers and self._watches.get(watch.video_id) is watch:
+        watch.discard(sub)
+        if not watch.subscribers and not watch.ended:
+            self._end(watch)
+
+    def _end(self, watch: Watch[J]) -> None:
+        watch.move(WatchEvent.END)
+        if self._watches.get(watch.video_id) is watch:
             del self._watches[watch.video_id]
+        task, watch.task = watch.task, None
+        if task is not None and task is not self._list_read:
+            task.cancel()  # nobody waits for its answer: stop reading it
+        if not self._watches and self._list_read is not None:
+            self._list_read.cancel()
+
+    def feed(self, job_id: str, state: J | None) -> bool:
+        """Take news of a job from outside polling (a webhook); return whether it is watched.
+
+        A full state is handled like a poll's answer (a terminal one ends the waits at
+        once); without one, the job is polled right away. From now on, polls of jobs
+        in progress only happen every `PollPolicy.webhook_safety_interval` seconds.
+        """
+        self.webhooks = True
+        watch = self._watches.get(job_id)
+        if watch is None:
+            return False
+        now = self._clock()
+        if state is not None:
+            self._observe(watch, state, now, ends_read=False)
+        elif watch.state not in IN_FLIGHT:
+            self._schedule(watch, now)
+        self._poke()
+        return True
 
     # --- the scheduler -----------------------------------------------------------------
 
@@ -255,43 +198,43 @@ class Poller(Generic[J]):
         if wake is not None and not wake.done():
             wake.set_result(None)
 
-    def _next_due(self, watch: _Watch[J], at: float) -> float:
-        delay = watch.track.next_delay(at, self.policy, self._rng)
-        if self.webhooks:
-            delay = max(delay, self.policy.webhook_safety_interval)
-        return at + delay
-
-    def feed(self, job_id: str, state: J | None) -> bool:
-        """Take news of a job from outside polling (a webhook); return whether it is watched.
-
-        A full state is handled like a poll's answer (a terminal one ends the waits at
-        once); without one, the job is polled right away. From now on, polls of jobs
-        in progress only happen every `PollPolicy.webhook_safety_interval` seconds.
-        """
-        self.webhooks = True
-        watch = self._watches.get(job_id)
-        if watch is None:
-            return False
-        now = self._clock()
-        if state is not None:
-            self._handle_video(watch, state, now)
-        elif not watch.in_flight:
-            self._schedule(watch, now)
-        self._poke()
-        return True
-
-    def _schedule(self, watch: _Watch[J], due: float) -> None:
+    def _schedule(self, watch: Watch[J], due: float) -> None:
         watch.seq = next(self._seq)
+        watch.due = due
         heapq.heappush(self._due, (due, watch.seq, watch.video_id))
 
-    async def _run(self) -> None:
-        while self._watches or self._tasks:
-            now = self._clock()
-            self._expire(now)
-            self._launch_due(now)
-            await self._nap(self._next_wake(now))
+    def _next_due(self, watch: Watch[J], at: float) -> float:
+        policy = watch.policy or self.policy
+        delay = watch.track.next_delay(at, policy, self._rng)
+        if self.webhooks:
+            delay = max(delay, policy.webhook_safety_interval)
+        due = at + delay
+        # Read once more just before the earliest deadline, so that a wait that times
+        # out carries the render's state as of its end, not as of a poll long before.
+        deadline = min((s.deadline for s in watch.subscribers if s.deadline), default=None)
+        if deadline is not None and due > deadline:
+            last = deadline - max(
+                _DEADLINE_LEAD * (self._strategy.get_cost or 0.0), policy.min_interval
+            )
+            if last > at + policy.min_interval:
+                due = last
+        return due
 
-    def _next_wake(self, now: float) -> float | None:
+    async def _run(self) -> None:
+        try:
+            while self._watches or self._reads:
+                now = self._clock()
+                self._expire(now)
+                self._launch_due(now)
+                await self._nap(self._next_wake(), now)
+        except Exception as exc:  # a bug: end every wait with it rather than hang them
+            logger.exception("the poll scheduler failed")
+            self._end_all(_unexpected("the poll scheduler", exc))
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+
+    def _next_wake(self) -> float | None:
         times = []
         if self._due and self._polls_in_flight < self.policy.max_concurrent_polls:
             times.append(self._due[0][0])
@@ -299,37 +242,35 @@ class Poller(Generic[J]):
             heapq.heappop(self._deadlines)
         if self._deadlines:
             times.append(self._deadlines[0][0])
-        return max(min(times) - now, 0.0) if times else None
+        return min(times) if times else None
 
-    async def _nap(self, delay: float | None) -> None:
-        loop = asyncio.get_running_loop()
-        wake = self._wake = loop.create_future()
+    async def _nap(self, until: float | None, now: float) -> None:
+        """Sleep until `until` (clock time; None: until poked), or until poked sooner.
+
+        The sleeping is done by one timer task running the injected ``sleep``, kept
+        across naps while it ends no later than needed; a poke ends the nap early.
+        """
+        if until is not None and until <= now:
+            await asyncio.sleep(0)  # due already: only let the polls just started run
+            return
+        timer = self._timer
+        if timer is not None and not timer.done() and (until is None or self._timer_at > until):
+            timer.cancel()
+            timer = None
+        if until is not None and (timer is None or timer.done()):
+            self._timer_at = until
+            self._timer = timer = asyncio.ensure_future(self._sleep(until - now))
+            timer.add_done_callback(self._timer_done)
+        wake = self._wake = asyncio.get_running_loop().create_future()
         try:
-            if delay is None:
-                await wake
-            elif delay <= 0:
-                await asyncio.sleep(0)
-            elif self._sleep is asyncio.sleep:
-                # The usual case: one timer on the wake future, no task per nap.
-                timer = loop.call_later(delay, _resolve, wake)
-                try:
-                    await wake
-                finally:
-                    timer.cancel()
-            else:
-                await self._nap_with_injected_sleep(delay, wake)
+            await wake
         finally:
             self._wake = None
 
-    async def _nap_with_injected_sleep(self, delay: float, wake: asyncio.Future[None]) -> None:
-        sleeper = asyncio.ensure_future(self._sleep(delay))
-        try:
-            await asyncio.wait({sleeper, wake}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            if not sleeper.done():
-                sleeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sleeper
+    def _timer_done(self, timer: asyncio.Future[None]) -> None:
+        if not timer.cancelled() and timer.exception() is not None:
+            logger.error("the injected sleep failed", exc_info=timer.exception())
+        self._poke()
 
     def _expire(self, now: float) -> None:
         while self._deadlines and self._deadlines[0][0] <= now:
@@ -342,16 +283,16 @@ class Poller(Generic[J]):
     def _launch_due(self, now: float) -> None:
         if not self._due or self._due[0][0] > now:
             return
-        if self._use_list(now):
+        strategy = self._strategy
+        if strategy.use_list(now, len(self._watches), self._count_due_by):
             due = self._pop_due(now, limit=None)
             if not due:
                 return
-            if now >= self._next_list_at:
-                self._start(self._poll_list(due))
+            if strategy.ready(now):
+                self._start_list(due)
                 return
             # A list call is coming (or running): it will cover these too.
-            at = now if self._next_list_at == _NEVER else self._next_list_at
-            at = min(max(at, now + self.policy.min_interval), now + self.policy.max_interval)
+            at = strategy.covered_at(now)
             for watch in due:
                 self._schedule(watch, at)
             return
@@ -360,184 +301,208 @@ class Poller(Generic[J]):
         capacity = self.policy.max_concurrent_polls - self._polls_in_flight
         if capacity > 0:
             for watch in self._pop_due(now, limit=capacity):
-                self._start(self._poll_one(watch))
+                self._start_poll(watch)
 
-    def _pop_due(self, now: float, *, limit: int | None) -> list[_Watch[J]]:
-        due: list[_Watch[J]] = []
-        while self._due and self._due[0][0] <= now and (limit is None or len(due) < limit):
-            _, seq, video_id = heapq.heappop(self._due)
-            watch = self._watches.get(video_id)
-            if watch is None or watch.seq != seq or watch.in_flight:
-                continue
-            due.append(watch)
-        return due
-
-    def _start(self, poll: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(poll)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("a status poll crashed", exc_info=task.exception())
-        self._poke()
-
-    # --- list endpoint -----------------------------------------------------------------
-
-    def _use_list(self, now: float) -> bool:
-        mode = self.policy.list_polling
-        if self._fetch_many is None:
-            return False
-        if mode != "auto":
-            return mode == "always"
-        if len(self._watches) < self.policy.list_min_in_flight:
-            return False
-        if self._list_cost is None:
-            # Many renders in flight: measure the list endpoint once. Before any poll,
-            # this one call also replaces a first poll of each of them.
-            return True
-        if self._get_cost is None:
-            return False
-        if self._list_probed_at is not None and now - self._list_probed_at > _REPROBE:
-            return True  # the account grows, and so does the list: measure again
-        if self._decided_until > now:
-            return self._decision
-        # Cheaper as one list call than as the polls due before the next one may start?
-        horizon = now + self._list_spacing()
-        due_soon = sum(
+    def _count_due_by(self, horizon: float) -> int:
+        return sum(
             1
             for due, seq, video_id in self._due
             if due <= horizon and (w := self._watches.get(video_id)) is not None and w.seq == seq
         )
-        self._decision = due_soon * self._get_cost >= self._list_cost
-        self._decided_until = now + self.policy.min_interval
-        return self._decision
 
-    def _list_spacing(self) -> float:
-        cost = self._list_cost if self._list_cost not in (None, _NEVER) else 0.0
-        spacing = max(self.policy.min_interval, _LIST_SHARE * (cost or 0.0))
-        return min(spacing, self.policy.max_interval)
+    def _pop_due(self, now: float, *, limit: int | None) -> list[Watch[J]]:
+        due: list[Watch[J]] = []
+        while self._due and self._due[0][0] <= now and (limit is None or len(due) < limit):
+            _, seq, video_id = heapq.heappop(self._due)
+            watch = self._watches.get(video_id)
+            if watch is None or watch.seq != seq or watch.state in IN_FLIGHT:
+                continue
+            due.append(watch)
+        return due
 
-    async def _poll_list(self, due: list[_Watch[J]]) -> None:
-        assert self._fetch_many is not None
-        self._next_list_at = _NEVER
+    def _start_poll(self, watch: Watch[J]) -> None:
+        watch.move(WatchEvent.POLL)
+        self._polls_in_flight += 1
+        watch.task = self._start(self._poll_one(watch))
+
+    def _start_list(self, due: list[Watch[J]]) -> None:
         for watch in due:
-            watch.in_flight = True
+            watch.move(WatchEvent.LIST)
+        self._strategy.started()
+        task = self._list_read = self._start(self._poll_list(due))
+        for watch in due:
+            watch.task = task
+
+    def _start(self, read: Awaitable[None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(read)
+        self._reads.add(task)
+        task.add_done_callback(self._read_done)
+        return task
+
+    def _read_done(self, task: asyncio.Task[None]) -> None:
+        self._reads.discard(task)
+        if task is self._list_read:
+            self._list_read = None
+        exc = None if task.cancelled() else task.exception()
+        if exc is not None:  # reads hand every failure to the waits; this is a bug
+            logger.error("a status poll failed unexpectedly", exc_info=exc)
+        self._poke()
+
+    # --- reading -----------------------------------------------------------------------
+
+    async def _poll_one(self, watch: Watch[J]) -> None:
+        try:
+            video, cost = await self._fetch_one(watch.video_id)
+        except Exception as exc:  # every failure must reach the waiters
+            answer: J | Exception = exc
+        else:
+            answer = video
+            self.polls += 1
+            self._strategy.measured_get(cost)
+        finally:
+            self._polls_in_flight -= 1
+        if watch.task is not asyncio.current_task():
+            return  # abandoned meanwhile
+        watch.task = None
+        at = self._clock()
+        with self._guard(watch):
+            if isinstance(answer, Exception):
+                self._on_error(watch, answer, at)
+            else:
+                self._observe(watch, answer, at, ends_read=True)
+
+    async def _poll_list(self, due: list[Watch[J]]) -> None:
+        assert self._fetch_many is not None
         ids = list(self._watches)
         try:
             found, cost = await self._fetch_many(ids)
-        except VideoAPIError as exc:
-            at = self._clock()
-            logger.debug("list poll failed (%s)", exc)
-            if self.policy.list_polling == "auto":
-                # Poll one by one until the list is measured again.
-                self._list_cost, self._list_probed_at = _NEVER, at
-            for watch in due:
-                watch.in_flight = False
-                self._schedule(watch, at + watch.track.error_delay(self.policy, self._rng))
-            self._next_list_at = at + self._list_spacing()
-            return
-        except BaseException:
-            self._next_list_at = 0.0
+        except asyncio.CancelledError:
+            self._strategy.cancelled()
+            self._unread(due, self._clock())
             raise
-        self.list_polls += 1
+        except Exception as exc:  # retried with backoff, or left to per-render polls
+            at = self._clock()
+            self._strategy.failed(exc, at, self._rng)
+            self._unread(due, self._strategy.next_list_at)
+            return
         at = self._clock()
-        self._list_cost = self._blend(self._list_cost, cost)
-        self._list_probed_at = at
-        self._next_list_at = at + self._list_spacing()
-        for watch in due:
-            watch.in_flight = False
-        waiting = set(due)
+        self.list_polls += 1
+        self._strategy.succeeded(cost, at)
         for video_id in ids:
-            current = self._watches.get(video_id)
-            if current is None:
+            watch = self._watches.get(video_id)
+            if watch is None:
                 continue
             video = found.get(video_id)
-            if video is not None:
-                self._handle_video(current, video, at)
-            elif current in waiting:
-                # Not (yet) in the list: fall back to polling it on its own.
-                self._start(self._poll_one(current))
+            listed = watch.state is WatchState.LISTED
+            if listed:
+                watch.task = None
+            with self._guard(watch):
+                if video is not None:
+                    self._observe(watch, video, at, ends_read=listed)
+                elif listed:
+                    # Not (yet) in the list: poll it on its own.
+                    watch.move(WatchEvent.UNREAD)
+                    self._schedule(watch, at)
 
-    # --- one video ---------------------------------------------------------------------
+    def _unread(self, due: list[Watch[J]], at: float) -> None:
+        for watch in due:
+            if watch.state is WatchState.LISTED:
+                watch.task = None
+                watch.move(WatchEvent.UNREAD)
+                self._schedule(watch, at)
 
-    async def _poll_one(self, watch: _Watch[J]) -> None:
-        watch.in_flight = True
-        self._polls_in_flight += 1
+    # --- answers -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _guard(self, watch: Watch[J]) -> Iterator[None]:
+        """End the watch's waits with the error, should handling its answer fail."""
         try:
-            video, cost = await self._fetch_one(watch.video_id)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # every failure must reach the waiters
-            self._handle_error(watch, exc, self._clock())
-        else:
-            at = self._clock()
-            self._get_cost = self._blend(self._get_cost, cost)
-            self.polls += 1
-            self._handle_video(watch, video, at)
-        finally:
-            watch.in_flight = False
-            self._polls_in_flight -= 1
+            yield
+        except Exception as exc:  # a bug: the waits must hear of it rather than hang
+            logger.exception("handling the answer for %r failed", watch.video_id)
+            if not watch.ended:
+                watch.finish_all(
+                    None, _unexpected(f"handling the answer for {watch.video_id!r}", exc)
+                )
+                self._end(watch)
 
-    @staticmethod
-    def _blend(old: float | None, new: float) -> float:
-        return new if old is None or old == _NEVER else old + _EWMA * (new - old)
+    def _error_for(self, video: J) -> VideoAPIError | None:
+        return self._failed(video) if video.status.is_failure else None
 
-    def _record(self, watch: _Watch[J], video: J, at: float) -> bool:
+    def _observe(self, watch: Watch[J], video: J, at: float, *, ends_read: bool) -> None:
+        """Take a state of the job; `ends_read` when it answers the watch's read in flight."""
+        if watch.ended:
+            return  # everybody left while the read was in flight
         previous = watch.latest
         changed = previous is None or _state(previous) != _state(video)
         watch.latest = video
         watch.track.observe(video, at, changed)
         watch.failing_since = None
-        return changed
-
-    def _handle_video(self, watch: _Watch[J], video: J, at: float) -> None:
-        if self._watches.get(watch.video_id) is not watch:
-            return  # everybody left while the poll was in flight
-        if self._record(watch, video, at):
+        if changed:
             for sub in watch.subscribers:
                 sub.notify()
         if video.is_terminal:
-            self._settle(watch, video)
-        else:
-            self._schedule(watch, self._next_due(watch, at))
-
-    def _settle(self, watch: _Watch[J], video: J) -> None:
-        error = self._failed(video) if video.status.is_failure else None
-        for sub in list(watch.subscribers):
-            sub.finish(video, error)
-        self._watches.pop(watch.video_id, None)
-
-    def _handle_error(self, watch: _Watch[J], exc: BaseException, at: float) -> None:
-        if self._watches.get(watch.video_id) is not watch:
+            watch.finish_all(video, self._error_for(video))
+            self._end(watch)
             return
-        if is_transient(exc):
+        self._check_stall(watch, at)
+        if watch.ended or (watch.state in IN_FLIGHT and not ends_read):
+            return  # the read in flight schedules the next one
+        watch.move(WatchEvent.NEWS)
+        self._schedule(watch, self._next_due(watch, at))
+
+    def _check_stall(self, watch: Watch[J], at: float) -> None:
+        if self._stalled is None:
+            return
+        unchanged = watch.track.stalled_for(at)
+        for sub in list(watch.subscribers):
+            limit = sub.policy.stall_timeout
+            if limit is not None and unchanged >= limit:
+                sub.finish(None, self._stalled(watch.video_id, watch.latest, unchanged))
+                self.unsubscribe(sub)
+
+    def _on_error(self, watch: Watch[J], exc: Exception, at: float) -> None:
+        if watch.ended:
+            return
+        error = (
+            exc
+            if isinstance(exc, VideoAPIError)
+            else _unexpected(f"polling {watch.video_id!r}", exc)
+        )
+        if is_transient(error):
             if watch.failing_since is None:
                 watch.failing_since = at
-            if at - watch.failing_since < self.policy.max_failing:
-                delay = watch.track.error_delay(self.policy, self._rng)
-                if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-                    delay = max(delay, exc.retry_after)
-                logger.debug("poll of %s failed (%s); next in %.2f s", watch.video_id, exc, delay)
+            failing = at - watch.failing_since
+            for sub in list(watch.subscribers):
+                if failing >= sub.policy.max_failing:
+                    sub.finish(None, error)
+                    self.unsubscribe(sub)
+            if not watch.ended:
+                policy = watch.policy or self.policy
+                delay = watch.track.error_delay(policy, self._rng)
+                if isinstance(error, RateLimitError) and error.retry_after is not None:
+                    delay = max(delay, min(error.retry_after, policy.max_failing))
+                logger.debug("poll of %s failed (%s); next in %.2f s", watch.video_id, error, delay)
+                watch.move(WatchEvent.SOFT_FAILURE)
                 self._schedule(watch, at + delay)
-                return
-        for sub in list(watch.subscribers):
-            sub.finish(None, exc)
-        self._watches.pop(watch.video_id, None)
+            return
+        watch.finish_all(None, error)
+        self._end(watch)
+
+    def _end_all(self, error: VideoAPIError) -> None:
+        for watch in list(self._watches.values()):
+            watch.finish_all(None, error)
+            self._end(watch)
+        self._due.clear()
+        self._deadlines.clear()
 
     # --- lifetime ----------------------------------------------------------------------
 
     async def aclose(self) -> None:
         """End every wait with a clear error and stop all polling."""
         self._closed = True
-        for watch in list(self._watches.values()):
-            for sub in list(watch.subscribers):
-                sub.finish(None, closed_error())
-        self._watches.clear()
-        self._due.clear()
-        self._deadlines.clear()
-        tasks = [t for t in (self._runner, *self._tasks) if t is not None and not t.done()]
+        self._end_all(closed_error())
+        tasks = [t for t in (self._runner, self._timer, *self._reads) if t is not None]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -545,6 +510,7 @@ class Poller(Generic[J]):
                 await task
 
 
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+def _unexpected(what: str, exc: BaseException) -> VideoAPIError:
+    error = VideoAPIError(f"{what} failed: {type(exc).__name__}: {exc}")
+    error.__cause__ = exc
+    return error
