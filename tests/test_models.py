@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +24,10 @@ from videoapi_async import (
     Video,
     VideoStatus,
     VoicePreview,
+    VoicePreviewStatus,
     WorkflowVariable,
     WorkflowVideoRequest,
+    _contract,
 )
 from videoapi_async._converters import converter
 from videoapi_async._protocol import parse_metadata, parse_video, parse_videos
@@ -426,3 +430,38 @@ class TestExtraFields:
         v = Video(id="v", status=VideoStatus.READY, req_id="r", draft_id="d", extra=given)
         given["a"] = 2
         assert v.extra == {"a": 1}
+
+
+class TestContract:
+    SCHEMAS = json.loads((Path(__file__).parent / "hourone-openapi.json").read_text())[
+        "components"
+    ]["schemas"]
+
+    def test_enums_are_the_documents(self) -> None:
+        """The contract module's enums are the OpenAPI document's, value for value."""
+        schemas = self.SCHEMAS
+        assert set(_contract.VIDEO_STATUSES) == set(schemas["VideoStatusEnum"]["enum"])
+        assert tuple(schemas["StatusTypes"]["enum"]) == _contract.VOICE_PREVIEW_STATUSES
+        assert (
+            tuple(schemas["SupportedTranslationSubtitlesLanguagesCode"]["enum"])
+            == _contract.SUBTITLE_LANGUAGES
+        )
+        assert tuple(schemas["SubtitlesFileExtension"]["enum"]) == _contract.SUBTITLE_FORMATS
+        assert tuple(schemas["UsageBreakdown"]["enum"]) == _contract.USAGE_BREAKDOWNS
+
+    def test_limits_are_the_documents(self) -> None:
+        """The contract module's limits are the OpenAPI document's."""
+        props = {name: schema.get("properties", {}) for name, schema in self.SCHEMAS.items()}
+        assert props["VideoScene"]["transcript"]["maxLength"] == _contract.MAX_TRANSCRIPT
+        assert props["NewVideoRequest"]["correlation_id"]["maxLength"] == (
+            _contract.MAX_CORRELATION_ID
+        )
+        assert props["SceneMediaAttribute"]["url"]["maxLength"] == _contract.MAX_URL
+        assert props["RequestPalette"]["color"]["pattern"] == _contract.PALETTE_COLOR_PATTERN
+
+    def test_the_status_enums_follow_the_contract(self) -> None:
+        """VideoStatus and VoicePreviewStatus have exactly the contract's members."""
+        assert tuple(m.value for m in VideoStatus) == _contract.VIDEO_STATUSES
+        assert {m.value for m in VideoStatus if m.is_success} == _contract.SUCCESS_STATUSES
+        assert {m.value for m in VideoStatus if m.is_failure} == _contract.FAILURE_STATUSES
+        assert tuple(m.value for m in VoicePreviewStatus) == _contract.VOICE_PREVIEW_STATUSES

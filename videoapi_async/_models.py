@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
+from ._contract import FAILURE_STATUSES, SUCCESS_STATUSES
+
 if TYPE_CHECKING:
     from ._errors import ResponseDecodeError
 
@@ -107,8 +109,8 @@ class VideoStatus(OpenEnum):
         return self in _FAILURE
 
 
-_SUCCESS = frozenset({VideoStatus.READY, VideoStatus.PUBLISHED})
-_FAILURE = frozenset({VideoStatus.FAILED, VideoStatus.STOPPED, VideoStatus.CANCELLED})
+_SUCCESS = frozenset(map(VideoStatus, SUCCESS_STATUSES))
+_FAILURE = frozenset(map(VideoStatus, FAILURE_STATUSES))
 _KNOWN = frozenset(VideoStatus.__members__.values())
 
 

@@ -11,6 +11,15 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
 
+from ._contract import (
+    MAX_CORRELATION_ID,
+    MAX_TRANSCRIPT,
+    MAX_URL,
+    PALETTE_COLOR_PATTERN,
+    SUBTITLE_FORMATS,
+    SUBTITLE_LANGUAGES,
+    USAGE_BREAKDOWNS,
+)
 from ._converters import unstructure_request
 from ._models import (
     CreateScene,
@@ -25,7 +34,6 @@ from ._models import (
     WorkflowVariable,
     WorkflowVideoRequest,
 )
-from ._resources import SUBTITLE_FORMATS, SUBTITLE_LANGUAGES, USAGE_BREAKDOWNS
 
 __all__ = [
     "build_create_body",
@@ -34,10 +42,7 @@ __all__ = [
     "build_voice_preview_body",
 ]
 
-_PALETTE_COLOR: Final = re.compile(r"^#?(?:[0-9A-Fa-f]{8}|[0-9A-Fa-f]{6})$")
-_MAX_CORRELATION_ID: Final = 100
-_MAX_TRANSCRIPT: Final = 1000
-_MAX_URL: Final = 2083
+_PALETTE_COLOR: Final = re.compile(PALETTE_COLOR_PATTERN)
 _T = TypeVar("_T")
 
 
@@ -160,10 +165,10 @@ class _Checker:
     def scene(self, scene: OverrideScene | CreateScene, where: str) -> None:
         self.required(scene, "name", where=where)
         self.strings(scene, "transcript", "voice_recording_url", where=where)
-        if scene.transcript is not None and len(scene.transcript) > _MAX_TRANSCRIPT:
+        if scene.transcript is not None and len(scene.transcript) > MAX_TRANSCRIPT:
             raise ValueError(
                 f"{where}.transcript is {len(scene.transcript)} characters; the API allows "
-                f"at most {_MAX_TRANSCRIPT}. Split it across scenes."
+                f"at most {MAX_TRANSCRIPT}. Split it across scenes."
             )
 
     def media(self, elements: tuple[MediaElement, ...] | None, where: str) -> None:
@@ -171,9 +176,9 @@ class _Checker:
             return
         for i, element in enumerate(self.items(elements, where, MediaElement)):
             self.strings(element, "url", "id", "media_id", where=f"{where}[{i}]")
-            if element.url is not None and not 1 <= len(element.url) <= _MAX_URL:
+            if element.url is not None and not 1 <= len(element.url) <= MAX_URL:
                 raise ValueError(
-                    f"{where}[{i}].url must be 1 to {_MAX_URL} characters long, "
+                    f"{where}[{i}].url must be 1 to {MAX_URL} characters long, "
                     f"got {len(element.url)}"
                 )
 
@@ -183,10 +188,10 @@ class _Checker:
                 raise TypeError(
                     f"correlation_id must be a string, got {type(correlation_id).__name__}"
                 )
-            if len(correlation_id) > _MAX_CORRELATION_ID:
+            if len(correlation_id) > MAX_CORRELATION_ID:
                 raise ValueError(
                     f"correlation_id is {len(correlation_id)} characters; the API allows "
-                    f"at most {_MAX_CORRELATION_ID}"
+                    f"at most {MAX_CORRELATION_ID}"
                 )
         if metadata is None:
             return
@@ -216,7 +221,7 @@ def build_subtitles_body(language_code: str, format: str) -> dict[str, str]:
             f"{', '.join(sorted(SUBTITLE_LANGUAGES))}"
         )
     if format not in SUBTITLE_FORMATS:
-        raise ValueError(f"format must be 'vtt' or 'srt', got {format!r}")
+        raise ValueError(f"format must be one of {', '.join(SUBTITLE_FORMATS)}, got {format!r}")
     return {"language_code": language_code, "format": format}
 
 
@@ -248,7 +253,9 @@ def build_usage_query(
             reversed or in the future.
     """
     if breakdown not in USAGE_BREAKDOWNS:
-        raise ValueError(f"breakdown must be 'daily', 'weekly' or 'monthly', got {breakdown!r}")
+        raise ValueError(
+            f"breakdown must be one of {', '.join(USAGE_BREAKDOWNS)}, got {breakdown!r}"
+        )
     query = {"breakdown": breakdown}
     start = _as_date("from_date", from_date)
     end = _as_date("to_date", to_date)

@@ -10,6 +10,12 @@ from typing import Any
 
 import attrs
 
+from ._contract import (
+    SUBTITLE_FORMATS,
+    SUBTITLE_LANGUAGES,
+    USAGE_BREAKDOWNS,
+    VOICE_PREVIEW_STATUSES,
+)
 from ._models import OpenEnum, _extra_field
 
 __all__ = [
@@ -21,20 +27,6 @@ __all__ = [
     "VoicePreview",
     "VoicePreviewStatus",
 ]
-
-SUBTITLE_LANGUAGES = frozenset(
-    {
-        "en", "es", "de", "pt", "it", "fr", "nl", "ja", "tr",
-        "pl", "hu", "cz", "he", "zh", "hi", "ru", "ko", "ar",
-    }
-)  # fmt: skip
-"""The language codes the API translates subtitles into (as the API spells them)."""
-
-SUBTITLE_FORMATS = frozenset({"vtt", "srt"})
-"""The subtitle file formats the API produces."""
-
-USAGE_BREAKDOWNS = frozenset({"daily", "weekly", "monthly"})
-"""How `VideoAPI.get_usage_summary` can group usage."""
 
 
 @attrs.frozen(kw_only=True)
@@ -67,7 +59,7 @@ class VoicePreviewStatus(OpenEnum):
     @property
     def is_known(self) -> bool:
         """Whether this is one of the documented statuses."""
-        return self.value in ("in_progress", "ready", "failed")
+        return self.value in VOICE_PREVIEW_STATUSES
 
     @property
     def is_terminal(self) -> bool:

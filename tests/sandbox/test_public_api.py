@@ -107,16 +107,26 @@ def test_route_keys_and_fault_kinds_are_stable() -> None:
     assert sandbox.WEBHOOK_EVENTS == ("video.ready", "video.failed")
 
 
-def test_server_modules_do_not_import_the_client() -> None:
-    """No sandbox module imports the client package (only the pytest plugin, lazily)."""
+def _imports_of_the_package(path: Path) -> list[str]:
+    """Return the modules of videoapi_async that one file imports."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            assert node.level <= 1, f"{path.name} imports from a parent package"
+            module = node.module or ""
+            if module.startswith("videoapi_async"):
+                found.append(module)
+        elif isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.startswith("videoapi_async")]
+    return found
+
+
+def test_server_modules_import_only_the_contract_of_the_client() -> None:
+    """Sandbox modules import nothing of the client but the contract (the plugin, lazily)."""
     for path in sorted(PACKAGE.glob("*.py")):
         if path.name == "pytest_plugin.py":
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom):
-                assert node.level <= 1, f"{path.name} imports from a parent package"
-                module = node.module or ""
-                assert not module.startswith("videoapi_async"), f"{path.name}: {module}"
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    assert not alias.name.startswith("videoapi_async"), path.name
+        modules = _imports_of_the_package(path)
+        assert set(modules) <= {"videoapi_async._contract"}, f"{path.name}: {modules}"
+    contract = PACKAGE.parent / "_contract.py"
+    assert _imports_of_the_package(contract) == [], "the contract imports nothing else"

@@ -16,7 +16,8 @@ from urllib.parse import parse_qsl
 
 import attrs
 
-from ._subtitles import SUBTITLE_FORMATS, SUBTITLE_LANGUAGES
+from videoapi_async._contract import SUBTITLE_FORMATS, SUBTITLE_LANGUAGES, USAGE_BREAKDOWNS
+
 from ._validation import BodyError, ErrorItem, Loc, _coerce_str, _error, decode_json_body
 
 __all__ = [
@@ -29,8 +30,6 @@ __all__ = [
     "parse_voice_preview_body",
 ]
 
-USAGE_BREAKDOWNS: Final = ("daily", "weekly", "monthly")
-"""Breakdowns of ``GET /analytics/summary`` (the document's ``UsageBreakdown``)."""
 
 _DATE_RE: Final = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})$")
 _MS_WATERSHED: Final = 2e10  # pydantic v1: larger Unix times are in milliseconds

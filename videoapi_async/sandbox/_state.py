@@ -25,6 +25,14 @@ from typing import Any, Final
 
 import attrs
 
+from videoapi_async._contract import (
+    FAILURE_STATUSES,
+    IN_PROGRESS_STATUSES,
+    SUCCESS_STATUSES,
+    TERMINAL_STATUSES,
+    VIDEO_STATUSES,
+)
+
 from ._config import RenderProfile
 
 __all__ = [
@@ -40,20 +48,7 @@ __all__ = [
     "scene_lengths",
 ]
 
-SUCCESS_STATUSES: Final = frozenset({"ready", "published"})
-FAILURE_STATUSES: Final = frozenset({"failed", "stopped", "cancelled"})
-TERMINAL_STATUSES: Final = SUCCESS_STATUSES | FAILURE_STATUSES
-IN_PROGRESS_STATUSES: Final = frozenset({"not_started", "started", "processing"})
-STATUSES: Final = (
-    "not_started",
-    "started",
-    "processing",
-    "ready",
-    "published",
-    "failed",
-    "stopped",
-    "cancelled",
-)
+STATUSES: Final = VIDEO_STATUSES
 
 _QUEUED_UNTIL: Final = 0.1
 _STARTED_UNTIL: Final = 0.2

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
+from videoapi_async._contract import SUBTITLE_FORMATS, SUBTITLE_LANGUAGES
+
 __all__ = [
     "SUBTITLE_CONTENT_TYPES",
     "SUBTITLE_FORMATS",
@@ -21,30 +23,6 @@ __all__ = [
     "subtitle_cues",
 ]
 
-SUBTITLE_LANGUAGES: Final = (
-    "en",
-    "es",
-    "de",
-    "pt",
-    "it",
-    "fr",
-    "nl",
-    "ja",
-    "tr",
-    "pl",
-    "hu",
-    "cz",
-    "he",
-    "zh",
-    "hi",
-    "ru",
-    "ko",
-    "ar",
-)
-"""Language codes of subtitles (the document's ``SupportedTranslationSubtitlesLanguagesCode``)."""
-
-SUBTITLE_FORMATS: Final = ("vtt", "srt")
-"""Subtitle file formats (the document's ``SubtitlesFileExtension``)."""
 
 SUBTITLE_CONTENT_TYPES: Final = {
     "vtt": "text/vtt; charset=utf-8",

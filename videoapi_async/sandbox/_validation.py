@@ -25,6 +25,13 @@ from typing import Any, Final
 
 import attrs
 
+from videoapi_async._contract import (
+    MAX_CORRELATION_ID,
+    MAX_TRANSCRIPT,
+    MAX_URL,
+    PALETTE_COLOR_PATTERN,
+)
+
 __all__ = [
     "CREATE_FORMS",
     "BodyError",
@@ -40,8 +47,6 @@ Loc = tuple[str | int, ...]
 CREATE_FORMS: Final = ("source_draft", "override", "create", "workflow")
 """The create-request forms: the flat reference-page form, then the three tagged ones."""
 
-_PALETTE_PATTERN: Final = "^#?(?:[0-9A-Fa-f]{8}|[0-9A-Fa-f]{6})$"
-_PALETTE_RE: Final = re.compile(_PALETTE_PATTERN)
 _SCHEME_RE: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://([^/?#]*)")
 _ECHOED: Final = (
     "name",
@@ -152,13 +157,13 @@ def _http_url(value: Any, loc: Loc, errors: list[ErrorItem]) -> str | None:
             )
         )
         return None
-    if len(text) > 2083:
+    if len(text) > MAX_URL:
         errors.append(
             _error(
                 loc,
-                "ensure this value has at most 2083 characters",
+                f"ensure this value has at most {MAX_URL} characters",
                 "value_error.any_str.max_length",
-                {"limit_value": 2083},
+                {"limit_value": MAX_URL},
             )
         )
         return None
@@ -311,12 +316,12 @@ _MEDIA: Final = _model(
     (_Field("id", _STR), _Field("url", _http_url), _Field("media_id", _STR)),
 )
 _TEXT: Final = _model((_Field("id", _STR), _Field("text", _STR, required=True)))
-_PALETTE: Final = _model((_Field("color", _string(pattern=_PALETTE_PATTERN), required=True),))
+_PALETTE: Final = _model((_Field("color", _string(pattern=PALETTE_COLOR_PATTERN), required=True),))
 _VARIABLE: Final = _model(
     (_Field("name", _STR), _Field("variable_id", _STR), _Field("value", _STR, required=True)),
 )
-_TRANSCRIPT: Final = _string(max_length=1000)
-_CORRELATION_ID: Final = _string(max_length=100)
+_TRANSCRIPT: Final = _string(max_length=MAX_TRANSCRIPT)
+_CORRELATION_ID: Final = _string(max_length=MAX_CORRELATION_ID)
 _OVERRIDE_SCENE: Final = _model(
     (
         _Field("name", _STR, required=True),

@@ -15,6 +15,8 @@ from typing import Any, Final
 
 import attrs
 
+from videoapi_async._contract import VOICE_PREVIEW_STATUSES
+
 from ._config import VoicePreviewProfile
 
 __all__ = [
@@ -26,7 +28,7 @@ __all__ = [
     "wav_bytes",
 ]
 
-VOICE_STATUSES: Final = ("in_progress", "ready", "failed")
+VOICE_STATUSES: Final = VOICE_PREVIEW_STATUSES
 """The statuses of a voice-preview task (the OpenAPI document's ``StatusTypes``)."""
 
 _WORDS_PER_SECOND: Final = 2.5
