@@ -1,15 +1,12 @@
-"""Delete, subtitles, voice previews, usage and webhooks, against a mocked API."""
+"""Delete, subtitles, voice previews and usage, against a mocked API."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 from aioresponses import CallbackResult
 
 from videoapi_async import (
@@ -23,24 +20,12 @@ from videoapi_async import (
 )
 from videoapi_async._protocol import parse_video
 from videoapi_async._requests import build_usage_query
-from videoapi_async.webhooks import (
-    WebhookEvent,
-    WebhookPayloadError,
-    WebhookReplayError,
-    WebhookSignatureError,
-    WebhookVerifier,
-    parse_event,
-    sign,
-    verify_signature,
-    webhook_handler,
-)
 
 from .conftest import BASE_URL, VIDEO, MockAPI
-from .fakes import FakeRender, FakeTime
+from .fakes import FakeTime
 
 VIDEO_URL = f"{BASE_URL}/videos/vid-1"
 READY = {**VIDEO, "status": "ready", "progress": 100, "video_player_url": "https://p/v"}
-SECRET = "whsec-test-secret"
 
 
 @pytest.fixture
@@ -207,187 +192,3 @@ class TestUsage:
             build_usage_query(
                 args["breakdown"], args["from_date"], args["to_date"], args["correlation_id"]
             )
-
-
-def delivery(
-    event: str = "video.ready", video: dict[str, Any] | None = None, **extra: Any
-) -> bytes:
-    body = {
-        "id": "d-1",
-        "event": event,
-        "created_at": 1_800_000_000.0,
-        "data": video or READY,
-        **extra,
-    }
-    return json.dumps(body).encode()
-
-
-class TestWebhookVerification:
-    def verifier(self, **kwargs: Any) -> WebhookVerifier:
-        return WebhookVerifier(SECRET, clock=lambda: 1_800_000_010.0, **kwargs)
-
-    def test_good_delivery(self) -> None:
-        """A correctly signed delivery parses into an event carrying the video."""
-        body = delivery()
-        event = self.verifier().verify({"webhook-signature": sign(body, SECRET)}, body)
-        assert (event.event, event.outcome, event.video_id) == ("video.ready", "ready", "vid-1")
-        assert event.video is not None
-        assert event.video.is_ready
-        assert event.delivery_id == "d-1"
-
-    @pytest.mark.parametrize("form", ["hex", "sha256", "v1", "several"])
-    def test_signature_forms(self, form: str) -> None:
-        """Hex, sha256=hex, v1,base64 and space-separated lists are all accepted."""
-        import base64
-        import hashlib
-        import hmac
-
-        body = delivery()
-        digest = hmac.new(SECRET.encode(), body, hashlib.sha256).digest()
-        value = {
-            "hex": digest.hex(),
-            "sha256": "sha256=" + digest.hex(),
-            "v1": "v1," + base64.b64encode(digest).decode(),
-            "several": "v1,AAAA " + sign(body, SECRET),
-        }[form]
-        verify_signature(body, value, SECRET)
-
-    @pytest.mark.parametrize(
-        "signature", [None, "", "sha256=00", sign(b"other body", SECRET), sign(b"x", "wrong")]
-    )
-    def test_bad_signatures(self, signature: str | None) -> None:
-        """Missing, malformed or wrong signatures are refused."""
-        body = delivery()
-        headers = {} if signature is None else {"webhook-signature": signature}
-        with pytest.raises(WebhookSignatureError):
-            self.verifier().verify(headers, body)
-
-    def test_tampered_body(self) -> None:
-        """A body changed after signing fails verification."""
-        body = delivery()
-        signature = sign(body, SECRET)
-        with pytest.raises(WebhookSignatureError, match="raw body"):
-            self.verifier().verify(
-                {"webhook-signature": signature}, body.replace(b"ready", b"faile")
-            )
-
-    def test_replay(self) -> None:
-        """The same delivery twice is refused the second time."""
-        verifier = self.verifier()
-        body = delivery()
-        headers = {"webhook-signature": sign(body, SECRET)}
-        verifier.verify(headers, body)
-        with pytest.raises(WebhookReplayError, match="already received"):
-            verifier.verify(headers, body)
-
-    def test_stale(self) -> None:
-        """A delivery older than the tolerance is refused as a possible replay."""
-        body = delivery(created_at=1_700_000_000.0)
-        with pytest.raises(WebhookReplayError, match="ago"):
-            self.verifier().verify({"webhook-signature": sign(body, SECRET)}, body)
-
-    @pytest.mark.parametrize(
-        "body",
-        [
-            b"not json",
-            b"[1, 2]",
-            json.dumps({"data": READY}).encode(),
-            json.dumps({"event": "video.ready"}).encode(),
-        ],
-    )
-    def test_bad_payloads(self, body: bytes) -> None:
-        """Bodies that are not events about a video are refused."""
-        with pytest.raises(WebhookPayloadError):
-            self.verifier().verify({"webhook-signature": sign(body, SECRET)}, body)
-
-    def test_event_spelling_is_configurable(self) -> None:
-        """Other event names can be mapped to ready and failed."""
-        body = delivery(event="VIDEO_FAILED", video={**VIDEO, "status": "failed"})
-        verifier = self.verifier(failed_events=("VIDEO_FAILED",), signature_header="x-sig")
-        event = verifier.verify({"x-sig": sign(body, SECRET)}, body)
-        assert event.outcome == "failed"
-
-    def test_event_without_full_video(self) -> None:
-        """An event carrying only an id still names the video, without a Video."""
-        event = parse_event(json.dumps({"event": "video.ready", "video_id": "v9"}).encode())
-        assert event.video_id == "v9"
-        assert event.video is None
-
-
-class TestWebhookDrivenWaits:
-    async def test_event_ends_the_wait_and_polling_slows(
-        self, api: VideoAPI, mock_api: MockAPI, time: FakeTime
-    ) -> None:
-        """A delivery ends a long wait at once; later waits only poll as a safety net."""
-        render = FakeRender(time, duration=3000)
-        mock_api.get(VIDEO_URL, callback=render, repeat=True)
-        waiter = asyncio.ensure_future(api.wait_for_render("vid-1"))
-        while render.polls < 2:  # noqa: ASYNC110 - fake time moves only when the poller sleeps
-            await asyncio.sleep(0)
-        event = parse_event(delivery())
-        assert api.handle_webhook_event(event)
-        assert (await waiter).is_ready
-        polls_before = render.polls
-
-        other = FakeRender(time, video_id="vid-2", duration=300)
-        mock_api.get(f"{BASE_URL}/videos/vid-2", callback=other, repeat=True)
-        started = time.now
-        await api.wait_for_render("vid-2")
-        # Without webhooks a 300 s render costs several polls; with them, 1 per safety interval.
-        assert other.polls <= 2 + (time.now - started) / api.poll_policy.webhook_safety_interval
-        assert render.polls == polls_before
-
-    async def test_event_without_video_polls_at_once(
-        self, api: VideoAPI, mock_api: MockAPI, time: FakeTime
-    ) -> None:
-        """An event without the video triggers one immediate poll that ends the wait."""
-        answers = iter([VIDEO, READY])
-        mock_api.get(
-            VIDEO_URL, callback=lambda url, **kw: CallbackResult(payload=next(answers)), repeat=True
-        )
-        waiter = asyncio.ensure_future(api.wait_for_render("vid-1"))
-        await asyncio.sleep(0)
-        while api.stats["polls"] < 1:  # noqa: ASYNC110 - see above
-            await asyncio.sleep(0)
-        started = time.now
-        api.handle_webhook_event(
-            parse_event(json.dumps({"event": "video.ready", "video_id": "vid-1"}).encode())
-        )
-        assert (await waiter).is_ready
-        assert time.now - started < 1
-
-    def test_unwatched_video(self, api: VideoAPI) -> None:
-        """An event about a video nobody waits on is accepted and reported as unmatched."""
-        assert not api.handle_webhook_event(parse_event(delivery()))
-
-
-class TestWebhookHandler:
-    async def test_handler_end_to_end(
-        self, api: VideoAPI, mock_api: MockAPI, time: FakeTime
-    ) -> None:
-        """The aiohttp handler answers 204, 401, 409 and 400 and feeds the client."""
-        seen: list[WebhookEvent] = []
-        verifier = WebhookVerifier(SECRET, clock=lambda: 1_800_000_000.0)
-        app = web.Application()
-        app.router.add_post("/hook", webhook_handler(verifier, api=api, on_event=seen.append))
-        mock_api.get(VIDEO_URL, payload=VIDEO, repeat=True)
-        waiter = asyncio.ensure_future(api.wait_for_render("vid-1"))
-        body = delivery()
-        mock_api._passthrough.append("http://127.0.0.1")  # the handler is a real server
-        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-            ok = await client.post(
-                "/hook", data=body, headers={"webhook-signature": sign(body, SECRET)}
-            )
-            again = await client.post(
-                "/hook", data=body, headers={"webhook-signature": sign(body, SECRET)}
-            )
-            forged = await client.post(
-                "/hook", data=body, headers={"webhook-signature": sign(body, "x")}
-            )
-            junk = await client.post(
-                "/hook", data=b"{}", headers={"webhook-signature": sign(b"{}", SECRET)}
-            )
-            statuses = [ok.status, again.status, forged.status, junk.status]
-        assert statuses == [204, 409, 401, 400]
-        assert [e.delivery_id for e in seen] == ["d-1"]
-        assert (await waiter).is_ready

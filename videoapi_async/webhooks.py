@@ -1,30 +1,32 @@
 """Receive the Video API's webhooks: verify, parse, and end waits at once.
 
-The vendor sends ``video.ready`` and ``video.failed`` events to a URL you configure in
-its web app, signed with the webhook's signing secret. Its pages do not pin down the
-header names or the event spelling, so both are settings here; the defaults match the
-sandbox (`videoapi_async.sandbox`), which sends::
+The vendor sends ``video.ready`` and ``video.failed`` events to the URL of a webhook
+(registered with `VideoAPI.webhooks` or in its web app), signed the Standard Webhooks way
+(standardwebhooks.com) with the webhook's signing secret::
 
     POST <your url>
-    webhook-id: <delivery id>
-    webhook-timestamp: <unix seconds>
-    webhook-signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the secret>
+    webhook-id: <delivery id; the same on every retry of one delivery>
+    webhook-timestamp: <Unix seconds when this attempt was sent>
+    webhook-signature: v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">
 
     {"id": "<delivery id>", "event": "video.ready", "created_at": 1764240000.5,
      "data": {<the Video, as GET /videos/{id} returns it>}}
 
-Signatures are accepted as ``sha256=<hex>``, bare hex, or ``v1,<base64>`` (several may
-be given, separated by spaces). A delivery whose signature does not match, that was
-seen before, that is older than the allowed skew, or whose body is not an event is
-refused with a `WebhookError` subclass saying which.
+The signature header may hold several space-separated signatures (any one must match).
+Secrets written ``whsec_<base64>`` are base64-decoded; any other string is used as it is
+(as its UTF-8 bytes). A delivery is refused with a `WebhookError` subclass saying why when
+its signature does not match, its timestamp is missing or further than ``tolerance``
+seconds from now, it was already processed, or its body is not an event.
 
 Use it framework-neutrally::
 
     verifier = WebhookVerifier(secret)
-    event = verifier.verify(headers, raw_body)  # raises on a bad delivery
-    api.handle_webhook_event(event)             # waits on that video end now
+    with verifier.receive(headers, raw_body) as event:  # raises on a bad delivery
+        api.handle_webhook_event(event)                # waits on that video end now
 
-or mount the ready-made aiohttp handler::
+(a delivery counts as processed only when the ``with`` block ends without an exception,
+so a redelivery after a failure is processed again), or mount the ready-made aiohttp
+handler::
 
     app.router.add_post("/hooks/video", webhook_handler(WebhookVerifier(secret), api=api))
 
@@ -34,17 +36,15 @@ Once a client has been fed an event, its waits poll only every
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
+import contextlib
 import inspect
 import json
 import logging
+import math
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Collection, Mapping
-from typing import TYPE_CHECKING, Any, Final, Literal
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping
+from typing import Any, Final, Literal, Protocol
 
 import attrs
 from aiohttp import web
@@ -58,13 +58,12 @@ from ._errors import (
 )
 from ._models import Video
 from ._protocol import parse_video
-
-if TYPE_CHECKING:
-    from ._client import VideoAPI
+from ._signing import sign, signing_key, verify_signature
 
 __all__ = [
     "WebhookError",
     "WebhookEvent",
+    "WebhookEventSink",
     "WebhookPayloadError",
     "WebhookReplayError",
     "WebhookSignatureError",
@@ -102,55 +101,6 @@ class WebhookEvent:
     video: Video | None
     created_at: float | None
     payload: Mapping[str, Any] = attrs.field(hash=False, repr=False)
-
-
-def _key(secret: str | bytes) -> bytes:
-    if isinstance(secret, bytes):
-        key = secret
-    elif isinstance(secret, str):
-        key = secret.encode()
-    else:
-        raise TypeError(f"the signing secret must be str or bytes, got {type(secret).__name__}")
-    if not key:
-        raise ValueError("the signing secret is empty; copy it from the webhook's settings")
-    return key
-
-
-def sign(body: bytes, secret: str | bytes) -> str:
-    """Return the signature header value for `body`: ``sha256=<hex>``."""
-    return "sha256=" + hmac.new(_key(secret), body, hashlib.sha256).hexdigest()
-
-
-def verify_signature(body: bytes, signature: str | None, secret: str | bytes) -> None:
-    """Check that `signature` is the HMAC-SHA256 of the raw `body` under `secret`.
-
-    Raises:
-        WebhookSignatureError: The signature is missing, malformed or does not match.
-    """
-    if not signature or not signature.strip():
-        raise WebhookSignatureError("the delivery has no signature; refusing it")
-    digest = hmac.new(_key(secret), body, hashlib.sha256).digest()
-    for candidate in signature.split():
-        given = _decode_signature(candidate.strip().rstrip(","))
-        if given is not None and hmac.compare_digest(given, digest):
-            return
-    raise WebhookSignatureError(
-        "the delivery's signature does not match the body: check the signing secret, "
-        "and pass the raw body exactly as received (not re-encoded JSON)"
-    )
-
-
-def _decode_signature(value: str) -> bytes | None:
-    if value.startswith("v1,"):
-        try:
-            return base64.b64decode(value[3:], validate=True)
-        except (binascii.Error, ValueError):
-            return None
-    value = value.removeprefix("sha256=")
-    try:
-        return bytes.fromhex(value)
-    except ValueError:
-        return None
 
 
 def parse_event(
@@ -207,25 +157,34 @@ def parse_event(
     )
 
 
+class WebhookEventSink(Protocol):
+    """Anything that acts on verified events, such as a `VideoAPI` client."""
+
+    def handle_webhook_event(self, event: WebhookEvent) -> bool:
+        """Act on one verified event; return whether anybody was waiting on its video."""
+
+
 class WebhookVerifier:
-    """Verifies deliveries: signature, freshness, no replays; then parses them.
+    """Verifies deliveries (signature, timestamp, not processed before), then parses them.
 
     Args:
-        secret: The webhook's signing secret.
-        signature_header: The header carrying the signature.
-        id_header: The header carrying the delivery id (the body's ``id`` is used too).
-        timestamp_header: The header carrying the delivery time in unix seconds (the
-            body's ``created_at`` is used too).
+        secret: The webhook's signing secret (``whsec_<base64>``, or a raw string or
+            bytes), or several of them while a secret is being rotated.
+        signature_header: The header carrying the signatures.
+        id_header: The header carrying the delivery id (signed).
+        timestamp_header: The header carrying the attempt's Unix time (signed).
         ready_events: Event names meaning a render is ready.
         failed_events: Event names meaning a render failed.
-        tolerance: The most seconds a delivery's time may differ from ours.
-        remember: How many delivery ids are remembered to catch replays.
-        clock: Wall-clock time in unix seconds; injectable for tests.
+        tolerance: The most seconds a delivery's timestamp may be from our clock, either
+            way. Older deliveries are refused, so a captured one cannot be replayed later.
+        remember: The most processed delivery ids kept to catch redeliveries; an id is
+            forgotten anyway once its timestamp is too old to be accepted again.
+        clock: Wall-clock time in Unix seconds; injectable for tests.
     """
 
     def __init__(
         self,
-        secret: str | bytes,
+        secret: str | bytes | Iterable[str | bytes],
         *,
         signature_header: str = "webhook-signature",
         id_header: str = "webhook-id",
@@ -236,87 +195,155 @@ class WebhookVerifier:
         remember: int = 10_000,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._key = _key(secret)
+        secrets = [secret] if isinstance(secret, (str, bytes)) else list(secret)
+        if not secrets:
+            raise ValueError("no signing secret given; copy it from the webhook's settings")
+        self._keys = [signing_key(one) for one in secrets]
         self._signature_header = signature_header
         self._id_header = id_header
         self._timestamp_header = timestamp_header
         self._ready = frozenset(ready_events)
         self._failed = frozenset(failed_events)
-        if not tolerance > 0:
+        if isinstance(tolerance, bool) or not (
+            isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance > 0
+        ):
             raise ValueError(f"tolerance must be a positive number of seconds, got {tolerance!r}")
-        self._tolerance = tolerance
+        if isinstance(remember, bool) or not isinstance(remember, int) or remember < 1:
+            raise ValueError(f"remember must be an integer >= 1, got {remember!r}")
+        self._tolerance = float(tolerance)
         self._remember = remember
         self._clock = clock
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._processed: OrderedDict[str, float] = OrderedDict()  # id -> its timestamp
+        self._in_progress: set[str] = set()
 
     def __repr__(self) -> str:
-        return f"<WebhookVerifier signature_header={self._signature_header!r}>"
+        return f"<WebhookVerifier tolerance={self._tolerance:g}s>"
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
-        """Check one delivery and return its event.
+        """Check one delivery and return its event, without recording it as processed.
+
+        Prefer `receive`, which also records the delivery once it has been handled, so
+        a redelivery of it is refused.
 
         Args:
             headers: The request headers (a case-insensitive mapping, as frameworks give).
             body: The raw request body, exactly as received.
 
         Raises:
-            WebhookSignatureError: Bad or missing signature.
-            WebhookReplayError: Seen before, or too old (or too far in the future).
+            WebhookSignatureError: A missing id or timestamp, or a bad or missing signature.
+            WebhookReplayError: Already processed, or a timestamp outside the tolerance.
             WebhookPayloadError: Not an event about a video.
         """
-        verify_signature(body, headers.get(self._signature_header), self._key)
-        event = parse_event(body, ready_events=self._ready, failed_events=self._failed)
-        sent_at = event.created_at
-        stamp = headers.get(self._timestamp_header)
-        if sent_at is None and stamp is not None:
-            try:
-                sent_at = float(stamp)
-            except ValueError:
-                raise WebhookPayloadError(
-                    f"bad {self._timestamp_header} header: {stamp!r}"
-                ) from None
-        if sent_at is not None and abs(self._clock() - sent_at) > self._tolerance:
-            raise WebhookReplayError(
-                f"the delivery was made {self._clock() - sent_at:.0f} s ago, more than the "
-                f"{self._tolerance:g} s allowed; refusing a possible replay (check the clocks)"
+        delivery = headers.get(self._id_header)
+        if not delivery:
+            raise WebhookSignatureError(
+                f"the delivery has no {self._id_header} header; it is part of what is "
+                "signed, so the delivery cannot be verified"
             )
-        delivery = event.delivery_id or headers.get(self._id_header)
-        if delivery is not None:
-            if delivery in self._seen:
-                raise WebhookReplayError(f"delivery {delivery!r} was already received")
-            self._seen[delivery] = None
-            while len(self._seen) > self._remember:
-                self._seen.popitem(last=False)
-        return event
+        stamp = headers.get(self._timestamp_header)
+        sent_at = _unix_seconds(stamp)
+        if stamp is None or sent_at is None:
+            raise WebhookSignatureError(
+                f"the delivery's {self._timestamp_header} header is "
+                f"{'missing' if stamp is None else 'not Unix seconds'}; it is part of what "
+                "is signed, so the delivery cannot be verified"
+            )
+        age = self._clock() - sent_at
+        if abs(age) > self._tolerance:
+            when = f"{age:.0f} s ago" if age > 0 else f"{-age:.0f} s in the future"
+            raise WebhookReplayError(
+                f"the delivery is stamped {when}, beyond the {self._tolerance:g} s allowed; "
+                "refusing a possible replay (check both clocks)"
+            )
+        verify_signature(
+            body,
+            headers.get(self._signature_header),
+            self._keys,
+            webhook_id=delivery,
+            timestamp=stamp,
+        )
+        if delivery in self._processed:
+            raise WebhookReplayError(f"delivery {delivery!r} was already processed")
+        event = parse_event(body, ready_events=self._ready, failed_events=self._failed)
+        return attrs.evolve(event, delivery_id=delivery)
+
+    @contextlib.contextmanager
+    def receive(self, headers: Mapping[str, str], body: bytes) -> Iterator[WebhookEvent]:
+        """Verify a delivery and record it as processed once the block succeeds.
+
+        ``with verifier.receive(headers, body) as event: ...`` raises as `verify` does.
+        While the block runs, the same delivery arriving again is refused; if the block
+        raises, the delivery is not recorded, so the sender's redelivery is processed.
+
+        Raises:
+            WebhookReplayError: The same delivery is being processed right now.
+        """
+        event = self.verify(headers, body)
+        delivery = event.delivery_id
+        assert delivery is not None  # verify() takes it from the signed header
+        if delivery in self._in_progress:
+            raise WebhookReplayError(f"delivery {delivery!r} is being processed right now")
+        self._in_progress.add(delivery)
+        try:
+            yield event
+        finally:
+            self._in_progress.discard(delivery)
+        stamp = _unix_seconds(headers.get(self._timestamp_header))
+        self._remember_processed(delivery, stamp if stamp is not None else self._clock())
+
+    def _remember_processed(self, delivery: str, sent_at: float) -> None:
+        processed = self._processed
+        processed[delivery] = sent_at
+        oldest_acceptable = self._clock() - self._tolerance
+        while processed and (
+            len(processed) > self._remember or next(iter(processed.values())) < oldest_acceptable
+        ):
+            processed.popitem(last=False)
+
+
+def _unix_seconds(value: str | None) -> float | None:
+    """Read a timestamp header: a finite number of Unix seconds, else None."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 OnEvent = Callable[[WebhookEvent], "Awaitable[None] | None"]
 
 
 def webhook_handler(
-    verifier: WebhookVerifier, *, api: VideoAPI | None = None, on_event: OnEvent | None = None
+    verifier: WebhookVerifier,
+    *,
+    api: WebhookEventSink | None = None,
+    on_event: OnEvent | None = None,
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """Build an aiohttp.web handler that verifies deliveries and acts on them.
 
-    A good delivery is fed to `api` (ending matching waits) and passed to `on_event`,
-    then answered 204. A bad one is answered 401 (signature), 409 (replay) or 400
-    (payload) with a JSON ``detail``, and nothing is done with it.
+    A good delivery is fed to `api` (a `VideoAPI`: matching waits end) and passed to
+    `on_event`, then answered 204. A bad one is answered 401 (signature), 409 (replay) or
+    400 (payload) with a JSON ``detail``, and nothing is done with it. If `on_event`
+    raises, the answer is 500 and the delivery is not recorded, so its redelivery is
+    processed.
     """
 
     async def handle(request: web.Request) -> web.Response:
         body = await request.read()
         try:
-            event = verifier.verify(request.headers, body)
+            with verifier.receive(request.headers, body) as event:
+                if api is not None:
+                    api.handle_webhook_event(event)
+                if on_event is not None:
+                    result = on_event(event)
+                    if inspect.isawaitable(result):
+                        await result
         except WebhookError as exc:
             status = {WebhookSignatureError: 401, WebhookReplayError: 409}.get(type(exc), 400)
             logger.warning("refused a webhook delivery: %s", exc)
             return web.json_response({"detail": str(exc)}, status=status)
-        if api is not None:
-            api.handle_webhook_event(event)
-        if on_event is not None:
-            result = on_event(event)
-            if inspect.isawaitable(result):
-                await result
         return web.Response(status=204)
 
     return handle

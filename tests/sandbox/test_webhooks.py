@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -16,6 +18,7 @@ import aiohttp
 import attrs
 import pytest
 from aiohttp import web
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from videoapi_async.sandbox import (
     ManualClock,
@@ -30,7 +33,7 @@ from .conftest import FLAT_BODY, TEN_SECONDS, ApiCaller
 
 pytestmark = pytest.mark.e2e
 
-SECRET = "whsec-test-secret"
+SECRET = "whsec_" + base64.b64encode(b"sandbox webhook test key").decode()
 
 
 @attrs.define
@@ -46,7 +49,11 @@ class Received:
 
 
 class Receiver:
-    """A webhook endpoint: records every request, checks its HMAC, answers as scripted."""
+    """A webhook endpoint: records every request, checks it with the reference verifier.
+
+    The check is the `standardwebhooks` package's (the scheme's reference code), so the
+    sandbox's signing is tested against an implementation other than its own.
+    """
 
     def __init__(self, secret: str = SECRET, header: str = "webhook-signature") -> None:
         self.secret = secret
@@ -61,11 +68,14 @@ class Receiver:
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        expected = "sha256=" + hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
-        given = request.headers.get(self.header, "")
-        self.received.append(
-            Received(dict(request.headers), body, hmac.compare_digest(given, expected))
-        )
+        headers = dict(request.headers)
+        signed = {**headers, "webhook-signature": headers.get(self.header, "")}
+        try:
+            Webhook(self.secret).verify(body, signed, json_parse=False)
+            signature_ok = True
+        except WebhookVerificationError:
+            signature_ok = False
+        self.received.append(Received(headers, body, signature_ok))
         self.arrived.set()
         if self.pause:
             with contextlib.suppress(asyncio.TimeoutError):
@@ -123,12 +133,16 @@ def hooked_caller(session: aiohttp.ClientSession, hooked: Sandbox) -> ApiCaller:
     return ApiCaller(session, hooked)
 
 
-def test_signature_is_sha256_hmac_of_the_raw_body() -> None:
-    """sha256= + lowercase hex HMAC-SHA256, keyed by the secret's UTF-8 bytes."""
+def test_signature_is_the_standard_webhooks_hmac_of_id_timestamp_and_body() -> None:
+    """v1, + base64 HMAC-SHA256 of "id.timestamp.body", as the reference signer makes it."""
     body = '{"a":"é"}'.encode()
-    expected = hmac.new("clé".encode(), body, hashlib.sha256).hexdigest()
-    assert webhook_signature("clé", body) == "sha256=" + expected
-    assert expected == expected.lower()
+    when = dt.datetime.fromtimestamp(1_800_000_000, tz=dt.timezone.utc)
+    reference = Webhook(SECRET).sign("msg_1", when, body.decode())
+    assert webhook_signature(SECRET, "msg_1", 1_800_000_000, body) == reference
+    raw = hmac.new("clé".encode(), b"msg_1.1800000000." + body, hashlib.sha256).digest()
+    assert webhook_signature("clé", "msg_1", 1_800_000_000, body) == (
+        "v1," + base64.b64encode(raw).decode()
+    )
 
 
 async def test_render_end_is_delivered_signed_in_the_wire_format(
@@ -154,7 +168,9 @@ async def test_render_end_is_delivered_signed_in_the_wire_format(
     assert headers["Content-Type"] == "application/json"
     assert headers["webhook-id"] == made[0].delivery_id
     assert uuid.UUID(headers["webhook-id"]).version == 4
-    assert headers["webhook-signature"] == webhook_signature(SECRET, got.body)
+    assert headers["webhook-signature"] == webhook_signature(
+        SECRET, headers["webhook-id"], int(headers["webhook-timestamp"]), got.body
+    )
     timestamp = int(headers["webhook-timestamp"])
     assert timestamp == made[0].timestamp
     assert int(before) <= timestamp <= after
@@ -320,7 +336,7 @@ async def test_scripted_faults_drop_duplicate_bad_signature_delay(
     assert got[0].headers["webhook-id"] == got[1].headers["webhook-id"]
     assert got[0].headers["webhook-timestamp"] == got[1].headers["webhook-timestamp"]
     assert [item.signature_ok for item in got] == [True, True, False, True]
-    assert got[2].headers["webhook-signature"].startswith("sha256=")
+    assert got[2].headers["webhook-signature"].startswith("v1,")
     # The delayed one comes 30 s later, signed properly, after the later video's.
     assert hooked.next_webhook_due() == clock.now + 30
     clock.advance(30)
@@ -547,6 +563,8 @@ def test_webhook_config_defaults_and_secret_not_in_repr() -> None:
         ({"url": "http:///x"}, "must be an http:// or https:// URL"),
         ({"url": "http://host:99999/"}, "must be an http:// or https:// URL"),
         ({"secret": ""}, "secret must be a non-empty string"),
+        ({"secret": "whsec_not base64"}, "the rest must be the key in base64"),
+        ({"secret": "whsec_"}, "the rest must be the key in base64"),
         ({"events": ("video.done",)}, "not an event of event_names"),
         ({"event_names": {"ready": "a"}}, "must map exactly 'ready' and 'failed'"),
         ({"signature_header": "bad header"}, "must be an HTTP header name"),

@@ -69,19 +69,19 @@ delivery is ``POST url`` with::
     Content-Type: application/json
     webhook-id: <delivery id, a uuid4>
     webhook-timestamp: <int Unix seconds when this attempt was sent>
-    webhook-signature: sha256=<lowercase hex HMAC-SHA256(key=secret as UTF-8,
-                                                        msg=the raw body bytes)>
+    webhook-signature: v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">
 
     {"id":"<delivery id>","event":"video.ready","created_at":<Unix seconds, float>,
      "data":<the Video JSON, as GET /videos/{id} returns it then>}
 
-(compact UTF-8 JSON, keys in that order). ``event`` is ``video.ready`` for ``ready`` and
-``published``, ``video.failed`` for ``failed``, ``cancelled`` and ``stopped``; the
-spellings (``event_names``), the events sent, the signature header's name, the timeout
-and retries (none by default; a retry resends the same id and body) are settings of
-:class:`WebhookConfig`. Every attempt lands in ``sb.stats.webhooks``
-(:class:`WebhookDelivery`: delivery id, event, video id, ``sent_at``, HTTP status or
-error, fault, attempt). Faults of deliveries, scripted with
+(compact UTF-8 JSON, keys in that order), signed the Standard Webhooks way: the key is the
+base64 part of a ``whsec_<base64>`` secret, or any other secret's UTF-8 bytes. ``event``
+is ``video.ready`` for ``ready`` and ``published``, ``video.failed`` for ``failed``,
+``cancelled`` and ``stopped``; the spellings (``event_names``), the events sent, the
+signature header's name, the timeout and retries (none by default; a retry resends the
+same id and body) are settings of :class:`WebhookConfig`. Every attempt lands in
+``sb.stats.webhooks`` (:class:`WebhookDelivery`: delivery id, event, video id,
+``sent_at``, HTTP status or error, fault, attempt). Faults of deliveries, scripted with
 ``sb.webhook_faults.queue("duplicate")`` or random with
 ``sb.webhook_faults.set_rates({"drop": 0.1})`` (or ``WebhookConfig.fault_rates``)::
 

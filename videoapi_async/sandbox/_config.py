@@ -6,6 +6,7 @@ says which field was wrong and how to fix it.
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -297,6 +298,17 @@ def _check_url(instance: Any, attribute: attrs.Attribute[str], value: str) -> No
 def _check_secret(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
     if not isinstance(value, str) or not value:
         raise ValueError("WebhookConfig.secret must be a non-empty string")
+    if value.startswith("whsec_"):
+        encoded = value[len("whsec_") :]
+        try:
+            key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+        except ValueError:  # binascii.Error is a ValueError
+            key = b""
+        if not key:
+            raise ValueError(
+                "WebhookConfig.secret starts with 'whsec_', so the rest must be the key in "
+                "base64 (or drop the prefix to use the string itself as the key)"
+            )
 
 
 def _check_retries(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
@@ -93,7 +94,8 @@ def config_from_options(
     ``retry_after``, ``delay``, ``slow_body_pause``; ``rate_limit`` (requests per second)
     with ``burst``; ``voice_min_duration``, ``voice_max_duration``, ``voice_failure_rate``
     (the :class:`VoicePreviewProfile`); ``webhook_url`` with ``webhook_secret`` (a random
-    one when not given; read it back from ``config.webhooks.secret``) and ``webhook_delay``.
+    ``whsec_`` one when not given; read it back from ``config.webhooks.secret``) and
+    ``webhook_delay``.
     """
     given = {name: value for name, value in options.items() if value is not None}
     unknown = sorted(set(given) - OPTION_NAMES)
@@ -170,7 +172,11 @@ def _webhooks(given: Mapping[str, object], current: WebhookConfig | None) -> Web
     if "webhook_url" in given:
         secret = given.get("webhook_secret")
         if secret is None:
-            secret = current.secret if current is not None else secrets.token_urlsafe(24)
+            secret = (
+                current.secret
+                if current is not None
+                else "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+            )
         base = current if current is not None else WebhookConfig("http://localhost", "x")
         current = attrs.evolve(base, url=str(given["webhook_url"]), secret=str(secret))
     elif current is not None and "webhook_secret" in given:

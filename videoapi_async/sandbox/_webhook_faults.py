@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import random
@@ -18,19 +19,35 @@ __all__ = [
     "WebhookDelivery",
     "WebhookFault",
     "WebhookFaultInjector",
+    "webhook_key",
     "webhook_signature",
 ]
 
-_SIGNATURE_PREFIX: Final = "sha256="
+_SECRET_PREFIX: Final = "whsec_"
 
 
-def webhook_signature(secret: str, body: bytes) -> str:
-    """Return the signature header value of ``body``: ``sha256=`` + hex HMAC-SHA256.
+def webhook_key(secret: str | bytes) -> bytes:
+    """Return the HMAC key of a signing secret, as the Standard Webhooks scheme reads it.
 
-    The key is ``secret`` encoded as UTF-8; the message is the raw body bytes.
+    ``whsec_<base64>``: the decoded base64; bytes: themselves; another string: its UTF-8.
     """
-    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-    return _SIGNATURE_PREFIX + digest
+    if isinstance(secret, bytes):
+        return secret
+    if secret.startswith(_SECRET_PREFIX):
+        encoded = secret[len(_SECRET_PREFIX) :]
+        return base64.b64decode(encoded + "=" * (-len(encoded) % 4))
+    return secret.encode("utf-8")
+
+
+def webhook_signature(secret: str | bytes, webhook_id: str, timestamp: int, body: bytes) -> str:
+    """Return the Standard Webhooks ``webhook-signature`` value of one delivery attempt.
+
+    That is ``v1,`` + the base64 HMAC-SHA256 of ``{webhook_id}.{timestamp}.{body}``, keyed
+    with :func:`webhook_key` of ``secret``.
+    """
+    signed = f"{webhook_id}.{timestamp}.".encode() + body
+    digest = hmac.new(webhook_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
 
 
 @attrs.frozen

@@ -29,11 +29,17 @@ import attrs
 from ._config import WebhookConfig
 from ._state import SUCCESS_STATUSES, TERMINAL_STATUSES
 from ._store import VideoRecord, VideoStore, dump_json
-from ._webhook_faults import WebhookDelivery, WebhookFault, WebhookFaultInjector, webhook_signature
+from ._webhook_faults import (
+    WebhookDelivery,
+    WebhookFault,
+    WebhookFaultInjector,
+    webhook_key,
+    webhook_signature,
+)
 
 __all__ = ["WebhookDispatcher"]
 
-_WRONG_SECRET_SUFFIX: Final = ":not-the-signing-secret"
+_WRONG_KEY_SUFFIX: Final = b":not-the-signing-key"
 
 
 @attrs.frozen
@@ -266,9 +272,9 @@ class WebhookDispatcher:
         config = self._config
         if config is None:
             return []
-        secret = config.secret
+        secret: str | bytes = config.secret
         if fault == "bad_signature":
-            secret += _WRONG_SECRET_SUFFIX
+            secret = webhook_key(secret) + _WRONG_KEY_SUFFIX
         # The time of sending: for a first attempt on time, the reading of created_at.
         on_time = attempt == 1 and fault != "delay"
         timestamp = int(message.created_at if on_time else time.time())
@@ -276,7 +282,9 @@ class WebhookDispatcher:
             "Content-Type": "application/json",
             "webhook-id": message.delivery_id,
             "webhook-timestamp": str(timestamp),
-            config.signature_header: webhook_signature(secret, message.body),
+            config.signature_header: webhook_signature(
+                secret, message.delivery_id, timestamp, message.body
+            ),
         }
         replay = fault == "duplicate"
         first = await self._post(
