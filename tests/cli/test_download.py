@@ -92,6 +92,20 @@ async def test_a_cut_download_resumes_with_range(files: FileServer, tmp_path: Pa
     assert result.size == len(PAYLOAD)
 
 
+async def test_a_download_cut_every_time_names_the_part_file_it_kept(
+    files: FileServer, tmp_path: Path
+) -> None:
+    """When every try is cut short, the error names the partial file, which really exists."""
+    files.cut_next = 5
+    async with Downloader(tmp_path, retry_wait=0, attempts=2) as downloader:
+        with pytest.raises(DownloadError, match="kept in") as caught:
+            await downloader.download(files.url(), "v1.mp4")
+    part = tmp_path / "v1.mp4.part"
+    assert str(part) in str(caught.value)
+    assert part.stat().st_size > 0
+    assert not (tmp_path / "v1.mp4").exists()
+
+
 async def test_a_server_without_range_support_restarts_cleanly(
     files: FileServer, tmp_path: Path
 ) -> None:

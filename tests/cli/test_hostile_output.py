@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -134,3 +135,41 @@ def test_an_error_detail_with_escapes_is_printed_as_text(clean_env: None) -> Non
     assert result.exit_code == ExitCode.API_ERROR
     _no_controls(result.stderr)
     assert "[red]way[/]" in result.stderr
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_failed_download_reports_the_finished_render_first(
+    clean_env: None, tmp_path: Path, as_json: bool
+) -> None:
+    """The ready video is printed; the error says how to fetch it without rendering again."""
+
+    async def video(request: web.Request) -> web.Response:
+        body = _video("v-1", "promo")
+        return web.json_response({**body, "download_url": server.url("/files/v-1.mp4")})
+
+    async def gone(request: web.Request) -> web.Response:
+        return web.Response(status=404)
+
+    server = ThreadServer({"/api/v1/videos/{id}": video, "/files/{name}": gone})
+    try:
+        env = {"VIDEOAPI_BASE_URL": server.url("/api/v1"), "VIDEOAPI_API_KEY": CANARY_KEY}
+        args = ["wait", "v-1", "--download", str(tmp_path / "out")]
+        result = invoke([*args, "--json"] if as_json else args, env=env)
+    finally:
+        server.close()
+    assert result.exit_code == ExitCode.API_ERROR
+    if as_json:
+        shape = json.loads(result.stdout)
+        assert (shape["video_id"], shape["status"], shape["ok"], shape["file"]) == (
+            "v-1",
+            "ready",
+            False,
+            None,
+        )
+        assert "download failed" in shape["error"]
+    else:
+        assert "Video v-1 is ready." in result.stdout
+    assert f"videoapi wait v-1 --download {tmp_path / 'out'}" in result.stderr
+    assert "HTTP 404" in result.stderr
+    assert "videoapi render" not in result.stderr
+    assert ".part" not in result.stderr  # no file was started, so none is named

@@ -379,7 +379,11 @@ def _follow(
                     return
                 board.finish("render", ok=True, state=video.status.value)
                 if download_dir is not None:
-                    outcome["file"] = await _download_one(video, download_dir, overwrite, board)
+                    outcome["file"], problem = await _download_one(
+                        video, download_dir, overwrite, board
+                    )
+                    if problem is not None:
+                        outcome["error"], outcome["code"] = problem, ExitCode.API_ERROR
 
     try:
         run_async(work)
@@ -408,7 +412,7 @@ def _follow(
                 file=outcome["file"],
             )
         )
-    elif video is not None and code == ExitCode.OK:
+    elif video is not None and (code == ExitCode.OK or video.is_ready):
         console = human_console()
         console.print(f"Video {video.id} is {video.status.value}.")
         console.print(f"  play:     {video.video_player_url or '(no player URL)'}")
@@ -421,9 +425,17 @@ def _follow(
     return ExitCode.OK
 
 
-async def _download_one(video: Video, folder: Path, overwrite: bool, board: RenderBoard) -> str:
+async def _download_one(
+    video: Video, folder: Path, overwrite: bool, board: RenderBoard
+) -> tuple[str | None, str | None]:
+    """Download a finished video; return the file, or the problem and how to try again.
+
+    A failed download never asks for the render again: the advice is ``videoapi wait``,
+    which answers at once for a finished video and only downloads.
+    """
+    again = f"fetch it without rendering again: videoapi wait {video.id} --download {folder}"
     if not video.download_url:
-        raise CliError(f"video {video.id} has no download_url", ExitCode.API_ERROR)
+        return None, f"video {video.id} is {video.status.value} but has no download_url; {again}"
     board.add("download", "download")
     try:
         async with Downloader(folder, overwrite=overwrite) as downloader:
@@ -431,6 +443,10 @@ async def _download_one(video: Video, folder: Path, overwrite: bool, board: Rend
                 video.download_url, download_name(video.id, video.download_url)
             )
     except DownloadError as exc:
-        raise CliError(str(exc), ExitCode.API_ERROR) from None
+        board.finish("download", ok=False, state="failed")
+        return (
+            None,
+            f"video {video.id} is {video.status.value}, but its download failed: {exc}; {again}",
+        )
     board.finish("download", ok=True, state="kept existing file" if result.kept else "saved")
-    return str(result.path)
+    return str(result.path), None

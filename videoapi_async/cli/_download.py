@@ -187,9 +187,10 @@ class Downloader:
                 return Downloaded(path=target, size=target.stat().st_size, kept=True)
             os.replace(part, target)
             return Downloaded(path=target, size=complete, resumed=resumed)
+        kept = _size(part)
         raise DownloadError(
-            f"downloading {_where(url)} failed after {self._attempts} tries ({problem}); "
-            f"run again to resume from {part.name}"
+            f"downloading {_where(url)} failed after {self._attempts} tries ({problem})"
+            + (f"; the {kept} bytes received are kept in {part} for the next try" if kept else "")
         )
 
     async def _fetch(self, url: str, part: Path, on_progress: Progress | None) -> int | None:
