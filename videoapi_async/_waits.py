@@ -1,4 +1,4 @@
-"""What `VideoAPI.wait_for_render` and `VideoAPI.wait_for_renders` return.
+"""What `VideoAPI.wait_for_render`, `render` and `wait_for_renders` return, and their results.
 
 Each is both awaitable and an async iterator:
 
@@ -12,19 +12,23 @@ Each is both awaitable and an async iterator:
 - ``async for update in api.wait_for_renders(ids)`` yields a `BatchUpdate` per finished
   render, in completion order, with running counts.
 
-Waiting is polling, and polling is shared: however many of these wait on one video,
-it is polled by a single loop (see `_poller`).
+Both are also coroutines, so ``asyncio.create_task(api.wait_for_render(id))`` (or of
+``api.render(...)``, or of a batch) starts the wait in the background. Waiting is
+polling, and polling is shared: however many of these wait on one video, it is polled
+once per step (see `_poller`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterable
+from types import TracebackType
+from typing import Any, TypeVar
 
 import attrs
 
+from ._cadence import PollPolicy
 from ._errors import RenderFailedError, RenderTimeoutError, VideoAPIError
 from ._models import Video, VideoStatus
 from ._poller import Poller, Subscription
@@ -41,6 +45,7 @@ __all__ = [
 
 Clock = Callable[[], float]
 Target = Callable[[], Awaitable[Video]]
+T = TypeVar("T")
 
 
 @attrs.frozen(kw_only=True)
@@ -92,6 +97,11 @@ class RenderOutcome:
         return self.error is None
 
     @property
+    def status(self) -> VideoStatus | None:
+        """The render's last known status (None if it was never seen)."""
+        return None if self.video is None else self.video.status
+
+    @property
     def failed(self) -> bool:
         """Whether the render ended failed, cancelled or stopped."""
         return isinstance(self.error, RenderFailedError)
@@ -137,7 +147,44 @@ def check_timeout(timeout: float | None) -> float | None:
     return float(timeout)
 
 
-class RenderWait:
+class _Wait(Coroutine[Any, Any, T]):
+    """A wait that can be awaited (again and again) and run as a task.
+
+    Each ``await`` runs `_result` afresh (they share the polling). As a coroutine, for
+    ``asyncio.create_task``, ``send``, ``throw`` and ``close`` drive one run of
+    `_result`, started on first use.
+    """
+
+    _run: Coroutine[Any, Any, T] | None = None
+
+    async def _result(self) -> T:
+        raise NotImplementedError
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._result().__await__()
+
+    def _started(self) -> Coroutine[Any, Any, T]:
+        if self._run is None:
+            self._run = self._result()
+        return self._run
+
+    def send(self, value: Any) -> Any:
+        """Resume the run by sending `value` (what a task does); see `_Wait`."""
+        return self._started().send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: TracebackType | None = None, /) -> Any:
+        """Raise an exception inside the run (what cancelling a task does)."""
+        if val is None and tb is None:
+            return self._started().throw(typ)
+        return self._started().throw(typ, val, tb)  # pragma: no cover - old-style call
+
+    def close(self) -> None:
+        """Close the run, if one was started."""
+        if self._run is not None:
+            self._run.close()
+
+
+class RenderWait(_Wait[Video]):
     """Awaitable and async-iterable wait for one render; see the module docstring."""
 
     def __init__(
@@ -147,9 +194,11 @@ class RenderWait:
         *,
         timeout: float | None,
         clock: Clock,
+        poll: PollPolicy | None = None,
     ) -> None:
         self._poller = poller
         self._timeout = check_timeout(timeout)
+        self._policy = poll
         self._clock = clock
         self._seed: Video | None = None
         self._video_id: str | None = None
@@ -186,10 +235,9 @@ class RenderWait:
             video = await asyncio.shield(self._created)
             self._seed, self._video_id = video, video.id
         assert self._video_id is not None
-        return self._poller.subscribe(self._video_id, timeout=self._timeout, seed=self._seed)
-
-    def __await__(self) -> Generator[Any, None, Video]:
-        return self._result().__await__()
+        return self._poller.subscribe(
+            self._video_id, timeout=self._timeout, seed=self._seed, policy=self._policy
+        )
 
     async def _result(self) -> Video:
         sub = await self._subscribe()
@@ -262,14 +310,20 @@ class _Updates:
             self._close()
 
 
-class BatchWait:
+class BatchWait(_Wait[list[RenderOutcome]]):
     """Awaitable and async-iterable wait for many renders; see the module docstring."""
 
     def __init__(
-        self, poller: Poller[Video], video_ids: Iterable[str | Video], *, timeout: float | None
+        self,
+        poller: Poller[Video],
+        video_ids: Iterable[str | Video],
+        *,
+        timeout: float | None,
+        poll: PollPolicy | None = None,
     ) -> None:
         self._poller = poller
         self._timeout = check_timeout(timeout)
+        self._policy = poll
         if isinstance(video_ids, (str, Video)):
             raise TypeError(
                 "wait_for_renders takes a list of video ids; for one, use wait_for_render"
@@ -299,17 +353,16 @@ class BatchWait:
         subs: dict[str, Subscription[Video]] = {}
         try:
             for video_id, seed in self._seeds.items():
-                subs[video_id] = self._poller.subscribe(video_id, timeout=self._timeout, seed=seed)
+                subs[video_id] = self._poller.subscribe(
+                    video_id, timeout=self._timeout, seed=seed, policy=self._policy
+                )
         except BaseException:
             for sub in subs.values():
                 self._poller.unsubscribe(sub)
             raise
         return subs
 
-    def __await__(self) -> Generator[Any, None, list[RenderOutcome]]:
-        return self._results().__await__()
-
-    async def _results(self) -> list[RenderOutcome]:
+    async def _result(self) -> list[RenderOutcome]:
         subs = self._subscribe_all()
         try:
             if subs:
