@@ -389,3 +389,44 @@ def test_readme_error_tree_is_the_package_s() -> None:
     for name, parent in drawn.items():
         if parent is not None:
             assert public[parent] in public[name].__bases__, f"{name} is not a {parent}"
+
+
+SETTINGS_CLASSES = ("Timeouts", "RetryPolicy", "PollPolicy", "RateLimit")
+
+
+def _table_under(text: str, heading_start: str) -> dict[str, str]:
+    """Return ``{first column: second column}`` of the first table under a heading."""
+    section = text.split(f"\n## {heading_start}", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return {cells[1].strip(" `"): cells[2].strip() for cells in (row.split("|") for row in rows)}
+
+
+def _documented_default(text: str) -> object:
+    """Read a default as the table writes it: ``10 s``, ``0.25 s``, `` `True` ``, ``"auto"``."""
+    text = text.strip("`").removesuffix(" s").replace(",", "")
+    if text in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[text]
+    try:
+        return float(text)
+    except ValueError:
+        return text.strip('"')
+
+
+@pytest.mark.parametrize("name", SETTINGS_CLASSES)
+def test_configuration_tables_match_the_settings(name: str) -> None:
+    """docs/configuration.md lists every field of each settings class with its real default."""
+    import videoapi_async
+
+    settings = getattr(videoapi_async, name)
+    table = _table_under((ROOT / "docs" / "configuration.md").read_text("utf-8"), f"`{name}`")
+    fields = {field.name: field.default for field in attrs.fields(settings)}
+    assert set(table) == set(fields), (
+        f"docs/configuration.md's {name} table must list the fields of {name}: add a row for "
+        f"{sorted(set(fields) - set(table))}, drop {sorted(set(table) - set(fields))}"
+    )
+    for field, default in fields.items():
+        documented = _documented_default(table[field])
+        assert documented == default, (
+            f"docs/configuration.md says {name}.{field} defaults to {table[field]}; "
+            f"it is {default!r}"
+        )
