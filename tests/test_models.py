@@ -28,6 +28,10 @@ from videoapi_async import (
     WorkflowVariable,
     WorkflowVideoRequest,
     _contract,
+    flat_create_fields,
+    request_from_json,
+    request_to_json,
+    response_to_json,
 )
 from videoapi_async._converters import converter
 from videoapi_async._protocol import parse_metadata, parse_video, parse_videos
@@ -465,3 +469,111 @@ class TestContract:
         assert {m.value for m in VideoStatus if m.is_success} == _contract.SUCCESS_STATUSES
         assert {m.value for m in VideoStatus if m.is_failure} == _contract.FAILURE_STATUSES
         assert tuple(m.value for m in VoicePreviewStatus) == _contract.VOICE_PREVIEW_STATUSES
+
+
+OVERRIDE_JSON: dict[str, Any] = {
+    "type": "override",
+    "source_draft_id": "draft-1",
+    "scenes": [{"type": "override_scene", "name": "intro", "media": ["https://m/a.png"]}],
+    "metadata": {"row": 1, "ok": True},
+    "correlation_id": "row-1",
+}
+NEW_JSON: dict[str, Any] = {
+    "type": "create",
+    "template_id": "t",
+    "character_id": "c",
+    "voice_id": "v",
+    "scenes": [
+        {
+            "name": "s",
+            "layout_id": "L",
+            "media_elements": [{"url": "https://m/b.png"}],
+            "texts_elements": [{"text": "Hi", "id": "title"}],
+        }
+    ],
+    "palette": [{"color": "#112233"}],
+}
+WORKFLOW_JSON: dict[str, Any] = {
+    "type": "workflow",
+    "workflow_id": "w",
+    "variables": [{"name": "city", "value": "Paris"}],
+}
+FLAT_JSON: dict[str, Any] = {"name": "n", "source_draft_id": "draft-1"}
+
+
+class TestRequestJSON:
+    @pytest.mark.parametrize(
+        ("data", "form"),
+        [
+            (FLAT_JSON, SourceDraftVideoRequest),
+            (OVERRIDE_JSON, OverrideVideoRequest),
+            (NEW_JSON, NewVideoRequest),
+            (WORKFLOW_JSON, WorkflowVideoRequest),
+        ],
+    )
+    def test_each_form_reads_by_its_tag_and_writes_back(
+        self, data: dict[str, Any], form: type[Any]
+    ) -> None:
+        """Each of the four forms is picked by its `type` and turns back into the same body."""
+        request = request_from_json(copy.deepcopy(data))
+        assert type(request) is form
+        sent = request_to_json(request)
+        assert sent.get("type") == data.get("type")
+        assert request_from_json(sent) == request
+        if form is not OverrideVideoRequest:  # the override scene's own `type` is implied
+            assert sent == data
+
+    @pytest.mark.parametrize(
+        ("data", "needle"),
+        [
+            ({"source_draft_id": "d", "nmae": "typo"}, r"extra fields found \(nmae\)"),
+            ({"type": "clone", "source_draft_id": "d"}, "type must be one of 'override'"),
+            ({"type": "workflow", "workflow_id": "w"}, r"required field missing @ request\.var"),
+            ({**OVERRIDE_JSON, "scenes": [{"media": []}]}, r"request\.scenes\[0\]\.name"),
+            ({**FLAT_JSON, "name": 5}, r"request\.name"),
+            ({**NEW_JSON, "scenes": [{"name": "s", "layout_id": "L", "type": "override_scene"}]},
+             r"request\.scenes\[0\]"),
+            ({"name": "only"}, "source_draft_id= or recipe_id="),
+            ({**WORKFLOW_JSON, "correlation_id": "x" * 101}, "correlation_id is 101 characters"),
+            ([FLAT_JSON], "must be a JSON object"),
+        ],
+    )  # fmt: skip
+    def test_bad_bodies_are_refused_naming_the_field(self, data: Any, needle: str) -> None:
+        """A body the API would not take is a ValueError that names the field and the fix."""
+        with pytest.raises(ValueError, match=needle):
+            request_from_json(data)
+
+    def test_flat_create_fields_are_the_flat_forms(self) -> None:
+        """flat_create_fields() lists SourceDraftVideoRequest's fields, in order."""
+        assert flat_create_fields() == (
+            "name",
+            "source_draft_id",
+            "recipe_id",
+            "folder_id",
+            "palette_id",
+            "character_id",
+            "voice_id",
+        )
+
+
+class TestResponseJSON:
+    def test_a_video_becomes_the_apis_shape(self) -> None:
+        """response_to_json gives every field, tagged scenes, enum values and unknown fields."""
+        v = video(
+            scenes=[{"name": "a", "layout_id": "L"}, {"name": "b"}],
+            new_field={"x": [1]},
+            progress=-1,
+        )
+        data = response_to_json(v)
+        assert data["status"] == "processing"
+        assert data["progress"] is None
+        assert data["download_url"] is None
+        assert [s["type"] for s in data["scenes"]] == ["create_scene", "override_scene"]
+        assert data["new_field"] == {"x": [1]}
+        assert "extra" not in data
+        assert json.loads(json.dumps(data)) == data
+
+    def test_only_response_models_are_accepted(self) -> None:
+        """A request object is refused: its JSON is request_to_json's."""
+        with pytest.raises(TypeError, match="response model"):
+            response_to_json(SourceDraftVideoRequest(source_draft_id="d"))  # type: ignore[arg-type]

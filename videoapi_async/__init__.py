@@ -20,6 +20,7 @@ from ._bulk import CreateResult
 from ._cadence import PollPolicy
 from ._client import VideoAPI
 from ._config import RetryPolicy, Timeouts
+from ._converters import response_to_json
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -61,6 +62,7 @@ from ._models import (
     WorkflowVariable,
     WorkflowVideoRequest,
 )
+from ._requests import flat_create_fields, request_from_json, request_to_json
 from ._resources import Subtitles, UsagePeriod, VoicePreview, VoicePreviewStatus
 from ._transport import HTTPRequest, HTTPResponse, MockTransport, Transport
 from ._version import __version__
@@ -124,4 +126,8 @@ __all__ = [
     "WorkflowVariable",
     "WorkflowVideoRequest",
     "__version__",
+    "flat_create_fields",
+    "request_from_json",
+    "request_to_json",
+    "response_to_json",
 ]

@@ -15,7 +15,6 @@ from types import TracebackType
 from typing import Any, Final, Protocol, TypeVar
 
 import aiohttp
-import attrs
 
 from ._aiohttp import AiohttpTransport
 from ._budget import PRIORITY_CREATE, PRIORITY_POLL, RateLimit, RequestBudget
@@ -66,6 +65,7 @@ from ._protocol import (
 )
 from ._requester import Requester, parse_base_url
 from ._requests import (
+    FLAT_CREATE_FIELDS,
     build_create_body,
     build_subtitles_body,
     build_usage_query,
@@ -78,7 +78,7 @@ from ._waits import BatchWait, RenderWait, check_timeout
 
 __all__ = ["VideoAPI"]
 
-FLAT_FIELDS: Final = tuple(field.name for field in attrs.fields(SourceDraftVideoRequest))
+FLAT_FIELDS: Final = FLAT_CREATE_FIELDS
 """The keyword arguments of `VideoAPI.create_video`: the flat create form's fields."""
 
 _C = TypeVar("_C", bound="VideoAPI")

@@ -22,7 +22,9 @@ from typing import Any, Final, TypeVar, cast
 
 import attrs
 import cattrs
+from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.strategies import configure_tagged_union
 
 from ._models import (
     NO_EXTRA,
@@ -31,6 +33,7 @@ from ._models import (
     MediaElement,
     MetadataValue,
     NewVideoRequest,
+    OpenEnum,
     OverrideScene,
     OverrideVideoRequest,
     PaletteColor,
@@ -46,7 +49,15 @@ from ._models import (
 )
 from ._resources import Subtitles, UsagePeriod, VoicePreview, VoicePreviewStatus
 
-__all__ = ["REQUEST_TYPE_TAGS", "converter", "structure_video", "unstructure_request"]
+__all__ = [
+    "REQUEST_TYPE_TAGS",
+    "ResponseModel",
+    "converter",
+    "response_to_json",
+    "structure_request",
+    "structure_video",
+    "unstructure_request",
+]
 
 _T = TypeVar("_T")
 
@@ -513,12 +524,181 @@ def structure_video(data: Any) -> Video:
 
 
 def unstructure_request(request: CreateVideoRequest) -> dict[str, Any]:
-    """Turn a create form into the JSON body to send, with its ``type`` tag if it has one."""
-    body: dict[str, Any] = converter.unstructure(request)
-    tag = REQUEST_TYPE_TAGS[type(request)]
-    if tag is not None:
-        body = {"type": tag, **body}
-    return body
+    """Turn a create form into the JSON body to send, with its ``type`` tag if it has one.
+
+    No checks: `build_create_body` checks a form first, then calls this.
+    """
+    body: dict[str, Any] = converter.unstructure(request, unstructure_as=CreateVideoRequest)
+    tag = body.pop("type", None)  # None for the flat form, which has no tag
+    return body if tag is None else {"type": tag, **body}
+
+
+ResponseModel = Video | VideoMetadata | Subtitles | VoicePreview | UsagePeriod
+"""A model read from an answer of the API."""
+
+_SCENE_TAGS: Final[Mapping[type[Any], str]] = {
+    OverrideScene: "override_scene",
+    CreateScene: "create_scene",
+}
+
+
+def response_to_json(model: ResponseModel) -> dict[str, Any]:
+    """Return a response model as the API's JSON shape, ready for `json.dumps`.
+
+    Every field the client knows is present (``null`` when unset); scenes carry their
+    ``type``; enums are their values; the unknown fields kept in ``extra`` follow.
+    """
+    if type(model) not in (Video, VideoMetadata, Subtitles, VoicePreview, UsagePeriod):
+        raise TypeError(f"expected a response model such as Video, got {type(model).__name__}")
+    data: dict[str, Any] = _plain(model)
+    return data
+
+
+def _plain(value: Any) -> Any:
+    if attrs.has(type(value)):
+        out: dict[str, Any] = {}
+        tag = _SCENE_TAGS.get(type(value))
+        if tag is not None:
+            out["type"] = tag
+        for field in attrs.fields(type(value)):
+            if field.name != "extra":
+                out[field.name] = _plain(getattr(value, field.name))
+        for key, item in getattr(value, "extra", NO_EXTRA).items():
+            out.setdefault(key, item)
+        return out
+    if isinstance(value, OpenEnum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def structure_request(data: dict[str, Any]) -> CreateVideoRequest:
+    """Structure a create body strictly: its ``type`` picks the form; unknown keys fail.
+
+    Raises:
+        ValueError: ``type`` is not one of the forms'.
+        cattrs.BaseValidationError: A field is missing, unknown or of the wrong type.
+
+    """
+    tag = data.get("type")
+    if "type" in data and (type(tag) is not str or tag not in _FORMS_BY_TAG):
+        allowed = ", ".join(repr(t) for t in _FORMS_BY_TAG)
+        raise ValueError(
+            f"type must be one of {allowed} (or absent for the flat form), got {tag!r}"
+        )
+    request: CreateVideoRequest = converter.structure(data, cast(Any, CreateVideoRequest))
+    return request
+
+
+_FORMS_BY_TAG: Final = {tag: cls for cls, tag in REQUEST_TYPE_TAGS.items() if tag is not None}
+
+
+def _configure_requests() -> None:
+    """Register the strict hooks of the create forms, and their tagged union.
+
+    Requests are read strictly (a typo must not silently drop data): unknown keys fail,
+    and no string field takes a number. The scene, media, text and colour classes are
+    also read by the tolerant response hooks, so their strict hooks are given per field.
+    """
+    media = _strict(MediaElement)
+    palette = _strict(PaletteColor)
+    override_scene = _strict(OverrideScene, tag="override_scene")
+    create_scene = _strict(
+        CreateScene,
+        tag="create_scene",
+        media_elements=override(struct_hook=_strict_items(media, MediaElement)),
+        texts_elements=override(struct_hook=_strict_items(_strict(TextElement), TextElement)),
+    )
+    converter.register_structure_hook_func(
+        lambda t: t == Mapping[str, str | int | bool], _structure_request_metadata
+    )
+    converter.register_structure_hook(WorkflowVariable, _strict(WorkflowVariable))
+    converter.register_structure_hook(
+        WorkflowVideoRequest, _strict(WorkflowVideoRequest, tag="workflow")
+    )
+    converter.register_structure_hook(SourceDraftVideoRequest, _strict(SourceDraftVideoRequest))
+    converter.register_structure_hook(
+        OverrideVideoRequest,
+        _strict(
+            OverrideVideoRequest,
+            tag="override",
+            scenes=override(struct_hook=_strict_items(override_scene, OverrideScene)),
+        ),
+    )
+    converter.register_structure_hook(
+        NewVideoRequest,
+        _strict(
+            NewVideoRequest,
+            tag="create",
+            scenes=override(struct_hook=_strict_items(create_scene, CreateScene)),
+            palette=override(struct_hook=_strict_items(palette, PaletteColor)),
+            global_media_elements=override(struct_hook=_strict_items(media, MediaElement)),
+        ),
+    )
+    configure_tagged_union(
+        CreateVideoRequest,
+        converter,
+        tag_generator=REQUEST_TYPE_TAGS.__getitem__,  # type: ignore[arg-type]
+        tag_name="type",
+        default=SourceDraftVideoRequest,
+    )
+
+
+def _strict(cls: type[_T], *, tag: str | None = None, **overrides: Any) -> Callable[[Any, Any], _T]:
+    """Return a hook reading `cls` strictly; ``type`` may name `cls`'s own tag."""
+    structure = make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True, **overrides)
+    if tag is None:
+        return structure
+
+    def structure_tagged(data: Any, _: object) -> _T:
+        if isinstance(data, dict) and data.get("type") == tag:
+            data = {key: value for key, value in data.items() if key != "type"}
+        return structure(data, cls)
+
+    return structure_tagged
+
+
+def _strict_items(
+    structure: Callable[[Any, Any], _T], cls: type[_T]
+) -> Callable[[Any, Any], tuple[_T, ...] | None]:
+    """Return a hook reading a JSON array of `cls` into a tuple, naming a bad item's index."""
+
+    def structure_items(value: Any, _: object) -> tuple[_T, ...] | None:
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise TypeError(f"expected a list of {cls.__name__}, got {_describe(value)}")
+        items: list[_T] = []
+        errors: list[Exception] = []
+        for index, item in enumerate(value):
+            try:
+                items.append(structure(item, cls))
+            except Exception as exc:  # collected with its index, as cattrs does
+                note = IterableValidationNote(
+                    f"Structuring {cls.__name__} @ index {index}", index, cls
+                )
+                cast(Any, exc).__notes__ = [*getattr(exc, "__notes__", []), note]
+                errors.append(exc)
+        if errors:
+            raise IterableValidationError(
+                f"While structuring a list of {cls.__name__}", errors, cls
+            )
+        return tuple(items)
+
+    return structure_items
+
+
+def _structure_request_metadata(value: Any, _: object) -> dict[str, str | int | bool]:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, got {_describe(value)}")
+    for key, item in value.items():
+        if not isinstance(item, (str, int)):  # bool is an int
+            raise TypeError(f"metadata[{key!r}]: expected a string, integer or boolean")
+    return value
 
 
 _slow_video: Final = _configure()
+_configure_requests()

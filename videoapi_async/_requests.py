@@ -11,6 +11,9 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
 
+import attrs
+import cattrs
+
 from ._contract import (
     MAX_CORRELATION_ID,
     MAX_TRANSCRIPT,
@@ -20,7 +23,7 @@ from ._contract import (
     SUBTITLE_LANGUAGES,
     USAGE_BREAKDOWNS,
 )
-from ._converters import unstructure_request
+from ._converters import structure_request, unstructure_request
 from ._models import (
     CreateScene,
     CreateVideoRequest,
@@ -36,13 +39,69 @@ from ._models import (
 )
 
 __all__ = [
+    "FLAT_CREATE_FIELDS",
     "build_create_body",
     "build_subtitles_body",
     "build_usage_query",
     "build_voice_preview_body",
+    "flat_create_fields",
+    "request_from_json",
+    "request_to_json",
 ]
 
 _PALETTE_COLOR: Final = re.compile(PALETTE_COLOR_PATTERN)
+
+FLAT_CREATE_FIELDS: Final = tuple(field.name for field in attrs.fields(SourceDraftVideoRequest))
+"""The fields of the flat create form: `VideoAPI.create_video`'s keyword arguments."""
+
+
+def flat_create_fields() -> tuple[str, ...]:
+    """Return the flat create form's fields, in order: ``name``, ``source_draft_id``, ....
+
+    They are `VideoAPI.create_video`'s keyword arguments and `SourceDraftVideoRequest`'s
+    fields: the columns a table of flat creates may have.
+    """
+    return FLAT_CREATE_FIELDS
+
+
+def request_from_json(data: object) -> CreateVideoRequest:
+    """Build a create request from its JSON body, any of the four forms, checked strictly.
+
+    Without ``type`` the body is the flat form (`FLAT_CREATE_FIELDS`); with ``"type":
+    "override" | "create" | "workflow"`` it is that tagged form (a scene may also carry
+    its own ``type``). Unknown fields are refused, so a typo never drops data silently, and
+    the request is checked as `VideoAPI.create_video` would check it.
+
+    Raises:
+        ValueError: The body is not a request the API takes; the message names the field.
+
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"a create request must be a JSON object, got {type(data).__name__}")
+    try:
+        request = structure_request(data)
+    except cattrs.BaseValidationError as exc:
+        raise ValueError("; ".join(cattrs.transform_error(exc, path="request"))) from None
+    try:
+        build_create_body(request)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+    return request
+
+
+def request_to_json(request: CreateVideoRequest) -> dict[str, Any]:
+    """Return the JSON body sent for `request` (with its ``type`` tag), checked strictly.
+
+    Only the fields that are set are included. The inverse of `request_from_json`.
+
+    Raises:
+        TypeError: `request` is not one of the create forms, or a field has the wrong type.
+        ValueError: A field breaks a documented limit; the message names the field.
+
+    """
+    return build_create_body(request)
+
+
 _T = TypeVar("_T")
 
 
@@ -56,8 +115,7 @@ def build_create_body(request: CreateVideoRequest) -> dict[str, Any]:
     """
     check = _Checker()
     if isinstance(request, SourceDraftVideoRequest):
-        check.strings(request, "name", "source_draft_id", "recipe_id", "folder_id")
-        check.strings(request, "palette_id", "character_id", "voice_id")
+        check.strings(request, *FLAT_CREATE_FIELDS)
         if request.source_draft_id is None and request.recipe_id is None:
             raise ValueError(
                 "create_video needs source_draft_id= or recipe_id= (the project or recipe "
@@ -65,8 +123,7 @@ def build_create_body(request: CreateVideoRequest) -> dict[str, Any]:
                 "NewVideoRequest or WorkflowVideoRequest"
             )
     elif isinstance(request, OverrideVideoRequest):
-        check.strings(request, "name", "source_draft_id", "recipe_id", "folder_id")
-        check.strings(request, "palette_id", "character_id", "voice_id", "logo_url")
+        check.strings(request, *FLAT_CREATE_FIELDS, "logo_url")
         check.common(request.metadata, request.correlation_id)
         for i, old in enumerate(check.items(request.scenes, "scenes", OverrideScene)):
             check.scene(old, f"scenes[{i}]")
