@@ -228,7 +228,9 @@ def test_a_batch_interrupted_mid_way_resumes_and_creates_every_row_once(
     assert f"videoapi batch {jobs}" in stopped.stderr
     assert len(thread_sandbox.sandbox.stats.created_ids) == 3
 
-    resumed = invoke(["batch", str(jobs), "--json"], env=thread_sandbox.env())
+    resumed = invoke(
+        ["batch", str(jobs), "--json", "--lost-grace", "0.5"], env=thread_sandbox.env()
+    )
     assert resumed.exit_code == 0, resumed.stderr
     summary = json.loads(resumed.stdout.splitlines()[-1])
     assert summary["found_again"] == 2

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from videoapi_async import Video, VideoStatus
-from videoapi_async.cli._batch import find_match, plan_rows, preexisting_ids, row_json
+from videoapi_async.cli._batch import marker_of, plan_rows, preexisting_ids, row_json
 from videoapi_async.cli._input import (
     InputError,
     InputFileError,
@@ -17,6 +17,7 @@ from videoapi_async.cli._input import (
     request_from_json,
 )
 from videoapi_async.cli._journal import RowRecord
+from videoapi_async.cli._reconcile import match_lost
 
 OVERRIDE = {
     "type": "override",
@@ -176,6 +177,12 @@ def test_rows_get_findable_markers_and_keep_the_users_own() -> None:
     assert plans[4].error == "bad"
 
 
+def _find(row: RowRecord, videos: list[Video], exclude: set[str]) -> Video | None:
+    marker = marker_of(row)
+    assert marker is not None
+    return match_lost([(row.row, marker)], videos, exclude=exclude).get(row.row)
+
+
 def test_a_named_row_matches_only_a_video_with_the_same_name_and_fields() -> None:
     """Name and every echoed field must agree; excluded (owned, older) videos never match."""
     row = _record()
@@ -183,16 +190,16 @@ def test_a_named_row_matches_only_a_video_with_the_same_name_and_fields() -> Non
     older = _video(id="b", name="Promo", source_draft_id="d1")
     ours = _video(id="c", name="Promo", source_draft_id="d1")
     silent = _video(id="d", name="Promo")  # the API may not echo source_draft_id
-    assert find_match(row, [other_draft, older, ours], exclude={"b"}) is ours
-    assert find_match(row, [other_draft, silent], exclude=set()) is silent
-    assert find_match(row, [other_draft], exclude=set()) is None
+    assert _find(row, [other_draft, older, ours], exclude={"b"}) is ours
+    assert _find(row, [other_draft, silent], exclude=set()) is silent
+    assert _find(row, [other_draft], exclude=set()) is None
 
 
 def test_a_tagged_row_matches_by_correlation_id() -> None:
     """A tagged row's video is the one with its correlation id, whatever its name."""
     row = _record(marker_field="correlation_id", marker="batch-x-row-1", body=dict(OVERRIDE))
     found = _video(id="z", correlation_id="batch-x-row-1", name="anything")
-    assert find_match(row, [_video(id="y"), found], exclude=set()) is found
+    assert _find(row, [_video(id="y"), found], exclude=set()) is found
 
 
 def test_preexisting_videos_are_those_sharing_a_marker() -> None:

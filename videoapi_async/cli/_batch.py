@@ -5,16 +5,16 @@ blindly a second time:
 
 * tagged forms (``override``, ``create``, ``workflow``) carry a ``correlation_id``: the
   row's own, or ``batch-<input hash>-row-<n>`` when it has none;
-* the flat form has no ``correlation_id``, so the ``name`` is used: the row's own, or
-  ``batch-<input hash>-row-<n>`` when it has none. A video matches a named row when
-  the names are equal and none of ``source_draft_id``, ``recipe_id``, ``palette_id``,
-  ``character_id``, ``voice_id`` the video reports differs from the row's.
+* the flat form's page lists no ``correlation_id``, so the ``name`` is used: the row's
+  own, or ``batch-<input hash>-row-<n>`` when it has none.
 
+`_reconcile` says how a marker matches a video (names the server shortened included).
 Videos already in the account when the journal was made, and videos other rows own,
-never match. A run first looks for the videos of rows left ``sent`` by an earlier run
-(one ``GET /videos``) and adopts them; only rows not found are created again. A create
-whose answer is lost during a run is looked for the same way after a short grace
-period, and sent again only if its video is not there.
+never match. A run first looks for the videos of rows left ``sent`` by an earlier run,
+once the server has had ``lost_grace`` seconds since their last send to store them (one
+``GET /videos``), and adopts them; only rows not found are created again. A create whose
+answer is lost during a run is looked for the same way after the same grace, and sent
+again only if its video is not there.
 """
 
 from __future__ import annotations
@@ -44,11 +44,13 @@ from videoapi_async import (
 from ._download import Downloader, DownloadError, download_name
 from ._input import InputRow, request_from_json
 from ._journal import Journal, RowPlan, RowRecord
+from ._reconcile import Marker, could_match, match_lost
 
 __all__ = [
+    "LOST_GRACE",
     "BatchObserver",
     "BatchRunner",
-    "find_match",
+    "marker_of",
     "plan_rows",
     "preexisting_ids",
     "row_json",
@@ -57,7 +59,8 @@ __all__ = [
 MAX_SENDS_PER_RUN: Final = 3
 """Creates sent for one row in one run, lost answers included, before leaving it to a re-run."""
 
-_ECHOED: Final = ("source_draft_id", "recipe_id", "palette_id", "character_id", "voice_id")
+LOST_GRACE: Final = 5.0
+"""Seconds a server is given to store a create whose answer was lost, before looking."""
 _SUCCESS: Final = frozenset({VideoStatus.READY.value, VideoStatus.PUBLISHED.value})
 
 
@@ -94,32 +97,27 @@ def plan_rows(rows: Iterable[InputRow], tag: str) -> list[RowPlan]:
     return plans
 
 
-def preexisting_ids(plans: Sequence[RowPlan], videos: Iterable[Video]) -> list[str]:
-    """Return the ids of existing videos that carry the marker of some row."""
-    markers = {(plan.marker_field, plan.marker) for plan in plans if plan.marker is not None}
-    return [
-        video.id
-        for video in videos
-        if ("name", video.name) in markers or ("correlation_id", video.correlation_id) in markers
-    ]
-
-
-def find_match(row: RowRecord, videos: Iterable[Video], exclude: set[str]) -> Video | None:
-    """Return the video that a row's lost create made, if it is among ``videos``."""
+def marker_of(row: RowPlan | RowRecord) -> Marker | None:
+    """Return how a row's video is recognised, or None for a row that is never sent."""
     if row.marker is None or row.body is None:
         return None
-    for video in videos:
-        if video.id in exclude:
-            continue
-        if row.marker_field == "correlation_id":
-            if video.correlation_id == row.marker:
-                return video
-        elif video.name == row.marker and all(
-            getattr(video, name) is None or getattr(video, name) == row.body.get(name)
-            for name in _ECHOED
-        ):
-            return video
-    return None
+    if row.marker_field == "correlation_id":
+        return Marker(field="correlation_id", value=row.marker, body=row.body)
+    return Marker(field="name", value=row.marker, body=row.body)
+
+
+def name_markers(rows: Iterable[RowPlan | RowRecord]) -> set[str]:
+    """Return the name markers of ``rows``."""
+    return {row.marker for row in rows if row.marker_field == "name" and row.marker is not None}
+
+
+def preexisting_ids(plans: Sequence[RowPlan], videos: Iterable[Video]) -> list[str]:
+    """Return the ids of existing videos that some row's lost create could be taken for."""
+    markers = [marker for marker in map(marker_of, plans) if marker is not None]
+    names = name_markers(plans)
+    return [
+        video.id for video in videos if any(could_match(marker, video, names) for marker in markers)
+    ]
 
 
 def row_json(row: RowRecord) -> dict[str, Any]:
@@ -196,7 +194,8 @@ class BatchRunner:
         timeout: The most seconds to wait for each render (None: until it ends).
         downloader: Where to download finished videos, or None.
         observer: Told about every step (for display).
-        lost_grace: Seconds to wait after a lost create answer before looking for the video.
+        lost_grace: Seconds the server is given to store a create whose answer was lost
+            (in this run or a stopped earlier one) before its video is looked for.
     """
 
     def __init__(
@@ -208,7 +207,7 @@ class BatchRunner:
         timeout: float | None = None,
         downloader: Downloader | None = None,
         observer: BatchObserver | None = None,
-        lost_grace: float = 2.0,
+        lost_grace: float = LOST_GRACE,
     ) -> None:
         self.api = api
         self.journal = journal
@@ -222,6 +221,7 @@ class BatchRunner:
         self._lookup_lock = asyncio.Lock()
         self._listed_at = -math.inf
         self._listed: list[Video] = []
+        self._names = name_markers(journal.rows())
 
     def _wants_download(self, row: RowRecord) -> bool:
         return self.downloader is not None and row.status in _SUCCESS and row.file is None
@@ -258,29 +258,48 @@ class BatchRunner:
             raise
 
     async def _adopt_lost(self, lost: Sequence[RowRecord]) -> None:
-        """Look for the videos of rows whose create answer an earlier run never got."""
+        """Look for the videos of rows whose create answer an earlier run never got.
+
+        The earlier run may have stopped a moment after sending: the server is given the
+        same grace as after a lost answer in a run, counted from each row's last send.
+        """
+        settle = max(row.updated_at for row in lost) + self.lost_grace - time.time()
+        if settle > 0:
+            for row in lost:
+                self.observer.note(row.row, "looking for it")
+            await asyncio.sleep(settle)
         videos = await self.api.list_videos()
         self._listed, self._listed_at = videos, time.monotonic()
-        exclude = self.journal.owned_ids() | self.journal.preexisting()
+        found = match_lost(
+            [(row.row, marker) for row in lost if (marker := marker_of(row)) is not None],
+            videos,
+            exclude=self.journal.owned_ids() | self.journal.preexisting(),
+            names=self._names,
+        )
         for row in lost:
-            video = find_match(row, videos, exclude)
+            video = found.get(row.row)
             if video is None:
                 self.journal.mark_pending(row.row)
                 continue
-            exclude.add(video.id)
             self.journal.mark_created(row.row, video)
             self.counts.adopted += 1
             self.observer.created(row.row, video, adopted=True)
 
     async def _find_lost(self, row: RowRecord, lost_at: float) -> Video | None:
         """After a lost answer, look for the row's video; adopt it if found."""
+        marker = marker_of(row)
+        if marker is None:
+            return None
         await asyncio.sleep(self.lost_grace)
         async with self._lookup_lock:
             if self._listed_at < lost_at + self.lost_grace:
                 self._listed = await self.api.list_videos()
                 self._listed_at = time.monotonic()
             exclude = self.journal.owned_ids() | self.journal.preexisting()
-            video = find_match(row, self._listed, exclude)
+            found = match_lost(
+                [(row.row, marker)], self._listed, exclude=exclude, names=self._names
+            )
+            video = found.get(row.row)
             if video is not None:
                 self.journal.mark_created(row.row, video)
                 self.counts.adopted += 1
@@ -360,6 +379,11 @@ class BatchRunner:
         except VideoAPIError as exc:
             self.journal.note_error(row, f"waiting failed: {exc}")
             return
+        except (ValueError, TypeError) as exc:  # an id from the server the client refuses
+            self.journal.note_error(
+                row, f"the server gave this row a video id the client cannot use: {exc}"
+            )
+            return
         if last is not None and last.is_terminal:
             self.journal.mark_done(row, last)
             if last.is_failed:
@@ -373,7 +397,7 @@ class BatchRunner:
             try:
                 # Ask again: download links are often signed and expire.
                 video = await self.api.get_video(row.video_id)
-            except VideoAPIError as exc:
+            except (VideoAPIError, ValueError, TypeError) as exc:
                 self.journal.note_error(row.row, f"download skipped: {exc}")
                 return
             if not video.download_url:

@@ -18,7 +18,14 @@ from rich.text import Text
 
 from videoapi_async import RenderUpdate, Video, VideoAPI, VideoAPIError
 
-from ._batch import BatchObserver, BatchRunner, plan_rows, preexisting_ids, row_json
+from ._batch import (
+    LOST_GRACE,
+    BatchObserver,
+    BatchRunner,
+    plan_rows,
+    preexisting_ids,
+    row_json,
+)
 from ._common import (
     BATCH_POLL,
     CliError,
@@ -123,7 +130,7 @@ async def run_batch_file(
     download_dir: Path | None = None,
     overwrite: bool = False,
     observer: BatchObserver | None = None,
-    lost_grace: float = 2.0,
+    lost_grace: float = LOST_GRACE,
 ) -> BatchRunner:
     """Run (or resume) the batch of ``data`` under ``journal``; return the finished runner.
 
@@ -241,6 +248,15 @@ was lost is looked for (by its name or correlation_id) before it is ever sent ag
     help="Stop waiting for a render after this long (run again to keep waiting).",
 )
 @click.option(
+    "--lost-grace",
+    type=click.FloatRange(min=0),
+    default=LOST_GRACE,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long the server may take to store a create whose answer was lost (or that "
+    "was in flight when a run stopped) before its video is looked for.",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["csv", "jsonl"]),
@@ -259,6 +275,7 @@ def batch(
     overwrite: bool,
     state_path: Path | None,
     timeout: float | None,
+    lost_grace: float,
     fmt: str | None,
 ) -> int:
     """Create and follow one video per row of FILE (the help text is `_BATCH_HELP`)."""
@@ -300,6 +317,7 @@ def batch(
                         download_dir=download_dir,
                         overwrite=overwrite,
                         observer=observer,
+                        lost_grace=lost_grace,
                     )
                 holder["stats"] = api.stats
         finally:

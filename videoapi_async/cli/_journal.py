@@ -76,7 +76,7 @@ CREATE TABLE preexisting (video_id TEXT PRIMARY KEY);
 
 _COLUMNS: Final = (
     "row, line, body, marker_field, marker, user_marker, state, video_id, status, "
-    "video_player_url, download_url, file, error, sends"
+    "video_player_url, download_url, file, error, sends, updated_at"
 )
 
 
@@ -115,6 +115,7 @@ class RowRecord:
     file: str | None
     error: str | None
     sends: int
+    updated_at: float = 0.0
 
 
 class Journal:
@@ -366,7 +367,7 @@ _STATES: Final = frozenset({"pending", "sent", "created", "done", "rejected", "i
 
 def _record(values: tuple[Any, ...]) -> RowRecord:
     (row, line, body, marker_field, marker, user_marker, state, video_id, status) = values[:9]
-    player, download, file, error, sends = values[9:]
+    player, download, file, error, sends, updated_at = values[9:]
     if state not in _STATES:
         raise sqlite3.DatabaseError(f"row {row} has an unknown state {state!r}")
     return RowRecord(
@@ -384,4 +385,5 @@ def _record(values: tuple[Any, ...]) -> RowRecord:
         file=file,
         error=error,
         sends=sends,
+        updated_at=updated_at,
     )
