@@ -10,8 +10,8 @@ multiplicative decrease, as TCP and adaptive retry modes do). The 429s answering
 requests that were already out before the cut are the same signal, not new ones.
 
 Waiting requests are served creates first, then direct calls, then polls, except that
-while polls wait at least every `_POLL_SHARE`-th grant goes to a poll: a bulk create
-never starves the waits. A waiter that cannot get a slot before its deadline fails
+while polls wait every `_POLL_SHARE`-th grant goes to a poll: a bulk create never
+starves the waits. A waiter that cannot get a slot before its deadline fails
 with `RateLimitError`. No task runs in the background: the request at the front of the
 line keeps the clock for everybody, with the client's injectable ``sleep``.
 """
@@ -34,7 +34,7 @@ __all__ = ["PRIORITY_CALL", "PRIORITY_CREATE", "PRIORITY_POLL", "RateLimit", "Re
 PRIORITY_CREATE: Final = 0
 PRIORITY_CALL: Final = 1
 PRIORITY_POLL: Final = 2
-_POLL_SHARE: Final = 4  # while polls wait, at least one grant in four is a poll
+_POLL_SHARE: Final = 2  # while polls wait, at least one grant in two is a poll
 _WINDOW: Final = 1.0  # seconds over which the rate being met is measured
 _OBSERVED: Final = 256  # recent request starts kept to measure it
 _EPSILON: Final = 1e-6  # absorbs float rounding in token arithmetic
