@@ -61,6 +61,13 @@ class ControlClient:
         """Return ``[created_at, finished_at, first_seen_at, GETs]`` per id (clock seconds)."""
         return list(self.call("/timings", {"ids": ids})["timings"])
 
+    def set_render_profile(
+        self, min_duration: float, max_duration: float, *, time_scale: float = 1.0
+    ) -> None:
+        """Set how long the sandbox's renders of created videos last (nominal seconds)."""
+        body = {"min_duration": min_duration, "max_duration": max_duration}
+        self.call("/render_profile", {**body, "time_scale": time_scale})
+
     def set_rate_limit(self, rate: float | None, burst: int | None = None) -> None:
         """Set the sandbox's per-key rate limit; None switches it off."""
         self.call("/rate_limit", {"rate": rate, "burst": burst})

@@ -32,6 +32,12 @@ class Plan:
     pressure_batch: int = 1000
     pressure_rate: float = 50.0
     pressure_timeout: float = 300.0
+    # 5. creates with waits started as each create answers
+    bulk_creates: int = 300
+    bulk_concurrency: int = 4
+    bulk_min_duration: float = 3.0
+    bulk_max_duration: float = 6.0
+    bulk_cap: float = 10.0
     # profile
     profile_calls: int = 2000
     profile_batch: int = 2000
@@ -58,6 +64,9 @@ QUICK = Plan(
     pressure_batch=20,
     pressure_rate=10.0,
     pressure_timeout=30.0,
+    bulk_creates=20,
+    bulk_min_duration=0.5,
+    bulk_max_duration=1.0,
     profile_calls=200,
     profile_batch=50,
     poll_overrides=(("first_poll", 0.2), ("min_interval", 0.05), ("max_interval", 1.0)),

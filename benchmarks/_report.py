@@ -195,6 +195,36 @@ def pressure_table(rows: list[dict[str, Any]]) -> str:
     return _table(header, out)
 
 
+def bulk_table(rows: list[dict[str, Any]]) -> str:
+    """Section 5: creates with a wait started as each create answers."""
+    out = [
+        [
+            row["label"],
+            row["renders"],
+            row["creates_s"],
+            row["requests_per_render"],
+            row["detect_p50_s"],
+            row["detect_p95_s"],
+            _pct(row["within_1s_5pct"]),
+            row["completion_s"],
+            row["errors"],
+        ]
+        for row in rows
+    ]
+    header = [
+        "client",
+        "renders",
+        "last create answered s",
+        "polls / render",
+        "detect p50 s",
+        "detect p95 s",
+        "within 1 s + 5 %",
+        "completion s",
+        "errors",
+    ]
+    return _table(header, out)
+
+
 def profile_table(profile: dict[str, Any], percall: dict[str, Any] | None) -> str:
     """Where a get_video's CPU goes, by layer, for videoapi_async and raw aiohttp."""
     stacks = profile["get_video"]
@@ -252,6 +282,11 @@ def render_markdown(results: dict[str, Any]) -> str:
         ]
     if "pressure" in sections:
         parts += ["#### 4. Under a server rate limit", pressure_table(sections["pressure"])]
+    if "bulk" in sections:
+        parts += [
+            "#### 5. Creates with waits started as each create answers",
+            bulk_table(sections["bulk"]),
+        ]
     if "profile" in sections:
         parts += [
             "#### Profile of one get_video",

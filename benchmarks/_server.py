@@ -57,6 +57,7 @@ class Control:
             web.get("/stats", self.stats),
             web.post("/timings", self.timings),
             web.post("/rate_limit", self.rate_limit),
+            web.post("/render_profile", self.render_profile),
         ]
 
     async def account(self, request: web.Request) -> web.Response:
@@ -137,6 +138,18 @@ class Control:
                     ]
                 )
         return _json({"timings": rows})
+
+    async def render_profile(self, request: web.Request) -> web.Response:
+        """Set the durations (and time scale) of renders of videos created through the API."""
+        body = await request.json()
+        profile = attrs.evolve(
+            self.sandbox.config.render,
+            min_duration=float(body["min_duration"]),
+            max_duration=float(body["max_duration"]),
+            time_scale=float(body.get("time_scale", 1.0)),
+        )
+        self.sandbox.set_render_profile(profile)
+        return _json({"ok": True})
 
     async def rate_limit(self, request: web.Request) -> web.Response:
         """Set the sandbox's per-key rate limit (``rate`` null switches it off)."""

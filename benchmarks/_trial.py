@@ -14,6 +14,9 @@ Strategies:
 * ``loop``: one task per video, ``get_video`` then ``asyncio.sleep(interval)`` until the
   render ends (``interval=1`` and ``first_delay=0`` is the naive loop users write; the
   fixed-interval strategy sleeps first).
+* ``create``: ``count`` creates through the API, at most ``concurrency`` at a time, each
+  row waiting for its render as soon as its create answers (what ``videoapi batch``
+  does); the sandbox's render profile decides the durations.
 """
 
 from __future__ import annotations
@@ -98,6 +101,39 @@ async def _wait_loops(
     return errors
 
 
+async def _create_and_wait(
+    api: VideoAPI,
+    *,
+    count: int,
+    concurrency: int,
+    timeout: float,
+    ids: list[str],
+    delivered: dict[str, float],
+) -> tuple[int, float]:
+    """Create and wait row by row; return the errors and when the last create answered."""
+    slots = asyncio.Semaphore(concurrency)
+    errors = 0
+    last_created = 0.0
+
+    async def row(number: int) -> None:
+        nonlocal errors, last_created
+        try:
+            async with slots:
+                video = await api.create_video(
+                    source_draft_id=f"bench-draft-{number}", name=f"bench row {number}"
+                )
+            ids.append(video.id)
+            last_created = max(last_created, time.monotonic())
+            await api.wait_for_render(video, timeout=timeout)
+        except VideoAPIError:
+            errors += 1
+        else:
+            delivered[video.id] = time.monotonic()
+
+    await asyncio.gather(*(row(number) for number in range(count)))
+    return errors, last_created
+
+
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one trial as ``spec`` says and return its measurements."""
     control = ControlClient(spec["control_url"])
@@ -115,13 +151,27 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         gc.collect()
         baseline = rss_bytes()
         peak_reset = reset_peak_rss()
-        ids, answers = control.start_renders(
-            spec["api_key"], spec["durations"], time_scale=spec["time_scale"]
-        )
+        ids: list[str] = []
+        answers: list[dict[str, Any]] = []
+        if spec["strategy"] != "create":
+            ids, answers = control.start_renders(
+                spec["api_key"], spec["durations"], time_scale=spec["time_scale"]
+            )
         cpu = cpu_seconds()
         read = _received[0]
         started = time.monotonic()
-        if spec["strategy"] == "videoapi":
+        creates_done: float | None = None
+        if spec["strategy"] == "create":
+            errors, last_created = await _create_and_wait(
+                api,
+                count=int(spec["count"]),
+                concurrency=int(spec["concurrency"]),
+                timeout=timeout,
+                ids=ids,
+                delivered=delivered,
+            )
+            creates_done = last_created - started
+        elif spec["strategy"] == "videoapi":
             # "seeded": wait on the Video a create answered, as after create_videos().
             targets = (
                 [parse_video(v, method="POST", path="/videos") for v in answers]
@@ -171,6 +221,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         "client_cpu_seconds": cpu,
         "wall_seconds": wall,
         "completion_seconds": last - started,
+        "creates_seconds": creates_done,
         "rss_baseline_bytes": baseline,
         "rss_peak_growth_bytes": max(peak - baseline, 0) if peak_reset else None,
         "bytes_read": read,

@@ -133,6 +133,7 @@ def summarise(result: dict[str, Any], *, label: str, budget: float | None = None
         "rss_growth_mb": None if growth is None else round(growth / 1e6, 1),
         "bytes_per_render": round(result["bytes_read"] / n) if n else None,
         "completion_s": _round(result["completion_seconds"], 2),
+        "creates_s": _round(result.get("creates_seconds"), 2),
         "errors": result["errors"],
         "client_stats": result["client_stats"],
     }
