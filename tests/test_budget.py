@@ -152,7 +152,7 @@ async def test_a_burst_of_429s_to_requests_in_flight_is_one_signal() -> None:
         budget.on_rate_limited(retry_after=None, ticket=ticket)
     assert budget.rate_limited == 85
     assert budget.slowdowns == 1
-    assert budget.current_rate() == pytest.approx(50, rel=0.05)
+    assert budget.current_rate() == pytest.approx(100 * RateLimit().backoff_factor, rel=0.05)
 
 
 async def test_a_429_to_a_request_sent_after_the_cut_cuts_again() -> None:
@@ -164,14 +164,15 @@ async def test_a_429_to_a_request_sent_after_the_cut_cuts_again() -> None:
         time.now += 0.025
     budget.on_rate_limited(retry_after=None, ticket=ticket)
     first = budget.current_rate()
-    assert first == pytest.approx(20, rel=0.1)
+    factor = RateLimit().backoff_factor
+    assert first == pytest.approx(40 * factor, rel=0.1)
     later = await budget.acquire()
     budget.on_rate_limited(retry_after=None, ticket=later)
     assert budget.slowdowns == 2
     second = budget.current_rate()
     assert second is not None
     assert first is not None
-    assert second == pytest.approx(first * 0.5, rel=0.05)
+    assert second == pytest.approx(first * factor, rel=0.05)
 
 
 async def test_recovery_is_additive_then_lifts() -> None:

@@ -183,7 +183,7 @@ class TestBudget:
     async def test_429_pauses_and_slows_then_recovers(self) -> None:
         """A 429 pauses everyone for Retry-After, halves the rate, then recovers."""
         time = FakeTime(0.0)
-        limit = RateLimit(requests_per_second=10, burst=1, recovery=30)
+        limit = RateLimit(requests_per_second=10, burst=1, recovery=30, backoff_factor=0.5)
         budget = RequestBudget(limit, clock=time.clock, sleep=time.sleep)
         await budget.acquire()
         budget.on_rate_limited(retry_after=4)
@@ -213,7 +213,9 @@ class TestBudget:
         """Without a rate, a 429 cuts the rate met so far, then recovers to no limit."""
         time = FakeTime(0.0)
         budget = RequestBudget(
-            RateLimit(requests_per_second=None, recovery=10), clock=time.clock, sleep=time.sleep
+            RateLimit(requests_per_second=None, recovery=10, backoff_factor=0.5),
+            clock=time.clock,
+            sleep=time.sleep,
         )
         for _ in range(40):  # 40 requests a second for a second
             await budget.acquire()

@@ -85,7 +85,7 @@ class RateLimit:
             default) for none.
         burst: With a cap (or while slowed down), how many requests may start at once
             after a quiet spell.
-        backoff_factor: On a 429, the rate is multiplied by this (0.5).
+        backoff_factor: On a 429, the rate is multiplied by this (0.7).
         min_requests_per_second: The rate is never cut below this (0.5).
         recovery: Seconds over which the rate climbs back, linearly, after the last
             slow-down (30).
@@ -94,7 +94,7 @@ class RateLimit:
 
     requests_per_second: float | None = None
     burst: int = 10
-    backoff_factor: float = 0.5
+    backoff_factor: float = 0.7
     min_requests_per_second: float = 0.5
     recovery: float = 30.0
 
