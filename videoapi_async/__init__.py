@@ -52,11 +52,9 @@ from ._models import (
     PaletteColor,
     Scene,
     SceneMetadata,
-    SkippedVideo,
     SourceDraftVideoRequest,
     TextElement,
     Video,
-    VideoList,
     VideoMetadata,
     VideoStatus,
     WorkflowVariable,
@@ -66,6 +64,7 @@ from ._requests import flat_create_fields, request_from_json, request_to_json
 from ._resources import Subtitles, UsagePeriod, VoicePreview, VoicePreviewStatus
 from ._transport import HTTPRequest, HTTPResponse, MockTransport, Transport
 from ._version import __version__
+from ._videolist import SkippedVideo, VideoList
 from ._waits import BatchUpdate, BatchWait, RenderOutcome, RenderUpdate, RenderWait
 
 __all__ = [

@@ -48,7 +48,6 @@ from ._models import (
     CreateVideoRequest,
     SourceDraftVideoRequest,
     Video,
-    VideoList,
     VideoMetadata,
 )
 from ._poller import Poller
@@ -74,6 +73,7 @@ from ._requests import (
 from ._resources import Subtitles, UsagePeriod, VoicePreview
 from ._transport import Transport
 from ._version import __version__
+from ._videolist import VideoList
 from ._waits import BatchWait, RenderWait, check_timeout
 
 __all__ = ["VideoAPI"]

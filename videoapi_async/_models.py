@@ -13,14 +13,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import attrs
 
 from ._contract import FAILURE_STATUSES, SUCCESS_STATUSES
-
-if TYPE_CHECKING:
-    from ._errors import ResponseDecodeError
 
 __all__ = [
     "NO_EXTRA",
@@ -34,11 +31,9 @@ __all__ = [
     "PaletteColor",
     "Scene",
     "SceneMetadata",
-    "SkippedVideo",
     "SourceDraftVideoRequest",
     "TextElement",
     "Video",
-    "VideoList",
     "VideoMetadata",
     "VideoStatus",
     "WorkflowVariable",
@@ -296,41 +291,6 @@ class Video:
     def is_failed(self) -> bool:
         """Whether the render ended without a video."""
         return self.status.is_failure
-
-
-@attrs.frozen(kw_only=True)
-class SkippedVideo:
-    """An item of the video list that could not be read as a `Video`, and why.
-
-    Attributes:
-        index: The item's position in the server's answer, from 0.
-        id: The item's ``id`` when it is a string, otherwise None.
-        error: What was wrong with it; its message names the field.
-
-    """
-
-    index: int
-    id: str | None
-    error: ResponseDecodeError
-
-
-class VideoList(list[Video]):
-    """The videos of a list answer, and the items that could not be read.
-
-    A plain `list` of `Video` in every other respect. One malformed item (a scene without
-    a ``name``, an ``id`` that is not a string) does not hide the others: it is left out
-    of the list and described in `skipped`.
-    """
-
-    __slots__ = ("skipped",)
-
-    def __init__(self, videos: Iterable[Video] = (), skipped: Iterable[SkippedVideo] = ()) -> None:
-        super().__init__(videos)
-        self.skipped: tuple[SkippedVideo, ...] = tuple(skipped)
-        """The items left out, in the order of the answer."""
-
-    def __repr__(self) -> str:
-        return f"VideoList({list.__repr__(self)}, skipped={self.skipped!r})"
 
 
 @attrs.frozen(kw_only=True)

@@ -30,12 +30,13 @@ from ._errors import (
     ResponseDecodeError,
     ServerError,
 )
-from ._models import SkippedVideo, Video, VideoList, VideoMetadata
+from ._models import Video, VideoMetadata
 from ._resources import (
     Subtitles,
     UsagePeriod,
     VoicePreview,
 )
+from ._videolist import SkippedVideo, VideoList
 
 __all__ = [
     "MAX_ID_LENGTH",
