@@ -5,6 +5,10 @@ from __future__ import annotations
 import videoapi_async
 
 EXPECTED = {
+    "CreateExample",
+    "Webhook",
+    "WebhookStatus",
+    "Webhooks",
     "VoicePreviewStatus",
     "VoicePreview",
     "UsagePeriod",

@@ -66,6 +66,7 @@ from ._transport import HTTPRequest, HTTPResponse, MockTransport, Transport
 from ._version import __version__
 from ._videolist import SkippedVideo, VideoList
 from ._waits import BatchUpdate, BatchWait, RenderOutcome, RenderUpdate, RenderWait
+from ._webhook_admin import CreateExample, Webhook, Webhooks, WebhookStatus
 
 __all__ = [
     "APIConnectionError",
@@ -74,6 +75,7 @@ __all__ = [
     "AuthenticationError",
     "BatchUpdate",
     "BatchWait",
+    "CreateExample",
     "CreateOutcomeUnknownError",
     "CreateResult",
     "CreateScene",
@@ -122,6 +124,9 @@ __all__ = [
     "VoicePreviewFailedError",
     "VoicePreviewStatus",
     "VoicePreviewTimeoutError",
+    "Webhook",
+    "WebhookStatus",
+    "Webhooks",
     "WorkflowVariable",
     "WorkflowVideoRequest",
     "__version__",

@@ -24,6 +24,7 @@ from ._config import (
     DEFAULT_BASE_URL,
     ENV_API_KEY,
     ENV_BASE_URL,
+    ENV_BEARER_TOKEN,
     ENV_TEAM_ID,
     ENV_WORKSPACE_ID,
     RetryPolicy,
@@ -75,6 +76,7 @@ from ._transport import Transport
 from ._version import __version__
 from ._videolist import VideoList
 from ._waits import BatchWait, RenderWait, check_timeout
+from ._webhook_admin import CreateExample, Webhooks, get_create_example
 
 __all__ = ["VideoAPI"]
 
@@ -140,6 +142,10 @@ class VideoAPI:
             ``VIDEOAPI_WORKSPACE_ID``; not sent when unset.
         team_id: Sent as the ``team-id`` header on creates. Defaults to
             ``VIDEOAPI_TEAM_ID``; not sent when unset.
+        bearer_token: The bearer token of the webhook operations (`VideoAPI.webhooks`)
+            and `get_create_example`, which take no API key. Defaults to
+            ``VIDEOAPI_BEARER_TOKEN``; optional. It is only ever sent to those calls, and
+            the API key never is.
         session: An `aiohttp.ClientSession` to use. The client never closes a session it
             was given. By default it creates (and later closes) its own.
         transport: Anything implementing the `Transport` protocol (one async ``send``),
@@ -168,6 +174,7 @@ class VideoAPI:
         base_url: str | None = None,
         workspace_id: str | None = None,
         team_id: str | None = None,
+        bearer_token: str | None = None,
         session: aiohttp.ClientSession | None = None,
         transport: Transport | None = None,
         timeouts: Timeouts | None = None,
@@ -229,6 +236,11 @@ class VideoAPI:
             base_url=parse_base_url(base_url or env_setting(ENV_BASE_URL) or DEFAULT_BASE_URL),
             headers={"Accept": "application/json", "User-Agent": _USER_AGENT},
             api_key=key,
+            bearer_token=_header_value(
+                "bearer_token",
+                bearer_token if bearer_token is not None else env_setting(ENV_BEARER_TOKEN),
+                secret=True,
+            ),
             budget=RequestBudget(
                 _setting("rate_limit", rate_limit, RateLimit),
                 clock=clock,
@@ -260,6 +272,8 @@ class VideoAPI:
             clock=clock,
             sleep=sleep,
         )
+        self.webhooks: Final = Webhooks(self._requester)
+        """The account's webhooks (list, create, update, delete, ...); needs `bearer_token`."""
 
     def __repr__(self) -> str:
         return (
@@ -535,6 +549,24 @@ class VideoAPI:
         path = "/analytics/summary"
         reply = await self._requester.send("GET", path, query=query)
         return parse_usage(reply.value, method="GET", path=path)
+
+    async def get_create_example(
+        self, draft_id: str, example_type: str = "create"
+    ) -> CreateExample:
+        """Return the create body the API suggests for a project (needs `bearer_token`).
+
+        Args:
+            draft_id: The project (draft) to render.
+            example_type: ``"create"`` (default), ``"override"`` or
+                ``"create_video_from_workflow"``.
+
+        Raises:
+            ValueError: The draft id is empty or the type unknown (checked before sending).
+            VideoAPIError: No bearer token, or a subclass when the request fails.
+        """
+        return await get_create_example(
+            self._requester, draft_id, example_type, headers=self._create_headers
+        )
 
     # --- waiting -----------------------------------------------------------------------
 

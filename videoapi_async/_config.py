@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "ENV_API_KEY",
     "ENV_BASE_URL",
+    "ENV_BEARER_TOKEN",
     "ENV_TEAM_ID",
     "ENV_WORKSPACE_ID",
     "RetryPolicy",
@@ -29,6 +30,7 @@ ENV_API_KEY = "VIDEOAPI_API_KEY"
 ENV_BASE_URL = "VIDEOAPI_BASE_URL"
 ENV_WORKSPACE_ID = "VIDEOAPI_WORKSPACE_ID"
 ENV_TEAM_ID = "VIDEOAPI_TEAM_ID"
+ENV_BEARER_TOKEN = "VIDEOAPI_BEARER_TOKEN"
 
 
 def env_setting(name: str, environ: Mapping[str, str] | None = None) -> str | None:

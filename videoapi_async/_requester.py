@@ -11,13 +11,13 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, Literal, TypeVar
 
 import attrs
 from yarl import URL
 
 from ._budget import PRIORITY_CALL, RequestBudget
-from ._config import RetryPolicy, Timeouts
+from ._config import ENV_BEARER_TOKEN, RetryPolicy, Timeouts
 from ._errors import APIStatusError, RateLimitError, VideoAPIError
 from ._protocol import decipher_response
 from ._retry import Sleep, retry_call
@@ -76,13 +76,18 @@ class Requester:
         base_url: URL,
         headers: Mapping[str, str],
         api_key: str,
+        bearer_token: str | None = None,
         budget: RequestBudget,
         retry: RetryPolicy,
         timeouts: Timeouts,
         clock: Callable[[], float],
         sleep: Sleep,
     ) -> None:
-        """Send through `transport` to `base_url`, with `headers` on every request."""
+        """Send through `transport` to `base_url`, with `headers` on every request.
+
+        Each request carries one credential: the ``api-key`` header, or, for the calls
+        sent with ``auth="bearer"``, ``Authorization: Bearer <bearer_token>``.
+        """
         self.transport = transport
         self.base_url = base_url
         self.budget = budget
@@ -91,7 +96,10 @@ class Requester:
         self._base_path = base_url.raw_path.rstrip("/")
         self._origin = base_url.origin()
         self._headers = {**headers, "api-key": api_key}
-        self._key = api_key.encode()
+        self._bearer_headers = (
+            None if bearer_token is None else {**headers, "Authorization": f"Bearer {bearer_token}"}
+        )
+        self._secrets = tuple(secret.encode() for secret in (api_key, bearer_token) if secret)
         self._clock = clock
         self._sleep = sleep
         self.closed = False
@@ -112,6 +120,7 @@ class Requester:
         priority: int = PRIORITY_CALL,
         retry: bool = True,
         decode: Decode | None = None,
+        auth: Literal["api_key", "bearer"] = "api_key",
     ) -> Reply[Any]:
         """Send a request under the budget (and the retry policy, if `retry`).
 
@@ -120,6 +129,13 @@ class Requester:
         """
         data = None
         sent_headers = self._headers
+        if auth == "bearer":
+            if self._bearer_headers is None:
+                raise VideoAPIError(
+                    f"{method} {path} needs a bearer token, not the API key: pass "
+                    f"bearer_token=... to VideoAPI or set {ENV_BEARER_TOKEN}"
+                )
+            sent_headers = self._bearer_headers
         if body is not None:
             data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
             sent_headers = {**sent_headers, "Content-Type": "application/json"}
@@ -147,8 +163,9 @@ class Requester:
             finally:
                 self.budget.release()
             payload = response.body
-            if self._key in payload:  # a server echoing the key must not expose it
-                payload = payload.replace(self._key, _REDACTED)
+            for secret in self._secrets:  # a server echoing a credential must not expose it
+                if secret in payload:
+                    payload = payload.replace(secret, _REDACTED)
             elapsed = time.perf_counter() - started
             if logger.isEnabledFor(logging.DEBUG):
                 _log_exchange(method, path, response.status, elapsed, response.headers, payload)
