@@ -90,6 +90,15 @@ def test_route_keys_and_fault_kinds_are_stable() -> None:
         "POST /voice-preview",
         "GET /voice-preview/{task_id}",
         "GET /analytics/summary",
+        "GET /webhooks",
+        "POST /webhooks",
+        "GET /webhooks/{webhook_id}",
+        "PUT /webhooks/{webhook_id}",
+        "DELETE /webhooks/{webhook_id}",
+        "PUT /webhooks/{webhook_id}/secret",
+        "PUT /webhooks/{webhook_id}/pause",
+        "PUT /webhooks/{webhook_id}/toggle-status",
+        "GET /examples/create-video",
     )
     assert sandbox.FAULT_KINDS == (
         "delay",

@@ -30,6 +30,7 @@ from ._store import VideoRecord, VideoStore, VideoViews
 from ._validation import BodyError, validate_create_body
 from ._voice import VoiceTaskStore
 from ._webhook_faults import WebhookDelivery, WebhookFaultInjector
+from ._webhook_registry import WebhookRegistry
 from ._webhooks import WebhookDispatcher
 
 __all__ = ["Sandbox"]
@@ -98,6 +99,9 @@ class Sandbox:
         self._limiter = RateLimiter(config.rate_limit, clock)
         self.stats = SandboxStats(lambda: self._store.records)
         """Request, response, create and fault counters; see :class:`SandboxStats`."""
+        self.bearer_token: str = f"sbt-{secrets.token_hex(16)}"
+        """The first account's bearer token: the webhook routes and the create example."""
+        self._registry = WebhookRegistry(self.seed, self.wall_time)
         self._handler = ApiHandler(
             store=self._store,
             voices=self._voices,
@@ -107,7 +111,9 @@ class Sandbox:
             stats=self.stats,
             clock=clock,
             wall_epoch=self.wall_epoch,
+            registry=self._registry,
         )
+        self._handler.bearer_accounts[self.bearer_token] = self.api_key
         self._webhooks = WebhookDispatcher(
             config=config.webhooks,
             store=self._store,
@@ -115,6 +121,7 @@ class Sandbox:
             clock=clock,
             deliveries=self.stats.webhooks,
             seed=self.seed,
+            registry=self._registry,
         )
         self._store.listener = self._webhooks.schedule
         self._runner: web.ServerRunner | None = None

@@ -24,6 +24,7 @@ from aiohttp import web
 from ._faults import AFTER_HANDLING_KINDS, Fault, FaultInjector, RateLimiter, gateway_page
 from ._more_routes import MoreRoutes, Result, read_body
 from ._routes import (
+    BEARER_ROUTES,
     ROUTE_ANALYTICS,
     ROUTE_CREATE,
     ROUTE_DELETE,
@@ -40,6 +41,7 @@ from ._stats import SandboxStats
 from ._store import VideoRecord, VideoStore, VideoViews, dump_json
 from ._validation import BodyError, parse_create_body
 from ._voice import VoiceTaskStore
+from ._webhook_registry import WebhookRegistry, serve_bearer_route
 
 __all__ = ["ApiHandler"]
 
@@ -75,8 +77,11 @@ class ApiHandler(MoreRoutes):
         stats: SandboxStats,
         clock: Callable[[], float],
         wall_epoch: float,
+        registry: WebhookRegistry,
     ) -> None:
         self.store = store
+        self.registry = registry
+        self.bearer_accounts: dict[str, str] = {}  # bearer token -> the account's API key
         self.voices = voices
         self.wall_epoch = wall_epoch
         self.views = views
@@ -111,7 +116,10 @@ class ApiHandler(MoreRoutes):
         latency = faults.latency(route)
         if latency and not await self._pause(latency):
             return _abort(request)
-        api_key = request.headers.get("api-key", "")
+        if route in BEARER_ROUTES:
+            api_key = self._bearer_account(request.headers.get("Authorization", ""))
+        else:
+            api_key = request.headers.get("api-key", "")
         retry_after = self.limiter.check(api_key)
         if retry_after is not None:
             stats.faults["rate_limited"] += 1
@@ -142,6 +150,10 @@ class ApiHandler(MoreRoutes):
         store = self.store
         now = self.clock()
         video_id = match.video_id
+        if route in BEARER_ROUTES:
+            return await serve_bearer_route(
+                self.registry, request, route, api_key, match.webhook_id
+            )
         if route == ROUTE_LIST:
             parts = []
             seen = []
@@ -176,6 +188,13 @@ class ApiHandler(MoreRoutes):
         assert route == ROUTE_DELETE
         store.delete(api_key, video_id)
         return 204, None, _JSON, []
+
+    def _bearer_account(self, authorization: str) -> str:
+        """Return the account a bearer token belongs to ("" without a bearer token)."""
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return ""
+        return self.bearer_accounts.get(token.strip(), "\0unknown bearer token")
 
     async def _create(self, request: web.BaseRequest, api_key: str) -> Result:
         raw = await read_body(request)

@@ -15,9 +15,11 @@ import attrs
 __all__ = [
     "ALL_ROUTES",
     "API_PREFIX",
+    "BEARER_ROUTES",
     "MEDIA_PREFIX",
     "ROUTE_ANALYTICS",
     "ROUTE_CREATE",
+    "ROUTE_CREATE_EXAMPLE",
     "ROUTE_DELETE",
     "ROUTE_GET",
     "ROUTE_KEYS",
@@ -26,6 +28,14 @@ __all__ = [
     "ROUTE_SUBTITLES",
     "ROUTE_VOICE_PREVIEW_CREATE",
     "ROUTE_VOICE_PREVIEW_GET",
+    "ROUTE_WEBHOOKS_LIST",
+    "ROUTE_WEBHOOK_CREATE",
+    "ROUTE_WEBHOOK_DELETE",
+    "ROUTE_WEBHOOK_GET",
+    "ROUTE_WEBHOOK_PAUSE",
+    "ROUTE_WEBHOOK_SECRET",
+    "ROUTE_WEBHOOK_TOGGLE",
+    "ROUTE_WEBHOOK_UPDATE",
     "RouteMatch",
     "check_route_key",
     "match_route",
@@ -46,6 +56,15 @@ ROUTE_SUBTITLES: Final = "POST /videos/{video_id}/subtitles"
 ROUTE_VOICE_PREVIEW_CREATE: Final = "POST /voice-preview"
 ROUTE_VOICE_PREVIEW_GET: Final = "GET /voice-preview/{task_id}"
 ROUTE_ANALYTICS: Final = "GET /analytics/summary"
+ROUTE_WEBHOOKS_LIST: Final = "GET /webhooks"
+ROUTE_WEBHOOK_CREATE: Final = "POST /webhooks"
+ROUTE_WEBHOOK_GET: Final = "GET /webhooks/{webhook_id}"
+ROUTE_WEBHOOK_UPDATE: Final = "PUT /webhooks/{webhook_id}"
+ROUTE_WEBHOOK_DELETE: Final = "DELETE /webhooks/{webhook_id}"
+ROUTE_WEBHOOK_SECRET: Final = "PUT /webhooks/{webhook_id}/secret"
+ROUTE_WEBHOOK_PAUSE: Final = "PUT /webhooks/{webhook_id}/pause"
+ROUTE_WEBHOOK_TOGGLE: Final = "PUT /webhooks/{webhook_id}/toggle-status"
+ROUTE_CREATE_EXAMPLE: Final = "GET /examples/create-video"
 ALL_ROUTES: Final = "*"
 
 ROUTE_KEYS: Final = (
@@ -58,8 +77,32 @@ ROUTE_KEYS: Final = (
     ROUTE_VOICE_PREVIEW_CREATE,
     ROUTE_VOICE_PREVIEW_GET,
     ROUTE_ANALYTICS,
+    ROUTE_WEBHOOKS_LIST,
+    ROUTE_WEBHOOK_CREATE,
+    ROUTE_WEBHOOK_GET,
+    ROUTE_WEBHOOK_UPDATE,
+    ROUTE_WEBHOOK_DELETE,
+    ROUTE_WEBHOOK_SECRET,
+    ROUTE_WEBHOOK_PAUSE,
+    ROUTE_WEBHOOK_TOGGLE,
+    ROUTE_CREATE_EXAMPLE,
 )
 """Every API route the sandbox serves, in the form used for faults and statistics."""
+
+BEARER_ROUTES: Final = frozenset(
+    {
+        ROUTE_WEBHOOKS_LIST,
+        ROUTE_WEBHOOK_CREATE,
+        ROUTE_WEBHOOK_GET,
+        ROUTE_WEBHOOK_UPDATE,
+        ROUTE_WEBHOOK_DELETE,
+        ROUTE_WEBHOOK_SECRET,
+        ROUTE_WEBHOOK_PAUSE,
+        ROUTE_WEBHOOK_TOGGLE,
+        ROUTE_CREATE_EXAMPLE,
+    }
+)
+"""The routes authenticated by ``Authorization: Bearer`` instead of ``api-key``."""
 
 # Path shapes under the API prefix ("{}" is one non-empty segment, always the second), each
 # with its routes by method and which id that segment is.
@@ -72,6 +115,15 @@ _SHAPES: Final[dict[tuple[str, ...], tuple[dict[str, str], str | None]]] = {
     ("voice-preview",): ({"POST": ROUTE_VOICE_PREVIEW_CREATE}, None),
     ("voice-preview", _ID): ({"GET": ROUTE_VOICE_PREVIEW_GET}, "task"),
     ("analytics", "summary"): ({"GET": ROUTE_ANALYTICS}, None),
+    ("webhooks",): ({"GET": ROUTE_WEBHOOKS_LIST, "POST": ROUTE_WEBHOOK_CREATE}, None),
+    ("webhooks", _ID): (
+        {"GET": ROUTE_WEBHOOK_GET, "PUT": ROUTE_WEBHOOK_UPDATE, "DELETE": ROUTE_WEBHOOK_DELETE},
+        "webhook",
+    ),
+    ("webhooks", _ID, "secret"): ({"PUT": ROUTE_WEBHOOK_SECRET}, "webhook"),
+    ("webhooks", _ID, "pause"): ({"PUT": ROUTE_WEBHOOK_PAUSE}, "webhook"),
+    ("webhooks", _ID, "toggle-status"): ({"PUT": ROUTE_WEBHOOK_TOGGLE}, "webhook"),
+    ("examples", "create-video"): ({"GET": ROUTE_CREATE_EXAMPLE}, None),
 }
 
 
@@ -94,6 +146,7 @@ class RouteMatch:
     allowed: tuple[str, ...] = ()
     task_id: str | None = None
     file: str | None = None
+    webhook_id: str | None = None
 
 
 _NOT_FOUND: Final = RouteMatch()
@@ -126,6 +179,8 @@ def _api_match(method: str, segments: list[str]) -> RouteMatch | None:
         return RouteMatch(route=route)
     if id_kind == "task":
         return RouteMatch(route=route, task_id=unquote(segments[1]))
+    if id_kind == "webhook":
+        return RouteMatch(route=route, webhook_id=unquote(segments[1]))
     return RouteMatch(route=route, video_id=unquote(segments[1]))
 
 

@@ -36,6 +36,7 @@ from ._webhook_faults import (
     webhook_key,
     webhook_signature,
 )
+from ._webhook_registry import WebhookRegistry
 
 __all__ = ["WebhookDispatcher"]
 
@@ -44,13 +45,19 @@ _WRONG_KEY_SUFFIX: Final = b":not-the-signing-key"
 
 @attrs.frozen
 class _Message:
-    """A built delivery: its id, event and exact body (the same on every attempt)."""
+    """A built delivery: its id, event and exact body (the same on every attempt).
+
+    ``target`` is the registered webhook it goes to (of account ``api_key``), or ``None``
+    for the sandbox's own `WebhookConfig`.
+    """
 
     delivery_id: str
     event: str
     video_id: str
     body: bytes
     created_at: float
+    target: str | None = None
+    api_key: str = ""
 
 
 @attrs.frozen
@@ -82,8 +89,10 @@ class WebhookDispatcher:
         clock: Callable[[], float],
         deliveries: list[WebhookDelivery],
         seed: int,
+        registry: WebhookRegistry | None = None,
     ) -> None:
         self._config = config
+        self._registry = registry
         self._store = store
         self._video_view = video_view
         self._clock = clock
@@ -93,7 +102,7 @@ class WebhookDispatcher:
         self.faults.set_rates(config.fault_rates if config is not None else None)
         self._heap: list[tuple[float, int, _Finish | _Send]] = []
         self._order = itertools.count()
-        self._announced: dict[str, str] = {}
+        self._announced: dict[tuple[str, str | None], str] = {}
         self._collectors: list[list[WebhookDelivery]] = []
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -130,12 +139,32 @@ class WebhookDispatcher:
         self._wake.set()
 
     def schedule(self, record: VideoRecord) -> None:
-        """Note the coming end of a new (or newly pinned) render, if webhooks are on."""
+        """Note the coming end of a new (or newly pinned) render, if webhooks are on.
+
+        They are on when the sandbox has a `WebhookConfig` or the video's account has a
+        registered webhook taking deliveries.
+        """
         config = self._config
         finish = record.finished_at
-        if config is None or finish is None or self._closed:
+        if finish is None or self._closed:
             return
-        self._push(finish + config.delay, _Finish(record.video_id, finish))
+        if config is None and not self._registered(record.api_key):
+            return
+        delay = config.delay if config is not None else 0.0
+        self._push(finish + delay, _Finish(record.video_id, finish))
+
+    def _registered(self, api_key: str) -> list[tuple[str, WebhookConfig]]:
+        if self._registry is None:
+            return []
+        return self._registry.delivery_configs(api_key)
+
+    def _config_of(self, message: _Message) -> WebhookConfig | None:
+        """Return the settings a delivery goes out with now (``None``: not at all)."""
+        if message.target is None:
+            return self._config
+        if self._registry is None:
+            return None
+        return self._registry.delivery_config(message.api_key, message.target)
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -222,7 +251,9 @@ class WebhookDispatcher:
             return None
         return config.event_names["ready" if status in SUCCESS_STATUSES else "failed"]
 
-    def _build(self, record: VideoRecord, event: str, now: float) -> _Message:
+    def _build(
+        self, record: VideoRecord, event: str, now: float, target: str | None = None
+    ) -> _Message:
         delivery_id = str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
         created_at = time.time()
         body = dump_json(
@@ -233,28 +264,37 @@ class WebhookDispatcher:
                 "data": self._video_view(record, now),
             }
         )
-        return _Message(delivery_id, event, record.video_id, body, created_at)
+        return _Message(
+            delivery_id, event, record.video_id, body, created_at, target, record.api_key
+        )
 
     async def _finish(self, entry: _Finish) -> list[WebhookDelivery]:
-        config = self._config
         record = self._store.get(None, entry.video_id)
-        if config is None or record is None or record.finished_at != entry.finish:
+        if record is None or record.finished_at != entry.finish:
             return []
         now = self._clock()
         status = record.state(now)[0]
-        event = self._event_of(config, status)
-        if event is None or event not in config.events:
-            return []
-        if self._announced.get(record.video_id) == status:
-            return []  # pinned again to the status already announced
-        self._announced[record.video_id] = status
-        return await self._first_attempt(self._build(record, event, now))
+        targets: list[tuple[str | None, WebhookConfig]] = []
+        if self._config is not None:
+            targets.append((None, self._config))
+        targets.extend(self._registered(record.api_key))
+        made: list[WebhookDelivery] = []
+        for target, config in targets:
+            event = self._event_of(config, status)
+            if event is None or event not in config.events:
+                continue
+            if self._announced.get((record.video_id, target)) == status:
+                continue  # pinned again to the status already announced
+            self._announced[(record.video_id, target)] = status
+            made += await self._first_attempt(self._build(record, event, now, target))
+        return made
 
     async def _first_attempt(
         self, message: _Message, *, use_faults: bool = True
     ) -> list[WebhookDelivery]:
-        config = self._config
-        assert config is not None
+        config = self._config_of(message)
+        if config is None:
+            return []
         fault: WebhookFault | None = self.faults.pick() if use_faults else None
         if fault is None:
             return await self._attempt(message, 1, None)
@@ -269,7 +309,7 @@ class WebhookDispatcher:
     async def _attempt(
         self, message: _Message, attempt: int, fault: str | None
     ) -> list[WebhookDelivery]:
-        config = self._config
+        config = self._config_of(message)
         if config is None:
             return []
         secret: str | bytes = config.secret
