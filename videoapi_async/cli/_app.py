@@ -46,6 +46,7 @@ from ._options import (
 from ._progress import RenderBoard
 from ._sandbox_cmd import sandbox
 from ._shapes import metadata_json, render_result_json, video_json
+from ._webhooks_cmd import create_example, webhooks
 
 __all__ = ["cli"]
 
@@ -145,6 +146,8 @@ cli.add_command(sandbox)
 cli.add_command(delete)
 cli.add_command(subtitles)
 cli.add_command(usage)
+cli.add_command(webhooks)
+cli.add_command(create_example)
 
 
 def _video_table(videos: Sequence[Video]) -> Table:

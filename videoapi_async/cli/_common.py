@@ -199,7 +199,10 @@ async def open_client(
         async with Sandbox(render=profile) as sandbox:
             sandbox.seed_videos(3)
             async with VideoAPI(
-                sandbox.api_key, base_url=sandbox.base_url, poll=SANDBOX_POLL
+                sandbox.api_key,
+                base_url=sandbox.base_url,
+                bearer_token=sandbox.bearer_token,
+                poll=SANDBOX_POLL,
             ) as api:
                 yield api
         return
