@@ -230,6 +230,9 @@ class TestWebhookCalls:
         [
             ({"name": "", "url": "https://h"}, "name"),
             ({"name": "n", "url": "ftp://h"}, "http"),
+            ({"name": "n", "url": "https://h/a b"}, "percent-encoded"),
+            ({"name": "n", "url": "https://h/é"}, "percent-encoded"),
+            ({"name": "n", "url": "https:///nohost"}, "http"),
             ({"name": "n", "url": "https://h", "events": ["video.done"]}, "events"),
             ({"name": "n", "url": "https://h", "events": []}, "events"),
         ],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -137,10 +138,16 @@ def _check_text(name: str, value: object, *, required: bool) -> str | None:
 def _check_url(url: object) -> str:
     text = _check_text("url", url, required=True)
     assert text is not None
-    if not text.startswith(("https://", "http://")) or len(text) > _MAX_URL:
+    try:
+        parts = urlsplit(text)
+        good = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        good = False
+    # The document says format "uri": printable ASCII only, anything else percent-encoded.
+    if not good or len(text) > _MAX_URL or any(not "!" <= c <= "~" for c in text):
         raise ValueError(
-            f"url must be an http(s) URL of at most {_MAX_URL} characters where your service "
-            f"receives deliveries, got {url!r}"
+            f"url must be an absolute http(s) URL of at most {_MAX_URL} characters, with "
+            f"spaces and non-ASCII characters percent-encoded, got {url!r}"
         )
     return text
 
