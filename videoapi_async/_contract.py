@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "CREATE_EXAMPLE_TYPES",
     "FAILURE_STATUSES",
     "IN_PROGRESS_STATUSES",
     "MAX_CORRELATION_ID",
@@ -23,6 +24,8 @@ __all__ = [
     "USAGE_BREAKDOWNS",
     "VIDEO_STATUSES",
     "VOICE_PREVIEW_STATUSES",
+    "WEBHOOK_EVENTS",
+    "WEBHOOK_STATUSES",
 ]
 
 VIDEO_STATUSES: Final = (
@@ -75,3 +78,12 @@ MAX_URL: Final = 2083
 
 PALETTE_COLOR_PATTERN: Final = "^#?(?:[0-9A-Fa-f]{8}|[0-9A-Fa-f]{6})$"
 """A palette colour: ``#RRGGBB`` or ``#RRGGBBAA``, the ``#`` optional."""
+
+WEBHOOK_EVENTS: Final = ("video.ready", "video.failed")
+"""The events a webhook delivers (``EventName``)."""
+
+WEBHOOK_STATUSES: Final = ("active", "inactive", "paused", "pending")
+"""A webhook's states (``WebhookStatusOptions``)."""
+
+CREATE_EXAMPLE_TYPES: Final = ("create", "override", "create_video_from_workflow")
+"""The ``example_type`` values of ``GET /examples/create-video``."""

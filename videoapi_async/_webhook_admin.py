@@ -10,11 +10,12 @@ All of them go through the client's one request path (budget, retries, errors) w
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import Any, Final
+from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 
+from ._contract import CREATE_EXAMPLE_TYPES, MAX_URL, WEBHOOK_EVENTS, WEBHOOK_STATUSES
 from ._converters import converter
 from ._errors import APIStatusError, AuthenticationError, NotFoundError
 from ._models import OpenEnum
@@ -22,22 +23,12 @@ from ._protocol import _expect_object, _json_kind, _shape_error, _structure, enc
 from ._requester import Requester
 
 __all__ = [
-    "CREATE_EXAMPLE_TYPES",
-    "WEBHOOK_EVENTS",
     "CreateExample",
     "Webhook",
     "WebhookStatus",
     "Webhooks",
     "get_create_example",
 ]
-
-WEBHOOK_EVENTS: Final = ("video.ready", "video.failed")
-"""The events a webhook can be registered for (the OpenAPI document's ``EventName``)."""
-
-CREATE_EXAMPLE_TYPES: Final = ("create", "override", "create_video_from_workflow")
-"""The kinds of create body `VideoAPI.get_create_example` can ask for."""
-
-_MAX_URL: Final = 2083
 
 
 class WebhookStatus(OpenEnum):
@@ -50,6 +41,11 @@ class WebhookStatus(OpenEnum):
     INACTIVE = "inactive"
     PAUSED = "paused"
     PENDING = "pending"
+
+    @property
+    def is_known(self) -> bool:
+        """Whether this is one of the documented states."""
+        return self.value in WEBHOOK_STATUSES
 
 
 def _structure_status(value: Any, _: object) -> WebhookStatus:
@@ -144,9 +140,9 @@ def _check_url(url: object) -> str:
     except ValueError:
         good = False
     # The document says format "uri": printable ASCII only, anything else percent-encoded.
-    if not good or len(text) > _MAX_URL or any(not "!" <= c <= "~" for c in text):
+    if not good or len(text) > MAX_URL or any(not "!" <= c <= "~" for c in text):
         raise ValueError(
-            f"url must be an absolute http(s) URL of at most {_MAX_URL} characters, with "
+            f"url must be an absolute http(s) URL of at most {MAX_URL} characters, with "
             f"spaces and non-ASCII characters percent-encoded, got {url!r}"
         )
     return text

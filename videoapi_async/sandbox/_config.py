@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from videoapi_async._contract import WEBHOOK_EVENTS
+
 from ._routes import ALL_ROUTES, check_route_key
 
 __all__ = [
@@ -49,9 +51,6 @@ FAULT_KINDS: Final = (
 DEFAULT_RANDOM_FAULT_KINDS: Final = ("http_429", "http_500", "http_502", "http_503", "reset")
 """Kinds spread by :meth:`FaultConfig.spread` when none are named: faults a client retries."""
 
-
-WEBHOOK_EVENTS: Final = ("video.ready", "video.failed")
-"""The vendor's webhook event names (the OpenAPI document's ``EventName``)."""
 
 WEBHOOK_FAULT_KINDS: Final = ("drop", "duplicate", "bad_signature", "delay")
 """Faults of webhook deliveries: not sent, sent twice, signed with another secret, sent late."""

@@ -20,7 +20,9 @@ from urllib.parse import parse_qsl, urlsplit
 import attrs
 from aiohttp import web
 
-from ._config import WEBHOOK_EVENTS, WebhookConfig
+from videoapi_async._contract import CREATE_EXAMPLE_TYPES, MAX_URL, WEBHOOK_EVENTS
+
+from ._config import WebhookConfig
 from ._more_routes import Result, read_body
 from ._routes import (
     ROUTE_CREATE_EXAMPLE,
@@ -35,12 +37,8 @@ from ._routes import (
 )
 from ._store import dump_json
 
-__all__ = ["CREATE_EXAMPLE_TYPES", "RegisteredWebhook", "WebhookRegistry", "serve_bearer_route"]
+__all__ = ["RegisteredWebhook", "WebhookRegistry", "serve_bearer_route"]
 
-CREATE_EXAMPLE_TYPES: Final = ("create", "override", "create_video_from_workflow")
-"""The ``example_type`` values of ``GET /examples/create-video``."""
-
-_MAX_URL: Final = 2083
 _JSON: Final = "application/json"
 
 
@@ -98,7 +96,7 @@ def _check_body(raw: bytes, *, events_required: bool) -> dict[str, Any] | Result
             )
     url = body.get("url")
     if "url" in body:
-        parts = urlsplit(url) if isinstance(url, str) and len(url) <= _MAX_URL else None
+        parts = urlsplit(url) if isinstance(url, str) and len(url) <= MAX_URL else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             problems.append(
                 {
