@@ -99,6 +99,19 @@ class TestCadence:
         track.observe(video(progress=40), 100.0, changed=False)
         assert track.next_delay(100.0, self.policy, random.Random(1)) == 2.0
 
+    def test_first_progress_after_not_started_waits_for_a_firm_rise(self) -> None:
+        """Once a render is seen to begin, the next poll waits for 21 points at its slowest rate."""
+        track = ProgressTrack()
+        track.observe(video("not_started"), 0.0, changed=True)
+        track.observe(video(progress=20), 2.0, changed=True)
+        # It began after 0 s, so at least 10 points/s: 21 points take at most 2.1 s.
+        assert track.next_delay(2.0, self.policy, random.Random(1)) == pytest.approx(2.1)
+        slow = ProgressTrack()
+        slow.observe(video("not_started"), 0.0, changed=True)
+        slow.observe(video(progress=2), 2.0, changed=True)
+        # It may have begun just before the reading: never wait more than twice the span.
+        assert slow.next_delay(2.0, self.policy, random.Random(1)) == pytest.approx(4.0)
+
     def test_unknown_progress_gives_no_estimate(self) -> None:
         """Progress None (-1 on the wire) never feeds the estimate."""
         track = ProgressTrack()

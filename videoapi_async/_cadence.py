@@ -220,11 +220,21 @@ def poll_backoff(attempt: int, policy: PollPolicy, rng: random.Random) -> float:
 class ProgressTrack:
     """What one render's polls have shown: the readings the finish estimate rests on."""
 
-    __slots__ = ("changed_at", "errors", "first", "last", "since", "unchanged", "zero")
+    __slots__ = (
+        "changed_at",
+        "errors",
+        "first",
+        "idle_at",
+        "last",
+        "since",
+        "unchanged",
+        "zero",
+    )
 
     def __init__(self) -> None:
         self.zero: tuple[float, float] | None = None  # first reading at 0 % while rendering
         self.first: tuple[float, float] | None = None  # first reading above 0 %
+        self.idle_at: float | None = None  # last reading before it began (not_started)
         self.last: tuple[float, float] | None = None  # latest reading
         self.since: float | None = None  # when the first answer came
         self.changed_at: float | None = None  # when the status or progress last changed
@@ -240,12 +250,16 @@ class ProgressTrack:
         if changed or self.changed_at is None:
             self.changed_at = at
         progress = job.progress
-        if progress is None or job.status.value == "not_started":
+        if job.status.value == "not_started":
+            if self.first is None:
+                self.idle_at = at
+            return
+        if progress is None:
             return
         reading = (at, float(progress))
         if self.last is not None and progress < self.last[1]:
             # Progress went backwards (a restarted render): start over.
-            self.zero = self.first = None
+            self.zero = self.first = self.idle_at = None
         if progress == 0:
             if self.zero is None:
                 self.zero = reading
@@ -285,7 +299,10 @@ class ProgressTrack:
         # about to fail): back off from the start instead of trusting it again.
         estimate = None if self.unchanged else self.estimated_finish()
         if estimate is None:
-            return poll_backoff(self.unchanged + 1, policy, rng)
+            delay = None if self.unchanged else self._until_firm()
+            if delay is None:
+                return poll_backoff(self.unchanged + 1, policy, rng)
+            return max(min(delay, policy.max_interval), policy.min_interval)
         finish, trusted = estimate
         remaining = finish - now
         # Firm: poll just after the predicted finish. Otherwise go half-way and
@@ -300,6 +317,23 @@ class ProgressTrack:
         watched = now - self.since if self.since is not None else 0.0
         delay = min(delay, max(policy.max_interval, 2 * watched))
         return max(delay, policy.min_interval)
+
+    def _until_firm(self) -> float | None:
+        """Seconds until progress has likely risen enough for a firm estimate, or None.
+
+        Known when the only reading above 0 % follows one of the render not started:
+        it began in between, so progress over that span is a lower bound of its rate,
+        and waiting for `_FIRM_RISE` more points at that rate (at most twice the span,
+        for a render that began just before the reading) makes the next reading firm.
+        """
+        first, idle_at = self.first, self.idle_at
+        if first is None or idle_at is None or self.last is not first or self.zero is not None:
+            return None
+        span = first[0] - idle_at
+        if span <= 0:
+            return None
+        slowest = first[1] / span
+        return min((_FIRM_RISE + 1) / slowest, 2 * span)
 
     def error_delay(self, policy: PollPolicy, rng: random.Random) -> float:
         """Return the wait after a failed poll: exponential in consecutive failures."""
