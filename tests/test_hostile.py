@@ -44,7 +44,7 @@ from videoapi_async import (
     WorkflowVariable,
     WorkflowVideoRequest,
 )
-from videoapi_async._converters import _fast_video, _slow_video
+from videoapi_async._converters import _slow_video, fast_video
 from videoapi_async._protocol import (
     MAX_ID_LENGTH,
     decipher_response,
@@ -958,7 +958,7 @@ def _slow(data: Any) -> Video | None:
 @given(data=valid_videos | mutated(valid_videos))
 def test_fast_path_agrees_with_the_converter(data: Any) -> None:
     """The hand-written Video reader gives the converter's Video, or leaves the item to it."""
-    fast = _fast_video(data)
+    fast = fast_video(data)
     if fast is None:
         return
     slow = _slow(data)

@@ -53,6 +53,7 @@ __all__ = [
     "REQUEST_TYPE_TAGS",
     "ResponseModel",
     "converter",
+    "fast_video",
     "response_to_json",
     "structure_request",
     "structure_video",
@@ -211,7 +212,7 @@ def _configure() -> Callable[[Any, Any], Video]:
         ),
     )
     converter.register_structure_hook(
-        Video, lambda data, _: _fast_video(data) or slow_video(data, Video)
+        Video, lambda data, _: fast_video(data) or slow_video(data, Video)
     )
     converter.register_structure_hook(
         VideoMetadata,
@@ -319,7 +320,8 @@ _build_text: Final = _builder(TextElement)
 _build_color: Final = _builder(PaletteColor)
 
 
-def _fast_video(data: Any) -> Video | None:
+def fast_video(data: Any) -> Video | None:
+    """Read the usual shape of a Video quickly; None for anything else (then use cattrs)."""
     if type(data) is not dict:
         return None
     get = data.get
@@ -520,7 +522,7 @@ def _fast_palette(raw: Any) -> tuple[PaletteColor, ...] | None:
 
 def structure_video(data: Any) -> Video:
     """Read one Video from decoded JSON, tolerantly; raise as the converter does."""
-    return _fast_video(data) or converter.structure(data, Video)
+    return fast_video(data) or converter.structure(data, Video)
 
 
 def unstructure_request(request: CreateVideoRequest) -> dict[str, Any]:

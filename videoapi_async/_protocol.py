@@ -19,7 +19,7 @@ from urllib.parse import quote
 import cattrs
 import orjson
 
-from ._converters import converter, structure_video
+from ._converters import converter, fast_video, structure_video
 from ._errors import (
     APIStatusError,
     AuthenticationError,
@@ -397,16 +397,18 @@ def parse_videos(
     skipped: list[SkippedVideo] = []
     reasons: list[str] = []
     for index, item in enumerate(data):
-        item_id = item.get("id") if type(item) is dict else None
-        if type(item_id) is not str:
-            item_id = None
-        if ids is not None and (item_id is None or item_id not in ids):
+        if ids is not None and _item_id(item) not in ids:
+            continue
+        video = fast_video(item)  # the usual case, on the hand-written path
+        if video is not None:
+            videos.append(video)
             continue
         try:
             if type(item) is not dict:
                 raise TypeError(f"expected a JSON object, got {_json_kind(item)}")
             videos.append(structure_video(item))
         except _SHAPE_ERRORS as exc:
+            item_id = _item_id(item)
             what = f"Video (item {index}" + (f", id {item_id!r})" if item_id else ")")
             error = _shape_error(exc, what, item, method, path, status)
             skipped.append(SkippedVideo(index=index, id=item_id, error=error))
@@ -424,6 +426,12 @@ def parse_videos(
             f"; and {more} more" if more > 0 else "",
         )
     return VideoList(videos, skipped)
+
+
+def _item_id(item: Any) -> str | None:
+    """Return a list item's ``id`` when it is a string (never hashing a list or object)."""
+    item_id = item.get("id") if type(item) is dict else None
+    return item_id if type(item_id) is str else None
 
 
 def parse_metadata(data: Any, *, method: str, path: str, status: int = 200) -> VideoMetadata:
