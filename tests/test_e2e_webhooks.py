@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from videoapi_async import PollPolicy, VideoAPI
 from videoapi_async.sandbox import RenderProfile, Sandbox
 from videoapi_async.webhooks import WebhookEvent, WebhookVerifier, webhook_handler
+
+pytestmark = pytest.mark.e2e
 
 
 async def test_register_receive_verify_and_end_waits() -> None:

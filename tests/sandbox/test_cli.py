@@ -190,11 +190,12 @@ async def test_standalone_server_delivers_webhooks() -> None:
     )
     try:
         assert process.stdout is not None
-        lines = [(await process.stdout.readline()).decode() for _ in range(5)]
+        lines = [(await process.stdout.readline()).decode() for _ in range(6)]
         base_url = re.search(r"(http://\S+/api/v1)", lines[0])
         assert base_url, lines
         assert lines[3].split() == ["webhooks:", url]
         secret = lines[4].split(": ", 1)[1].strip()
+        assert lines[5].split(": ", 1)[1].startswith("sbt-")  # for the webhook operations
         async with (
             aiohttp.ClientSession() as session,
             session.post(

@@ -200,6 +200,7 @@ async def serve(config: SandboxConfig, *, out: TextIO | None = None) -> None:
             if webhooks is not None:
                 print(f"  webhooks: {webhooks.url}", file=out)
                 print(f"  webhook secret: {webhooks.secret}", file=out)
+            print(f"  bearer token (webhook operations): {sandbox.bearer_token}", file=out)
             print("Press Ctrl-C to stop.", file=out, flush=True)
             await stop.wait()
     finally:
