@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from typing import Any
 
+import attrs
 import pytest
 
 from videoapi_async import PollPolicy, RateLimit
@@ -133,6 +135,11 @@ class TestCadence:
         track.observe(video(progress=10), 0.0, changed=True)
         track.observe(video(progress=99), 10.0, changed=True)
         assert track.next_delay(100.0, self.policy, random.Random(1)) == self.policy.min_interval
+
+    def test_every_field_is_documented(self) -> None:
+        """PollPolicy's docstring describes each of its fields under Attributes."""
+        documented = set(re.findall(r"^        (\w+):", PollPolicy.__doc__ or "", re.MULTILINE))
+        assert documented == {field.name for field in attrs.fields(PollPolicy)}
 
     @pytest.mark.parametrize(
         ("kwargs", "needle"),

@@ -211,7 +211,9 @@ class Poller(Generic[J]):
         due = at + delay
         # Read once more just before the earliest deadline, so that a wait that times
         # out carries the render's state as of its end, not as of a poll long before.
-        deadline = min((s.deadline for s in watch.subscribers if s.deadline), default=None)
+        deadline = min(
+            (s.deadline for s in watch.subscribers if s.deadline is not None), default=None
+        )
         if deadline is not None and due > deadline:
             last = deadline - max(
                 _DEADLINE_LEAD * (self._strategy.get_cost or 0.0), policy.min_interval

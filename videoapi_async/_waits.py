@@ -31,8 +31,9 @@ import attrs
 from ._cadence import PollPolicy
 from ._errors import RenderFailedError, RenderTimeoutError, VideoAPIError
 from ._models import Video, VideoStatus
-from ._poller import Poller, Subscription
+from ._poller import Poller
 from ._protocol import encode_id
+from ._watch import Subscription
 
 __all__ = [
     "BatchUpdate",
