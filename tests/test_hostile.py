@@ -8,6 +8,7 @@ before sending; and bad arguments fail fast with messages that say what to pass.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import math
@@ -25,11 +26,15 @@ from yarl import URL
 from videoapi_async import (
     APIStatusError,
     CreateScene,
+    HTTPRequest,
+    HTTPResponse,
     MediaElement,
+    MockTransport,
     NewVideoRequest,
     OverrideScene,
     OverrideVideoRequest,
     PaletteColor,
+    PollPolicy,
     RateLimitError,
     ResponseDecodeError,
     RetryPolicy,
@@ -976,3 +981,35 @@ def test_decoding_accepts_what_json_accepts(body: bytes) -> None:
     """Bodies orjson refuses (NaN, Infinity, lone surrogates) still decode as json reads them."""
     decoded = decode_json(body, status=200, method="GET", path="/videos")
     assert repr(decoded) == repr(json.loads(body))
+
+
+async def test_list_polls_go_on_past_malformed_items() -> None:
+    """List polling keeps reading renders when other items have a list id or a nameless scene."""
+    answers = 0
+
+    def handler(request: HTTPRequest) -> HTTPResponse:
+        nonlocal answers
+        if request.path != "/videos":
+            return HTTPResponse.from_json({"detail": "the list should be read"}, status=500)
+        answers += 1
+        status = "ready" if answers >= 2 else "processing"
+        return HTTPResponse.from_json(
+            [
+                {**GOOD_ITEM, "id": ["vid-1"]},
+                {**GOOD_ITEM, "id": {"deep": _nested(200)}},
+                {**GOOD_ITEM, "id": "vid-x", "scenes": [{"layout_id": "L"}]},
+                {**GOOD_ITEM, "id": "vid-1", "status": status},
+                {**GOOD_ITEM, "id": "vid-2", "status": status},
+            ]
+        )
+
+    policy = PollPolicy(
+        list_polling="always", list_min_in_flight=1, first_poll=0.01, min_interval=0.01
+    )
+    async with VideoAPI(
+        "k", base_url=BASE_URL, transport=MockTransport(handler), poll=policy
+    ) as api:
+        outcomes = await asyncio.wait_for(api.wait_for_renders(["vid-1", "vid-2"], timeout=5), 10)
+    assert [o.error for o in outcomes] == [None, None]
+    assert all(o.video is not None and o.video.is_ready for o in outcomes)
+    assert answers >= 2
