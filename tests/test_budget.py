@@ -413,7 +413,20 @@ async def test_64_users_against_a_50_per_second_server_keep_its_pace() -> None:
     assert server.refused < 0.04 * server.served
 
 
-def test_bad_min_rate() -> None:
-    """A zero or negative minimum rate is refused with the field's name."""
-    with pytest.raises(ValueError, match="min_requests_per_second"):
-        RateLimit(min_requests_per_second=0)
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"min_requests_per_second": 0}, "min_requests_per_second"),
+        ({"min_requests_per_second": None}, "min_requests_per_second"),
+        ({"requests_per_second": math.inf}, "requests_per_second"),
+        ({"requests_per_second": math.nan}, "requests_per_second"),
+        ({"requests_per_second": True}, "requests_per_second"),
+        ({"burst": 2.5}, "burst"),
+        ({"backoff_factor": 0}, "backoff_factor"),
+        ({"recovery": math.nan}, "recovery"),
+    ],
+)
+def test_bad_limits_name_the_field(kwargs: dict[str, Any], needle: str) -> None:
+    """Impossible rate limits are refused with the field's name."""
+    with pytest.raises(ValueError, match=needle):
+        RateLimit(**kwargs)

@@ -23,10 +23,11 @@ import contextlib
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
+from ._config import _seconds
 from ._errors import RateLimitError
 
 __all__ = ["PRIORITY_CALL", "PRIORITY_CREATE", "PRIORITY_POLL", "RateLimit", "RequestBudget"]
@@ -41,31 +42,30 @@ _EPSILON: Final = 1e-6  # absorbs float rounding in token arithmetic
 _NEVER: Final = math.inf
 
 
-def _check_rate_limit(limit: RateLimit) -> None:
-    rate = limit.requests_per_second
-    if rate is not None and not (
-        isinstance(rate, (int, float))
-        and not isinstance(rate, bool)
-        and math.isfinite(rate)
-        and rate > 0
+def _rate(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if attribute.name == "requests_per_second" and value is None:
+        return
+    if not (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
     ):
+        none = ", or None for no cap" if attribute.name == "requests_per_second" else ""
         raise ValueError(
-            "RateLimit.requests_per_second must be a positive number, or None for no cap; "
-            f"got {rate!r}"
+            f"RateLimit.{attribute.name} must be a positive number of requests per "
+            f"second{none}; got {value!r}"
         )
-    if isinstance(limit.burst, bool) or not isinstance(limit.burst, int) or limit.burst < 1:
-        raise ValueError(f"RateLimit.burst must be an integer >= 1, got {limit.burst!r}")
-    if not 0 < limit.backoff_factor < 1:
-        raise ValueError(
-            f"RateLimit.backoff_factor must be between 0 and 1, got {limit.backoff_factor!r}"
-        )
-    if not limit.min_requests_per_second > 0:
-        raise ValueError(
-            "RateLimit.min_requests_per_second must be a positive number, "
-            f"got {limit.min_requests_per_second!r}"
-        )
-    if not limit.recovery >= 0:
-        raise ValueError(f"RateLimit.recovery must be >= 0 seconds, got {limit.recovery!r}")
+
+
+def _burst(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"RateLimit.burst must be an integer >= 1, got {value!r}")
+
+
+def _factor(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ValueError(f"RateLimit.backoff_factor must be between 0 and 1, got {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -92,14 +92,11 @@ class RateLimit:
 
     """
 
-    requests_per_second: float | None = None
-    burst: int = 10
-    backoff_factor: float = 0.7
-    min_requests_per_second: float = 0.5
-    recovery: float = 30.0
-
-    def __attrs_post_init__(self) -> None:
-        _check_rate_limit(self)
+    requests_per_second: float | None = attrs.field(default=None, validator=_rate)
+    burst: int = attrs.field(default=10, validator=_burst)
+    backoff_factor: float = attrs.field(default=0.7, validator=_factor)
+    min_requests_per_second: float = attrs.field(default=0.5, validator=_rate)
+    recovery: float = attrs.field(default=30.0, validator=_seconds("RateLimit"))
 
 
 class _Waiter:
