@@ -430,3 +430,10 @@ def test_bad_limits_name_the_field(kwargs: dict[str, Any], needle: str) -> None:
     """Impossible rate limits are refused with the field's name."""
     with pytest.raises(ValueError, match=needle):
         RateLimit(**kwargs)
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.5, True])
+def test_bad_pool_size(value: Any) -> None:
+    """A pool size that cannot hold a request is refused, naming max_connections."""
+    with pytest.raises(ValueError, match="max_connections"):
+        RequestBudget(RateLimit(), clock=lambda: 0.0, sleep=asyncio.sleep, max_in_flight=value)

@@ -143,11 +143,11 @@ class RequestBudget:
         max_pause: float = 60.0,
         max_in_flight: int | None = None,
     ) -> None:
-        if max_in_flight is not None and not (
-            isinstance(max_in_flight, int) and not isinstance(max_in_flight, bool)
+        if max_in_flight is not None and (
+            isinstance(max_in_flight, bool)
+            or not isinstance(max_in_flight, int)
+            or max_in_flight < 1
         ):
-            raise ValueError(f"max_connections must be an integer >= 1, got {max_in_flight!r}")
-        if max_in_flight is not None and max_in_flight < 1:
             raise ValueError(f"max_connections must be an integer >= 1, got {max_in_flight!r}")
         self._limit = limit
         self._clock = clock
