@@ -437,3 +437,18 @@ def test_bad_pool_size(value: Any) -> None:
     """A pool size that cannot hold a request is refused, naming max_connections."""
     with pytest.raises(ValueError, match="max_connections"):
         RequestBudget(RateLimit(), clock=lambda: 0.0, sleep=asyncio.sleep, max_in_flight=value)
+
+
+async def test_a_relayed_429_cuts_once_per_batch_of_own_requests() -> None:
+    """429s relayed from elsewhere with the last ticket cut once until new requests go out."""
+    time = FakeTime(0.0)
+    budget = RequestBudget(RateLimit(), clock=time.clock, sleep=time.sleep)
+    for _ in range(40):
+        await budget.acquire()
+        time.now += 0.025
+    for _ in range(10):
+        budget.on_rate_limited(retry_after=None, ticket=budget.issued)
+    assert budget.slowdowns == 1
+    await budget.acquire()
+    budget.on_rate_limited(retry_after=None, ticket=budget.issued)
+    assert budget.slowdowns == 2

@@ -187,6 +187,16 @@ class RequestBudget:
         """How many requests are waiting for a slot."""
         return self._waiting
 
+    @property
+    def issued(self) -> int:
+        """The last ticket handed out.
+
+        A 429 seen elsewhere (another replica) is passed on as
+        ``on_rate_limited(retry_after, budget.issued)``: it cuts the rate once if this
+        client has sent anything since its last cut, and otherwise only pauses.
+        """
+        return self._tickets
+
     def current_rate(self, now: float | None = None) -> float | None:
         """Return the rate in force (None: no cap), lower while recovering from a 429."""
         cap = self._limit.requests_per_second
