@@ -33,7 +33,7 @@ from videoapi_async import (
     request_to_json,
     response_to_json,
 )
-from videoapi_async._converters import converter
+from videoapi_async._converters import REQUEST_TYPE_TAGS, converter
 from videoapi_async._protocol import parse_metadata, parse_video, parse_videos
 from videoapi_async._requests import build_create_body
 
@@ -452,6 +452,16 @@ class TestContract:
         )
         assert tuple(schemas["SubtitlesFileExtension"]["enum"]) == _contract.SUBTITLE_FORMATS
         assert tuple(schemas["UsageBreakdown"]["enum"]) == _contract.USAGE_BREAKDOWNS
+
+    def test_tags_are_the_documents(self) -> None:
+        """The create forms' and scenes' `type` values are the document's, in its order."""
+        mapping = self.SCHEMAS["InitiatorVideoRequest"]["discriminator"]["mapping"]
+        assert tuple(mapping) == _contract.CREATE_FORM_TAGS
+        scenes = [
+            self.SCHEMAS[n]["properties"]["type"]["enum"] for n in ("VideoScene", "NewVideoScene")
+        ]
+        assert tuple(value for (value,) in scenes) == _contract.SCENE_TYPES
+        assert set(REQUEST_TYPE_TAGS.values()) == {None, *_contract.CREATE_FORM_TAGS}
 
     def test_limits_are_the_documents(self) -> None:
         """The contract module's limits are the OpenAPI document's."""

@@ -11,12 +11,14 @@ from typing import Final
 
 __all__ = [
     "CREATE_EXAMPLE_TYPES",
+    "CREATE_FORM_TAGS",
     "FAILURE_STATUSES",
     "IN_PROGRESS_STATUSES",
     "MAX_CORRELATION_ID",
     "MAX_TRANSCRIPT",
     "MAX_URL",
     "PALETTE_COLOR_PATTERN",
+    "SCENE_TYPES",
     "SUBTITLE_FORMATS",
     "SUBTITLE_LANGUAGES",
     "SUCCESS_STATUSES",
@@ -84,6 +86,13 @@ WEBHOOK_EVENTS: Final = ("video.ready", "video.failed")
 
 WEBHOOK_STATUSES: Final = ("active", "inactive", "paused", "pending")
 """A webhook's states (``WebhookStatusOptions``)."""
+
+CREATE_FORM_TAGS: Final = ("override", "create", "workflow")
+"""The ``type`` of the tagged create forms: ``OverrideVideoRequest``, ``NewVideoRequest``,
+``WorkflowVideoRequest`` (the reference page's flat form has none)."""
+
+SCENE_TYPES: Final = ("override_scene", "create_scene")
+"""The ``type`` of the two scene shapes: ``VideoScene`` and ``NewVideoScene``."""
 
 CREATE_EXAMPLE_TYPES: Final = ("create", "override", "create_video_from_workflow")
 """The ``example_type`` values of ``GET /examples/create-video``."""

@@ -26,6 +26,7 @@ from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.strategies import configure_tagged_union
 
+from ._contract import CREATE_FORM_TAGS, SCENE_TYPES
 from ._models import (
     NO_EXTRA,
     CreateScene,
@@ -64,11 +65,14 @@ _T = TypeVar("_T")
 
 converter: Final = cattrs.Converter(detailed_validation=True)
 
+_OVERRIDE_TAG, _CREATE_TAG, _WORKFLOW_TAG = CREATE_FORM_TAGS
+_OVERRIDE_SCENE, _CREATE_SCENE = SCENE_TYPES
+
 REQUEST_TYPE_TAGS: Final[Mapping[type[Any], str | None]] = {
     SourceDraftVideoRequest: None,
-    OverrideVideoRequest: "override",
-    NewVideoRequest: "create",
-    WorkflowVideoRequest: "workflow",
+    OverrideVideoRequest: _OVERRIDE_TAG,
+    NewVideoRequest: _CREATE_TAG,
+    WorkflowVideoRequest: _WORKFLOW_TAG,
 }
 """The ``type`` member each create form is sent with (None: the flat form has none)."""
 
@@ -145,7 +149,7 @@ def _structure_scene(value: Any, _: object) -> Scene:
     if not isinstance(value, dict):
         raise TypeError(f"expected a scene object, got {_describe(value)}")
     kind = value.get("type")
-    if kind == "create_scene" or (kind != "override_scene" and "layout_id" in value):
+    if kind == _CREATE_SCENE or (kind != _OVERRIDE_SCENE and "layout_id" in value):
         return converter.structure(value, CreateScene)
     return converter.structure(value, OverrideScene)
 
@@ -442,7 +446,7 @@ def _fast_scenes(raw: Any) -> tuple[Scene, ...] | None:
         ):
             return None
         kind = get("type")
-        if kind == "create_scene" or (kind != "override_scene" and "layout_id" in scene):
+        if kind == _CREATE_SCENE or (kind != _OVERRIDE_SCENE and "layout_id" in scene):
             layout_id = get("layout_id")
             # As the generated hooks do: a missing list stays None, a null one reads as ().
             media: Any = get("media_elements", _ABSENT)
@@ -539,8 +543,8 @@ ResponseModel = Video | VideoMetadata | Subtitles | VoicePreview | UsagePeriod
 """A model read from an answer of the API."""
 
 _SCENE_TAGS: Final[Mapping[type[Any], str]] = {
-    OverrideScene: "override_scene",
-    CreateScene: "create_scene",
+    OverrideScene: _OVERRIDE_SCENE,
+    CreateScene: _CREATE_SCENE,
 }
 
 
@@ -607,10 +611,10 @@ def _configure_requests() -> None:
     """
     media = _strict(MediaElement)
     palette = _strict(PaletteColor)
-    override_scene = _strict(OverrideScene, tag="override_scene")
+    override_scene = _strict(OverrideScene, tag=_OVERRIDE_SCENE)
     create_scene = _strict(
         CreateScene,
-        tag="create_scene",
+        tag=_CREATE_SCENE,
         media_elements=override(struct_hook=_strict_items(media, MediaElement)),
         texts_elements=override(struct_hook=_strict_items(_strict(TextElement), TextElement)),
     )
@@ -619,14 +623,14 @@ def _configure_requests() -> None:
     )
     converter.register_structure_hook(WorkflowVariable, _strict(WorkflowVariable))
     converter.register_structure_hook(
-        WorkflowVideoRequest, _strict(WorkflowVideoRequest, tag="workflow")
+        WorkflowVideoRequest, _strict(WorkflowVideoRequest, tag=_WORKFLOW_TAG)
     )
     converter.register_structure_hook(SourceDraftVideoRequest, _strict(SourceDraftVideoRequest))
     converter.register_structure_hook(
         OverrideVideoRequest,
         _strict(
             OverrideVideoRequest,
-            tag="override",
+            tag=_OVERRIDE_TAG,
             scenes=override(struct_hook=_strict_items(override_scene, OverrideScene)),
         ),
     )
@@ -634,7 +638,7 @@ def _configure_requests() -> None:
         NewVideoRequest,
         _strict(
             NewVideoRequest,
-            tag="create",
+            tag=_CREATE_TAG,
             scenes=override(struct_hook=_strict_items(create_scene, CreateScene)),
             palette=override(struct_hook=_strict_items(palette, PaletteColor)),
             global_media_elements=override(struct_hook=_strict_items(media, MediaElement)),

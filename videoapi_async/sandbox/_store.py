@@ -10,6 +10,8 @@ from urllib.parse import quote
 
 import attrs
 
+from videoapi_async._contract import SCENE_TYPES
+
 from ._config import RenderProfile
 from ._routes import MEDIA_PREFIX
 from ._state import TERMINAL_STATUSES, RenderPlan, check_status, plan_render, render_state
@@ -29,8 +31,8 @@ _VIDEO_OPTIONAL: Final = (
 )
 _VIDEO_OPTIONAL_TAIL: Final = ("metadata", "correlation_id", "palette", "global_media_elements")
 _SCENE_OPTIONAL: Final = {
-    "override_scene": ("media", "texts", "transcript", "voice_recording_url"),
-    "create_scene": ("media_elements", "texts_elements", "transcript", "voice_recording_url"),
+    SCENE_TYPES[0]: ("media", "texts", "transcript", "voice_recording_url"),
+    SCENE_TYPES[1]: ("media_elements", "texts_elements", "transcript", "voice_recording_url"),
 }
 _MEDIA_OPTIONAL: Final = ("id", "url", "media_id")
 

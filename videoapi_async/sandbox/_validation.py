@@ -26,10 +26,12 @@ from typing import Any, Final
 import attrs
 
 from videoapi_async._contract import (
+    CREATE_FORM_TAGS,
     MAX_CORRELATION_ID,
     MAX_TRANSCRIPT,
     MAX_URL,
     PALETTE_COLOR_PATTERN,
+    SCENE_TYPES,
 )
 
 __all__ = [
@@ -44,7 +46,7 @@ __all__ = [
 ErrorItem = dict[str, Any]
 Loc = tuple[str | int, ...]
 
-CREATE_FORMS: Final = ("source_draft", "override", "create", "workflow")
+CREATE_FORMS: Final = ("source_draft", *CREATE_FORM_TAGS)
 """The create-request forms: the flat reference-page form, then the three tagged ones."""
 
 _SCHEME_RE: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://([^/?#]*)")
@@ -320,12 +322,14 @@ _PALETTE: Final = _model((_Field("color", _string(pattern=PALETTE_COLOR_PATTERN)
 _VARIABLE: Final = _model(
     (_Field("name", _STR), _Field("variable_id", _STR), _Field("value", _STR, required=True)),
 )
+_OVERRIDE, _CREATE, _WORKFLOW = CREATE_FORM_TAGS
+_OVERRIDE_SCENE_TYPE, _CREATE_SCENE_TYPE = SCENE_TYPES
 _TRANSCRIPT: Final = _string(max_length=MAX_TRANSCRIPT)
 _CORRELATION_ID: Final = _string(max_length=MAX_CORRELATION_ID)
 _OVERRIDE_SCENE: Final = _model(
     (
         _Field("name", _STR, required=True),
-        _Field("type", _const("override_scene"), default="override_scene"),
+        _Field("type", _const(_OVERRIDE_SCENE_TYPE), default=_OVERRIDE_SCENE_TYPE),
         _Field("media", _list_of(_STR)),
         _Field("texts", _list_of(_STR)),
         _Field("transcript", _TRANSCRIPT),
@@ -335,7 +339,7 @@ _OVERRIDE_SCENE: Final = _model(
 _CREATE_SCENE: Final = _model(
     (
         _Field("name", _STR, required=True),
-        _Field("type", _const("create_scene"), default="create_scene"),
+        _Field("type", _const(_CREATE_SCENE_TYPE), default=_CREATE_SCENE_TYPE),
         _Field("layout_id", _STR, required=True),
         _Field("media_elements", _list_of(_MEDIA)),
         _Field("texts_elements", _list_of(_TEXT)),
@@ -353,10 +357,10 @@ _SOURCE_FIELDS: Final = (
     _Field("voice_id", _STR),
 )
 _TAGGED: Final[dict[str, tuple[str, tuple[_Field, ...]]]] = {
-    "override": (
+    _OVERRIDE: (
         "OverrideVideoRequest",
         (
-            _Field("type", _const("override"), required=True),
+            _Field("type", _const(_OVERRIDE), required=True),
             *_SOURCE_FIELDS,
             _Field("scenes", _list_of(_OVERRIDE_SCENE), required=True),
             _Field("logo_url", _STR),
@@ -364,10 +368,10 @@ _TAGGED: Final[dict[str, tuple[str, tuple[_Field, ...]]]] = {
             _Field("correlation_id", _CORRELATION_ID),
         ),
     ),
-    "create": (
+    _CREATE: (
         "NewVideoRequest",
         (
-            _Field("type", _const("create"), required=True),
+            _Field("type", _const(_CREATE), required=True),
             _Field("name", _STR),
             _Field("template_id", _STR, required=True),
             _Field("folder_id", _STR),
@@ -381,10 +385,10 @@ _TAGGED: Final[dict[str, tuple[str, tuple[_Field, ...]]]] = {
             _Field("correlation_id", _CORRELATION_ID),
         ),
     ),
-    "workflow": (
+    _WORKFLOW: (
         "WorkflowVideoRequest",
         (
-            _Field("type", _const("workflow"), required=True),
+            _Field("type", _const(_WORKFLOW), required=True),
             _Field("workflow_id", _STR, required=True),
             _Field("variables", _list_of(_VARIABLE), required=True),
             _Field("correlation_id", _CORRELATION_ID),
