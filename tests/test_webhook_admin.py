@@ -365,3 +365,16 @@ def test_contract_constants_match_the_openapi_document() -> None:
     operation = document["paths"]["/examples/create-video"]["get"]
     [example_type] = [p for p in operation["parameters"] if p["name"] == "example_type"]
     assert example_type["schema"]["default"] == _contract.CREATE_EXAMPLE_TYPES[0]
+
+
+async def test_draft_ids_are_sent_as_given() -> None:
+    """Any non-empty draft id, blank-looking or not, is sent as it is, percent-encoded."""
+    recorder = Recorder(ok({"curl": "c", "json_request": {}}))
+    async with client(recorder) as api:
+        await api.get_create_example("\xa0")
+        await api.get_create_example("a/b&c=d")
+    queries = [request.url.split("?", 1)[1] for request in recorder.requests]
+    assert queries == [
+        "draft_id=%C2%A0&example_type=create",
+        "draft_id=a/b%26c%3Dd&example_type=create",
+    ]

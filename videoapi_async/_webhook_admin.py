@@ -308,7 +308,8 @@ async def get_create_example(
     Raises:
         ValueError: The draft id is empty or the example type unknown (before sending).
     """
-    _check_text("draft_id", draft_id, required=True)
+    if not isinstance(draft_id, str) or not draft_id:  # any other string is an id
+        raise ValueError(f"draft_id must be a non-empty string, got {draft_id!r}")
     if example_type not in CREATE_EXAMPLE_TYPES:
         raise ValueError(
             f"example_type must be one of {', '.join(CREATE_EXAMPLE_TYPES)}, got {example_type!r}"
