@@ -36,7 +36,7 @@ def layer_of(filename: str, function: str) -> str:
         name = path.rsplit("/", 1)[-1]
         if name in ("_converters.py", "_models.py"):
             return "structure"
-        if name in ("_poller.py", "_cadence.py", "_waits.py"):
+        if name in ("_poller.py", "_watch.py", "_strategy.py", "_cadence.py", "_waits.py"):
             return "wait scheduler"
         if name == "_protocol.py" and function in ("parse_video", "parse_videos", "_structure"):
             return "structure"
