@@ -48,6 +48,7 @@ EXPECTED = {
     "RenderTimeoutError",
     "RequestValidationError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "Scene",
     "SceneMetadata",

@@ -13,6 +13,7 @@ import socket
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from aiohttp import web
@@ -38,6 +39,7 @@ from videoapi_async import (
 )
 
 from .conftest import BASE_URL, CANARY_KEY, VIDEO, MockAPI, Sleeps
+from .rawserver import raw_server, request_key
 
 pytestmark = pytest.mark.e2e
 
@@ -510,3 +512,105 @@ def test_unusable_key_is_refused_without_showing_it(
         VideoAPI(bad, base_url=BASE_URL)
     assert "api_key" in str(info.value)
     assert_no_key([info.value], caplog)
+
+
+# --- the key in disguise: JSON escapes, percent-encoding, headers, broken lines ------------
+
+SLASH_KEY = "sk-canary/7f3a9c2e/do-not-leak"
+
+
+def disguise(key: str, form: str) -> str:
+    """Write `key` as a server might echo it inside a JSON string or a URL."""
+    if form == "upper-u":
+        return "".join(f"\\u{ord(c):04X}" for c in key)
+    if form == "lower-u":
+        return "".join(f"\\u{ord(c):04x}" for c in key)
+    if form == "mixed":
+        return "".join(f"\\u{ord(c):04x}" if n % 2 else c for n, c in enumerate(key))
+    if form == "slash":
+        return key.replace("/", "\\/")
+    assert form == "percent"
+    return quote(key, safe="")
+
+
+def assert_no_runs_of(key: str, errors: list[BaseException], *extra: str) -> None:
+    """Fail if eight characters of `key` in a row show anywhere an error can be shown."""
+    texts = [text for exc in errors for _, text in views(exc)] + list(extra)
+    for text in texts:
+        for start in range(len(key) - 7):
+            assert key[start : start + 8] not in text, f"part of the key shows: {text[:500]}"
+
+
+@pytest.mark.parametrize("form", ["upper-u", "lower-u", "mixed", "slash", "percent"])
+@pytest.mark.parametrize("status", [400, 404, 500])
+async def test_disguised_key_in_a_body_never_shows(
+    serve: Callable[[Handler], Awaitable[Server]], sleeps: Sleeps, status: int, form: str
+) -> None:
+    """A key echoed JSON-escaped or percent-encoded shows neither in messages nor .detail."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        echoed = disguise(request.headers["api-key"], form)
+        body = f'{{"detail": "bad key {echoed}", "key": "{echoed}"}}'
+        return web.Response(status=status, text=body, content_type="application/json")
+
+    server = await serve(handler)
+    async with VideoAPI(
+        SLASH_KEY, base_url=server.origin, retry=RetryPolicy.disabled(), sleep=sleeps
+    ) as api:
+        with pytest.raises(APIStatusError) as info:
+            await api.get_video("vid-1")
+    assert "[redacted]" in str(info.value)
+    assert_no_runs_of(SLASH_KEY, [info.value], repr(info.value.detail))
+
+
+@pytest.mark.parametrize("status", [200, 429, 503])
+async def test_key_echoed_in_a_response_header_is_redacted(
+    serve: Callable[[Handler], Awaitable[Server]], sleeps: Sleeps, status: int
+) -> None:
+    """Headers kept on an error (or read from an answer) never show the key."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        key = request.headers["api-key"]
+        echo_headers = {"X-Echo": f"key={key}", "X-Escaped": quote(key, safe="")}
+        body = {"nope": True} if status == 200 else {"detail": "no"}
+        return web.json_response(body, status=status, headers=echo_headers)
+
+    server = await serve(handler)
+    async with VideoAPI(
+        SLASH_KEY, base_url=server.origin, retry=RetryPolicy.disabled(), sleep=sleeps
+    ) as api:
+        with pytest.raises(VideoAPIError) as info:
+            await api.get_video("vid-1")
+    headers = getattr(info.value, "headers", None)
+    if headers is not None:
+        assert headers["X-Echo"] == "key=[redacted]"
+    assert_no_runs_of(SLASH_KEY, [info.value], repr(headers))
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "HTTP/1.1 2{key}00 OK\r\nContent-Length: 2\r\n\r\n{{}}",
+        "HTTP/1.1 200 OK\r\n{key}\r\nContent-Length: 2\r\n\r\n{{}}",
+        "HTTP/1.1 200 OK\r\nX-{key}: a\r\nContent-Length: 2\r\n\r\n{{}}",
+        "HTTP/1.1 200 OK\r\nX-Long: {key}{pad}\r\nContent-Length: 2\r\n\r\n{{}}",
+        "HTTP/1.1 200 OK\r\nX-Long: {near}{key}{pad}\r\nContent-Length: 2\r\n\r\n{{}}",
+        "HTTP/1.1 200 OK\r\nX-Long: {pad}{key}\r\nContent-Length: 2\r\n\r\n{{}}",
+    ],
+    ids=["status-line", "bare-line", "header-name", "long-start", "long-cut", "long-end"],
+)
+async def test_key_in_a_broken_response_line_never_shows(template: str) -> None:
+    """A key quoted in a malformed status line or an overlong header line is not shown."""
+
+    async def broken(head: bytes, writer: asyncio.StreamWriter) -> None:
+        key = request_key(head)
+        writer.write(template.format(key=key, pad="a" * 9000, near="n" * 88).encode())
+        await writer.drain()
+
+    async with (
+        raw_server(broken) as base_url,
+        VideoAPI(SLASH_KEY, base_url=base_url, retry=RetryPolicy.disabled()) as api,
+    ):
+        with pytest.raises(APIConnectionError) as info:
+            await api.get_video("vid-1")
+    assert_no_runs_of(SLASH_KEY, [info.value])

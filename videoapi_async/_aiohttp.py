@@ -14,7 +14,7 @@ from yarl import URL
 
 from ._config import Timeouts
 from ._errors import APIConnectionError, APITimeoutError, VideoAPIError
-from ._transport import HTTPRequest, HTTPResponse
+from ._transport import HTTPRequest, HTTPResponse, response_too_large
 
 __all__ = ["AiohttpTransport"]
 
@@ -97,7 +97,14 @@ class AiohttpTransport:
                 timeout=self._timeout(request.timeouts),
                 allow_redirects=False,
             ) as resp:
-                return HTTPResponse(resp.status, resp.headers, await resp.read())
+                # Read in pieces, decompressed, and stop at the bound: an endless or
+                # hugely compressed body must not exhaust memory.
+                body = bytearray()
+                async for chunk in resp.content.iter_any():
+                    body += chunk
+                    if len(body) > request.max_response_size:
+                        raise response_too_large(request, resp.status)
+                return HTTPResponse(resp.status, resp.headers, bytes(body))
         except aiohttp.ConnectionTimeoutError as exc:
             raise APITimeoutError(
                 f"{method} {path}: connecting to {_origin(request)} timed out",

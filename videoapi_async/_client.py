@@ -22,6 +22,7 @@ from ._bulk import CreateResult, create_many
 from ._cadence import PollPolicy
 from ._config import (
     DEFAULT_BASE_URL,
+    DEFAULT_MAX_RESPONSE_SIZE,
     ENV_API_KEY,
     ENV_BASE_URL,
     ENV_BEARER_TOKEN,
@@ -162,6 +163,10 @@ class VideoAPI:
             creates go first, with a share kept for status polls.
         max_connections: The most connections open at once, when the client creates its
             own session. Requests beyond it queue (without their timeouts running).
+        max_response_size: The longest response body read, in bytes, after
+            decompression (default 64 MiB, room for a list of some 10,000 videos).
+            Reading stops there with `ResponseTooLargeError`, so an endless or hugely
+            compressed body cannot exhaust memory.
         clock: A monotonic clock in seconds; injectable for tests.
         sleep: The coroutine used to wait; injectable for tests.
 
@@ -182,6 +187,7 @@ class VideoAPI:
         poll: PollPolicy | None = None,
         rate_limit: RateLimit | None = None,
         max_connections: int = 32,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -203,6 +209,14 @@ class VideoAPI:
             raise TypeError(
                 f"base_url must be a string such as 'https://api.makereals.com/api/v1', "
                 f"got {type(base_url).__name__}"
+            )
+        if (
+            isinstance(max_response_size, bool)
+            or not isinstance(max_response_size, int)
+            or max_response_size < 1
+        ):
+            raise ValueError(
+                f"max_response_size must be a number of bytes >= 1, got {max_response_size!r}"
             )
         if transport is None:
             self._own_transport: AiohttpTransport | None = AiohttpTransport(
@@ -250,6 +264,7 @@ class VideoAPI:
             ),
             retry=retry,
             timeouts=_setting("timeouts", timeouts, Timeouts),
+            max_response_size=max_response_size,
             clock=clock,
             sleep=sleep,
         )
@@ -433,11 +448,21 @@ class VideoAPI:
                 headers=self._create_headers,
                 priority=PRIORITY_CREATE,
             )
-            return parse_video(reply.value, method="POST", path=path, status=201)
         except (APIConnectionError, ServerError, ResponseDecodeError) as exc:
             if isinstance(exc, APIConnectionError) and not exc.request_sent:
                 raise
             raise _outcome_unknown(exc, body) from exc
+        try:
+            return parse_video(reply.value, method="POST", path=path, status=reply.status)
+        except ResponseDecodeError as exc:
+            created = reply.value.get("id") if isinstance(reply.value, dict) else None
+            if not isinstance(created, str) or not created:
+                raise _outcome_unknown(exc, body) from exc
+            # The answer names the new video: it exists and is billed. Read it in full.
+            try:
+                return await self.get_video(created)
+            except (VideoAPIError, ValueError) as again:
+                raise _outcome_unknown(exc, body, video_id=created) from again
 
     # --- around a render ---------------------------------------------------------------
 
@@ -777,7 +802,19 @@ def _create_request(
     return request
 
 
-def _outcome_unknown(exc: VideoAPIError, body: dict[str, Any]) -> CreateOutcomeUnknownError:
+def _outcome_unknown(
+    exc: VideoAPIError, body: dict[str, Any], *, video_id: str | None = None
+) -> CreateOutcomeUnknownError:
+    if video_id is not None:
+        return CreateOutcomeUnknownError(
+            f"create_video: the server created video {video_id!r} but its answer could not "
+            "be read, nor could the video be read again. It exists and is rendering (and "
+            f"billed): wait for it with wait_for_render({video_id!r}) rather than creating "
+            f"it again. Cause: {exc}",
+            body=body,
+            cause=exc,
+            video_id=video_id,
+        )
     if isinstance(exc, ResponseDecodeError):
         what = (
             f"the server accepted the create (HTTP {exc.status_code}) but its answer could "

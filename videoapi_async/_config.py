@@ -15,6 +15,7 @@ import attrs
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RESPONSE_SIZE",
     "ENV_API_KEY",
     "ENV_BASE_URL",
     "ENV_BEARER_TOKEN",
@@ -26,6 +27,9 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://api.makereals.com/api/v1"
+DEFAULT_MAX_RESPONSE_SIZE = 64 * 1024 * 1024
+"""The longest response body read, in bytes, after decompression: 64 MiB, room for a
+list of some 10,000 videos with their scenes."""
 ENV_API_KEY = "VIDEOAPI_API_KEY"
 ENV_BASE_URL = "VIDEOAPI_BASE_URL"
 ENV_WORKSPACE_ID = "VIDEOAPI_WORKSPACE_ID"

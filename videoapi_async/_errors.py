@@ -17,6 +17,7 @@ The tree::
     │   ├── RateLimitError         429: too many requests; see `.retry_after`
     │   └── ServerError            5xx: the server or a gateway in front of it failed
     ├── ResponseDecodeError        a success status whose body is not the JSON we expect
+    │   └── ResponseTooLargeError  a body (decompressed) longer than ``max_response_size``
     ├── CreateOutcomeUnknownError  a create was sent but its answer was lost: the video may exist
     ├── RenderFailedError          a render ended as failed, cancelled or stopped; see `.video`
     ├── RenderTimeoutError         a wait hit its deadline first; see `.video` (the last state seen)
@@ -57,6 +58,7 @@ __all__ = [
     "RenderTimeoutError",
     "RequestValidationError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "ServerError",
     "VideoAPIError",
     "VideoNotReadyError",
@@ -247,13 +249,24 @@ class CreateOutcomeUnknownError(VideoAPIError):
     Attributes:
         body: The JSON body that was sent (no credentials), to help find the video.
         cause: The underlying error (also available as ``__cause__``).
+        video_id: The new video's id when the answer named one though it could not be
+            read in full: that video exists (and is billed), so wait for it rather than
+            creating it again. None when the id is unknown.
 
     """
 
-    def __init__(self, message: str, *, body: Mapping[str, Any], cause: VideoAPIError) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        body: Mapping[str, Any],
+        cause: VideoAPIError,
+        video_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.body = body
         self.cause = cause
+        self.video_id = video_id
 
 
 class RenderFailedError(VideoAPIError):
@@ -365,3 +378,20 @@ class WebhookReplayError(WebhookError):
 
 class WebhookPayloadError(WebhookError):
     """The delivery's body is not JSON, or not an event we understand."""
+
+
+class ResponseTooLargeError(ResponseDecodeError):
+    """A response body, once decompressed, was longer than the client's ``max_response_size``.
+
+    Reading stopped at the bound, so an endless or hugely compressed body cannot exhaust
+    memory. It is not retried: the same answer would be refused again. Raise the bound
+    (``VideoAPI(max_response_size=...)``) if the server's answers are legitimately larger.
+
+    Attributes:
+        limit: The bound, in bytes, that was exceeded.
+
+    """
+
+    def __init__(self, message: str, *, limit: int, **decode: Any) -> None:
+        super().__init__(message, **decode)
+        self.limit = limit

@@ -58,6 +58,7 @@ MAX_ID_LENGTH: Final = 1024
 _CONTROL_CHARS: Final = re.compile(r"[\x00-\x1f\x7f]")
 _PLAIN_ID: Final = re.compile(r"[A-Za-z0-9_-]+")
 _EXCERPT: Final = 300
+_QUOTED: Final = 1000
 _SHAPE_ERRORS: Final = (cattrs.BaseValidationError, KeyError, TypeError, ValueError, AttributeError)
 _LOGGED_SKIPS: Final = 5
 logger: Final = logging.getLogger("videoapi_async")
@@ -181,7 +182,7 @@ def status_error(
         )
     if status == 422:
         errors = _validation_errors(detail)
-        listed = "; ".join(str(e) for e in errors) if errors else summary
+        listed = _clip("; ".join(str(e) for e in errors)) if errors else summary
         if method == "POST" and path == "/videos" and any(map(_is_missing_type, errors)):
             listed += _TAGGED_FORMS_HINT
         return RequestValidationError(
@@ -247,8 +248,15 @@ def _summarise(detail: Any) -> str:
     if detail is None:
         return "no details given"
     if isinstance(detail, str):
-        return detail or "no details given"
+        return _clip(detail) or "no details given"
     return json.dumps(detail)[:_EXCERPT]
+
+
+def _clip(text: str) -> str:
+    """Cap what a message quotes of the server; the whole detail stays on the error."""
+    if len(text) <= _QUOTED:
+        return text
+    return f"{text[:_QUOTED]}... ({len(text):,} characters in all; see the error's .detail)"
 
 
 def _validation_errors(detail: Any) -> tuple[ErrorDetail, ...]:

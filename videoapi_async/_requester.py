@@ -7,6 +7,7 @@ API's origin, so the ``api-key`` header never reaches another host whatever the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -20,8 +21,9 @@ from ._budget import PRIORITY_CALL, RequestBudget
 from ._config import ENV_BEARER_TOKEN, RetryPolicy, Timeouts
 from ._errors import APIStatusError, RateLimitError, VideoAPIError
 from ._protocol import decipher_response
+from ._redact import Redactor
 from ._retry import Sleep, retry_call
-from ._transport import HTTPRequest, HTTPResponse, Transport
+from ._transport import HTTPRequest, HTTPResponse, Transport, response_too_large
 
 __all__ = ["Decode", "Reply", "Requester", "logger"]
 
@@ -33,7 +35,7 @@ Decode = Callable[[int, Mapping[str, str], bytes], Any]
 
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS: Final = 5
-_REDACTED: Final = b"[redacted]"
+_QUOTED: Final = 600
 
 
 @attrs.frozen
@@ -80,6 +82,7 @@ class Requester:
         budget: RequestBudget,
         retry: RetryPolicy,
         timeouts: Timeouts,
+        max_response_size: int,
         clock: Callable[[], float],
         sleep: Sleep,
     ) -> None:
@@ -93,16 +96,34 @@ class Requester:
         self.budget = budget
         self.retry = retry
         self.timeouts = timeouts
+        self.max_response_size = max_response_size
         self._base_path = base_url.raw_path.rstrip("/")
         self._origin = base_url.origin()
         self._headers = {**headers, "api-key": api_key}
         self._bearer_headers = (
             None if bearer_token is None else {**headers, "Authorization": f"Bearer {bearer_token}"}
         )
-        self._secrets = tuple(secret.encode() for secret in (api_key, bearer_token) if secret)
+        self._redact = Redactor(*(secret for secret in (api_key, bearer_token) if secret))
         self._clock = clock
         self._sleep = sleep
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.closed = False
+
+    def check_usable(self) -> None:
+        """Raise `VideoAPIError` if the client is closed or belongs to another event loop."""
+        if self.closed:
+            raise VideoAPIError(
+                "this VideoAPI client is closed; create a new one (async with VideoAPI() as api)"
+            )
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise VideoAPIError(
+                "this VideoAPI client was first used in another event loop, and a client "
+                "belongs to one loop (its connections and polls live there). Create one "
+                "client per loop, e.g. inside each asyncio.run()"
+            )
 
     def url_for(self, path: str) -> URL:
         """Return the absolute URL of an already-encoded API path such as ``/videos/a%2Fb``."""
@@ -144,16 +165,14 @@ class Requester:
         url = self.url_for(path)
         if query:
             url = url.with_query(query)
-        request = HTTPRequest(method, str(url), path, sent_headers, data, self.timeouts)
+        request = HTTPRequest(
+            method, str(url), path, sent_headers, data, self.timeouts, self.max_response_size
+        )
         # Waiting for a slot counts against the same bound as retries.
         deadline = self._clock() + self.retry.max_elapsed
 
         async def attempt() -> Reply[Any]:
-            if self.closed:
-                raise VideoAPIError(
-                    "this VideoAPI client is closed; create a new one "
-                    "(async with VideoAPI() as api)"
-                )
+            self.check_usable()
             ticket = await self.budget.acquire(
                 priority, deadline=deadline, method=method, path=path
             )
@@ -162,24 +181,23 @@ class Requester:
                 response = await self._exchange(request)
             finally:
                 self.budget.release()
-            payload = response.body
-            for secret in self._secrets:  # a server echoing a credential must not expose it
-                if secret in payload:
-                    payload = payload.replace(secret, _REDACTED)
+            # A server echoing a credential, in any form, must not expose it.
+            payload = self._redact.bytes(response.body)
+            headers = self._redact.headers(response.headers)
             elapsed = time.perf_counter() - started
             if logger.isEnabledFor(logging.DEBUG):
-                _log_exchange(method, path, response.status, elapsed, response.headers, payload)
+                _log_exchange(method, path, response.status, elapsed, headers, payload)
             try:
                 if decode is not None and 200 <= response.status < 300:
-                    value = decode(response.status, response.headers, payload)
+                    value = decode(response.status, headers, payload)
                 else:
                     value = decipher_response(
-                        response.status, response.headers, payload, method=method, path=path
+                        response.status, headers, payload, method=method, path=path
                     )
             except RateLimitError as exc:
                 self.budget.on_rate_limited(exc.retry_after, ticket)
                 raise
-            return Reply(value, response.status, response.headers, time.perf_counter() - started)
+            return Reply(value, response.status, headers, time.perf_counter() - started)
 
         if not retry:
             return await attempt()
@@ -195,12 +213,33 @@ class Requester:
     async def _exchange(self, request: HTTPRequest) -> HTTPResponse:
         """Send one request, following redirects that stay within the API's origin."""
         for _ in range(_MAX_REDIRECTS + 1):
-            response = await self.transport.send(request)
+            try:
+                response = await self.transport.send(request)
+            except VideoAPIError as exc:
+                self._scrub(exc)
+                raise
+            if len(response.body) > request.max_response_size:
+                raise response_too_large(request, response.status)
             location = response.headers.get("Location")
             if response.status not in _REDIRECTS or location is None:
                 return response
             request = self._redirect(request, response, location)
         return response
+
+    def _scrub(self, exc: VideoAPIError) -> None:
+        """Blank the key out of a transport error, and cut off causes that quote it."""
+        message = self._redact.text(exc.message)
+        if len(message) > _QUOTED:  # a server's overlong line, quoted by aiohttp
+            message = message[:_QUOTED] + "...)"
+        exc.message = message
+        exc.args = (message,)
+        link = exc.__cause__ or exc.__context__
+        while link is not None:
+            if self._redact.found_in(f"{link!s} {link!r} {link.args!r}"):
+                exc.__cause__ = exc.__context__ = None
+                exc.__suppress_context__ = True
+                return
+            link = link.__cause__ or link.__context__
 
     def _redirect(self, request: HTTPRequest, response: HTTPResponse, location: str) -> HTTPRequest:
         method, path, status = request.method, request.path, response.status

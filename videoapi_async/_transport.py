@@ -15,9 +15,10 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from ._config import Timeouts
+from ._config import DEFAULT_MAX_RESPONSE_SIZE, Timeouts
+from ._errors import ResponseTooLargeError
 
-__all__ = ["HTTPRequest", "HTTPResponse", "MockTransport", "Transport"]
+__all__ = ["HTTPRequest", "HTTPResponse", "MockTransport", "Transport", "response_too_large"]
 
 
 def _headers(value: Mapping[str, str] | None) -> CIMultiDictProxy[str]:
@@ -37,6 +38,8 @@ class HTTPRequest:
         headers: The headers to send, the ``api-key`` among them.
         body: The encoded body, or None.
         timeouts: The connect and read timeouts for this request.
+        max_response_size: The most bytes of (decompressed) body to read; a transport
+            stops reading past it and raises `response_too_large`'s error.
 
     """
 
@@ -46,6 +49,7 @@ class HTTPRequest:
     headers: Mapping[str, str] = attrs.field(repr=False)  # holds the API key
     body: bytes | None = attrs.field(default=None, repr=False)
     timeouts: Timeouts = attrs.field(factory=Timeouts)
+    max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE
 
     def json(self) -> Any:
         """Decode the body as JSON (None when there is none); handy in a mock handler."""
@@ -79,12 +83,29 @@ class HTTPResponse:
         )
 
 
+def response_too_large(request: HTTPRequest, status: int) -> ResponseTooLargeError:
+    """Return the error for a body that went past ``request.max_response_size``."""
+    limit = request.max_response_size
+    return ResponseTooLargeError(
+        f"{request.method} {request.path} answered HTTP {status} with a body longer than "
+        f"{limit:,} bytes (decompressed), so reading stopped there. If answers this large "
+        "are expected, raise VideoAPI(max_response_size=...)",
+        limit=limit,
+        status_code=status,
+        method=request.method,
+        path=request.path,
+        body_excerpt="",
+    )
+
+
 @runtime_checkable
 class Transport(Protocol):
     """What `VideoAPI(transport=...)` accepts: anything that sends one request.
 
     ``send`` makes a single exchange (it must not follow redirects or retry) and
-    returns the whole response, whatever its status. When the exchange fails it raises
+    returns the whole response, whatever its status, reading no more than
+    ``request.max_response_size`` bytes of body (raise `response_too_large` past it;
+    the client checks the length again). When the exchange fails it raises
     `APIConnectionError` (or `APITimeoutError`), with ``request_sent=False`` only when
     the request certainly never left this machine: that is what lets the client retry a
     create without risking a second, billed render.

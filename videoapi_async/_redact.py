@@ -1,0 +1,90 @@
+r"""Finding the API key in whatever form a server may echo it, and blanking it out.
+
+A server can quote the key raw, JSON-escaped (``\u0041`` for any character, ``\/`` for
+a slash) or percent-encoded, in a body, a header or a broken status line. `Redactor`
+matches every mix of those forms, character by character.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Final
+
+from multidict import CIMultiDict, CIMultiDictProxy
+
+__all__ = ["REDACTED", "Redactor"]
+
+REDACTED: Final = "[redacted]"
+_FRAGMENT: Final = 8
+"""Text quoting this many characters of the key in a row has them blanked out too: a
+server's broken line may be cut short in an error message, leaving part of the key."""
+
+
+def _hex(value: int, width: int) -> str:
+    """Return a regex matching `value` in hex, either case."""
+    return "".join(f"[{d.lower()}{d.upper()}]" if d.isalpha() else d for d in f"{value:0{width}x}")
+
+
+def _char_forms(char: str) -> str:
+    forms = [re.escape(char)]
+    escaped = json.dumps(char)[1:-1]  # \" \\ or \uXXXX (twice for astral characters)
+    if escaped != char:
+        forms.append(re.sub(r"[0-9a-f]", lambda m: f"[{m[0]}{m[0].upper()}]", re.escape(escaped)))
+    if ord(char) < 0x10000:
+        forms.append(r"\\u" + _hex(ord(char), 4))
+    if char == "/":
+        forms.append(r"\\/")
+    forms.append("".join("%" + _hex(byte, 2) for byte in char.encode()))
+    return "(?:" + "|".join(dict.fromkeys(forms)) + ")"
+
+
+class Redactor:
+    """Replaces every form of some secrets with ``[redacted]`` in text, bytes and headers."""
+
+    def __init__(self, *secrets: str) -> None:
+        """Match each of `secrets` raw, JSON-escaped and percent-encoded, in any mix."""
+        pattern = "|".join("".join(_char_forms(char) for char in secret) for secret in secrets)
+        self._text = re.compile(pattern)
+        self._bytes = re.compile(pattern.encode())
+        self._raw = tuple(secret.encode() for secret in secrets)
+        self._fragments = {
+            secret[i : i + min(_FRAGMENT, len(secret))]
+            for secret in secrets
+            for i in range(len(secret) - min(_FRAGMENT, len(secret)) + 1)
+        }
+        # Bytes that any disguised form of a secret must contain.
+        markers = {b"\\u", b"%"}
+        joined = "".join(secrets)
+        if "/" in joined:
+            markers.add(b"\\/")
+        if any(json.dumps(char)[1:-1] not in (char, f"\\u{ord(char):04x}") for char in joined):
+            markers.add(b"\\")  # a quote or backslash, escaped as \" or \\
+        self._markers = tuple(markers)
+
+    def text(self, value: str) -> str:
+        """Return `value` with the secret, and any long enough part of it, blanked out."""
+        value = self._text.sub(REDACTED, value)
+        for fragment in self._fragments:
+            if fragment in value:
+                value = value.replace(fragment, REDACTED)
+        return value
+
+    def found_in(self, value: str) -> bool:
+        """Whether `value` shows the secret (or a long enough part of it) in any form."""
+        return self._text.search(value) is not None or any(f in value for f in self._fragments)
+
+    def bytes(self, value: bytes) -> bytes:
+        """Return `value` with the secret blanked out."""
+        if not any(raw in value for raw in self._raw) and not any(
+            marker in value for marker in self._markers
+        ):
+            return value  # the common case: no escapes, so no disguised key either
+        return self._bytes.sub(REDACTED.encode(), value)
+
+    def headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:
+        """Return `headers` (a case-insensitive copy) with the secret blanked out of values."""
+        if not any(self.found_in(value) for value in headers.values()):
+            return headers
+        return CIMultiDictProxy(CIMultiDict((k, self.text(v)) for k, v in headers.items()))
