@@ -48,7 +48,6 @@ EXPECTED = {
     "RenderTimeoutError",
     "RequestValidationError",
     "ResponseDecodeError",
-    "ResponseTooLargeError",
     "RetryPolicy",
     "Scene",
     "SceneMetadata",

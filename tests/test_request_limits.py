@@ -20,12 +20,12 @@ from videoapi_async import (
     HTTPResponse,
     MockTransport,
     RequestValidationError,
-    ResponseTooLargeError,
     RetryPolicy,
     VideoAPI,
     VideoAPIError,
 )
 from videoapi_async._config import DEFAULT_MAX_RESPONSE_SIZE
+from videoapi_async._errors import ResponseTooLargeError
 
 from .conftest import VIDEO
 from .rawserver import raw_server

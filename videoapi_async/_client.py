@@ -165,7 +165,7 @@ class VideoAPI:
             own session. Requests beyond it queue (without their timeouts running).
         max_response_size: The longest response body read, in bytes, after
             decompression (default 64 MiB, room for a list of some 10,000 videos).
-            Reading stops there with `ResponseTooLargeError`, so an endless or hugely
+            Reading stops there with a `ResponseDecodeError`, so an endless or hugely
             compressed body cannot exhaust memory.
         clock: A monotonic clock in seconds; injectable for tests.
         sleep: The coroutine used to wait; injectable for tests.
