@@ -43,6 +43,7 @@ EXPECTED = {
     "OverrideVideoRequest",
     "PaletteColor",
     "RateLimitError",
+    "RawResponse",
     "RenderFailedError",
     "RenderStalledError",
     "RenderTimeoutError",

@@ -260,3 +260,28 @@ async def test_a_201_naming_an_unreadable_video_carries_its_id(created: str) -> 
             await api.create_video(source_draft_id="d")
     assert info.value.video_id == created
     assert f"wait_for_render({created!r})" in str(info.value)
+
+
+# --- the connection pool ----------------------------------------------------------------
+
+
+async def test_sixty_four_callers_are_all_in_flight_by_default() -> None:
+    """With the default pool, 64 concurrent calls reach the server at once, none queued."""
+    arrived = 0
+    everyone = asyncio.Event()
+
+    async def gather_then_answer(head: bytes, writer: asyncio.StreamWriter) -> None:
+        nonlocal arrived
+        arrived += 1
+        if arrived == 64:
+            everyone.set()
+        await everyone.wait()
+        body = json.dumps(VIDEO).encode()
+        writer.write(ok_head(f"Content-Length: {len(body)}\r\n\r\n") + body)
+        await writer.drain()
+
+    async with raw_server(gather_then_answer) as base_url, VideoAPI("k", base_url=base_url) as api:
+        videos = await asyncio.wait_for(
+            asyncio.gather(*(api.get_video("vid-1") for _ in range(64))), 10
+        )
+    assert len(videos) == 64

@@ -60,6 +60,7 @@ from ._models import (
     WorkflowVariable,
     WorkflowVideoRequest,
 )
+from ._requester import RawResponse
 from ._requests import flat_create_fields, request_from_json, request_to_json
 from ._resources import Subtitles, UsagePeriod, VoicePreview, VoicePreviewStatus
 from ._transport import HTTPRequest, HTTPResponse, MockTransport, Transport
@@ -94,6 +95,7 @@ __all__ = [
     "PollPolicy",
     "RateLimit",
     "RateLimitError",
+    "RawResponse",
     "RenderFailedError",
     "RenderOutcome",
     "RenderStalledError",

@@ -27,7 +27,7 @@ class AiohttpTransport:
     """
 
     def __init__(
-        self, *, session: aiohttp.ClientSession | None = None, max_connections: int = 32
+        self, *, session: aiohttp.ClientSession | None = None, max_connections: int = 64
     ) -> None:
         """Use `session`, or create one with at most `max_connections` connections."""
         if session is not None and not isinstance(session, aiohttp.ClientSession):

@@ -7,14 +7,16 @@ request path), the render poller and the voice-preview poller.
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import platform
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, ParamSpec, Protocol, TypeVar
 
 import aiohttp
+import attrs
 
 from ._aiohttp import AiohttpTransport
 from ._budget import PRIORITY_CREATE, PRIORITY_POLL, RateLimit, RequestBudget
@@ -64,7 +66,14 @@ from ._protocol import (
     parse_voice_preview,
     video_path,
 )
-from ._requester import Requester, parse_base_url
+from ._requester import (
+    Extras,
+    RawResponse,
+    Requester,
+    capture_reply,
+    parse_base_url,
+    stop_capture,
+)
 from ._requests import (
     FLAT_CREATE_FIELDS,
     build_create_body,
@@ -85,6 +94,8 @@ FLAT_FIELDS: Final = FLAT_CREATE_FIELDS
 """The keyword arguments of `VideoAPI.create_video`: the flat create form's fields."""
 
 _C = TypeVar("_C", bound="VideoAPI")
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
 _USER_AGENT: Final = (
     f"videoapi-async/{__version__} aiohttp/{aiohttp.__version__} python/{platform.python_version()}"
 )
@@ -161,14 +172,22 @@ class VideoAPI:
             the client slows down only when the server answers 429, and recovers when
             the 429s stop. ``RateLimit(requests_per_second=10)`` caps it. Waiting
             creates go first, with a share kept for status polls.
-        max_connections: The most connections open at once, when the client creates its
-            own session. Requests beyond it queue (without their timeouts running).
+        max_connections: The most connections open (and requests out) at once, when the
+            client creates its own session; 64 by default, which keeps 64 concurrent
+            callers from queueing behind each other. Requests beyond it wait in the
+            request budget (without their timeouts running).
         max_response_size: The longest response body read, in bytes, after
             decompression (default 64 MiB, room for a list of some 10,000 videos).
             Reading stops there with a `ResponseDecodeError`, so an endless or hugely
             compressed body cannot exhaust memory.
         clock: A monotonic clock in seconds; injectable for tests.
         sleep: The coroutine used to wait; injectable for tests.
+
+    Every call that sends a request also takes ``extra_headers``, ``extra_query`` and
+    ``extra_body``: headers, query parameters and JSON body fields the client does not
+    know, sent as given (they override the client's own, except the key's header).
+    `with_options` gives a view with other settings; `with_raw_response` gives a call's
+    HTTP status and headers.
 
     """
 
@@ -186,7 +205,7 @@ class VideoAPI:
         retry: RetryPolicy | None = None,
         poll: PollPolicy | None = None,
         rate_limit: RateLimit | None = None,
-        max_connections: int = 32,
+        max_connections: int = 64,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -244,6 +263,8 @@ class VideoAPI:
         }
         self._create_headers = {k: v for k, v in create_headers.items() if v is not None}
         self._clock = clock
+        self._sleep = sleep
+        self._poll: PollPolicy | None = None  # a view's own, else the pollers'
         retry = _setting("retry", retry, RetryPolicy)
         self._requester = Requester(
             transport=transport,
@@ -290,6 +311,89 @@ class VideoAPI:
         self.webhooks: Final = Webhooks(self._requester)
         """The account's webhooks (list, create, update, delete, ...); needs `bearer_token`."""
 
+    def with_options(
+        self,
+        *,
+        timeout: Timeouts | float | None = None,
+        retry: RetryPolicy | None = None,
+        poll: PollPolicy | None = None,
+        rate_limit: RateLimit | None = None,
+    ) -> VideoAPI:
+        """Return a view of this client with other settings for the calls made through it.
+
+        The view is cheap: it shares this client's connections, request budget,
+        pollers and lifetime (closing either closes both). Use it for one slow call or
+        one impatient wait::
+
+            video = await api.with_options(timeout=300).get_video(video_id)
+            await api.with_options(poll=PollPolicy(max_interval=2)).wait_for_render(v)
+
+        Args:
+            timeout: `Timeouts`, or a number of seconds for the read timeout alone.
+            retry: The `RetryPolicy` of the view's calls.
+            poll: The `PollPolicy` of the view's waits. A video that several waits
+                watch is polled as eagerly as the most eager of them asks.
+            rate_limit: A `RateLimit` the view's requests must keep as well as the
+                client's: it can only make them slower, never faster.
+        """
+        view = copy.copy(self)
+        timeouts: Timeouts | None
+        if timeout is None or isinstance(timeout, Timeouts):
+            timeouts = timeout
+        elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+            timeouts = attrs.evolve(self.timeouts, read=timeout)
+        else:
+            raise TypeError(
+                f"timeout must be a Timeouts or a number of seconds, got {type(timeout).__name__}"
+            )
+        if retry is not None:
+            _setting("retry", retry, RetryPolicy)
+        own_budget = None
+        if rate_limit is not None:
+            _setting("rate_limit", rate_limit, RateLimit)
+            own_budget = RequestBudget(
+                rate_limit,
+                clock=self._clock,
+                sleep=self._sleep,
+                max_pause=(retry or self.retry_policy).max_retry_after,
+            )
+        view._requester = self._requester.with_options(
+            timeouts=timeouts, retry=retry, own_budget=own_budget
+        )
+        if poll is not None:
+            view._poll = _setting("poll", poll, PollPolicy)
+        return view
+
+    async def with_raw_response(
+        self, call: Callable[_P, Awaitable[_T]], /, *args: _P.args, **kwargs: _P.kwargs
+    ) -> RawResponse[_T]:
+        """Make a call and return its value with the HTTP status and headers it came with.
+
+        ::
+
+            raw = await api.with_raw_response(api.get_video, video_id)
+            print(raw.status_code, raw.request_id, raw.headers["content-type"])
+            video = raw.parsed
+
+        `call` is any request-sending method of this client (or of a view of it); for a
+        call that makes several requests, the answer described is the last.
+
+        Raises:
+            TypeError: The call sent no request (a wait, for example).
+        """
+        slot, token = capture_reply()
+        try:
+            value = await call(*args, **kwargs)
+        finally:
+            stop_capture(token)
+        if not slot:
+            raise TypeError(
+                f"{getattr(call, '__name__', call)!s} sent no request, so it has no raw "
+                "response; pass a method that calls the API, such as api.get_video"
+            )
+        reply = slot[-1]
+        return RawResponse(value, reply.status, reply.headers, reply.headers.get("x-request-id"))
+
     def __repr__(self) -> str:
         return (
             f"<{type(self).__name__} base_url={self.base_url!r}{' closed' if self.closed else ''}>"
@@ -320,12 +424,12 @@ class VideoAPI:
     @property
     def poll_policy(self) -> PollPolicy:
         """How renders are polled while waiting."""
-        return self._poller.policy
+        return self._poll if self._poll is not None else self._poller.policy
 
     @property
     def rate_limit(self) -> RateLimit:
-        """The client-wide request budget."""
-        return self._requester.budget.limit
+        """The request budget: the client-wide one, or a view's own stricter one."""
+        return self._requester.rate_limit
 
     @property
     def stats(self) -> dict[str, int]:
@@ -356,7 +460,7 @@ class VideoAPI:
         Waits still running end with `VideoAPIError` (the renders themselves go on).
         Safe to call more than once.
         """
-        self._requester.closed = True
+        self._requester.close()
         await self._poller.aclose()
         await self._voice_poller.aclose()
         if self._own_transport is not None:
@@ -364,7 +468,13 @@ class VideoAPI:
 
     # --- the four video calls ----------------------------------------------------------
 
-    async def list_videos(self) -> VideoList:
+    async def list_videos(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> VideoList:
         """Return every video of the account (the API has no paging).
 
         An item that is not a readable Video is left out, logged as a WARNING and
@@ -375,10 +485,19 @@ class VideoAPI:
 
         """
         path = "/videos"
-        reply = await self._requester.send("GET", path)
+        reply = await self._requester.send(
+            "GET", path, extras=Extras.of(extra_headers, extra_query, extra_body)
+        )
         return parse_videos(reply.value, method="GET", path=path)
 
-    async def get_video(self, video_id: str) -> Video:
+    async def get_video(
+        self,
+        video_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> Video:
         """Return one video and the current state of its render.
 
         Raises:
@@ -387,10 +506,19 @@ class VideoAPI:
 
         """
         path = video_path(video_id)
-        reply = await self._requester.send("GET", path)
+        reply = await self._requester.send(
+            "GET", path, extras=Extras.of(extra_headers, extra_query, extra_body)
+        )
         return parse_video(reply.value, method="GET", path=path)
 
-    async def get_video_metadata(self, video_id: str) -> VideoMetadata:
+    async def get_video_metadata(
+        self,
+        video_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> VideoMetadata:
         """Return the timing (duration, scenes) of a video.
 
         Raises:
@@ -399,7 +527,9 @@ class VideoAPI:
 
         """
         path = video_path(video_id, "/metadata")
-        reply = await self._requester.send("GET", path)
+        reply = await self._requester.send(
+            "GET", path, extras=Extras.of(extra_headers, extra_query, extra_body)
+        )
         return parse_metadata(reply.value, method="GET", path=path)
 
     async def create_video(
@@ -414,6 +544,9 @@ class VideoAPI:
         palette_id: str | None = None,
         character_id: str | None = None,
         voice_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> Video:
         """Start a render and return the new video (its status is usually ``not_started``).
 
@@ -447,6 +580,7 @@ class VideoAPI:
                 idempotent=False,
                 headers=self._create_headers,
                 priority=PRIORITY_CREATE,
+                extras=Extras.of(extra_headers, extra_query, extra_body),
             )
         except (APIConnectionError, ServerError, ResponseDecodeError) as exc:
             if isinstance(exc, APIConnectionError) and not exc.request_sent:
@@ -456,17 +590,30 @@ class VideoAPI:
             return parse_video(reply.value, method="POST", path=path, status=reply.status)
         except ResponseDecodeError as exc:
             created = reply.value.get("id") if isinstance(reply.value, dict) else None
+            request_id = reply.headers.get("x-request-id")
+            if request_id is None and isinstance(reply.value, dict):
+                request_id = reply.value.get("req_id")
             if not isinstance(created, str) or not created:
-                raise _outcome_unknown(exc, body) from exc
+                raise _outcome_unknown(exc, body, request_id=request_id) from exc
             # The answer names the new video: it exists and is billed. Read it in full.
             try:
                 return await self.get_video(created)
             except (VideoAPIError, ValueError) as again:
-                raise _outcome_unknown(exc, body, video_id=created) from again
+                raise _outcome_unknown(
+                    exc, body, video_id=created, request_id=request_id
+                ) from again
 
     # --- around a render ---------------------------------------------------------------
 
-    async def delete_video(self, video_id: str, *, missing_ok: bool = False) -> None:
+    async def delete_video(
+        self,
+        video_id: str,
+        *,
+        missing_ok: bool = False,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> None:
         """Delete a video.
 
         Args:
@@ -474,19 +621,33 @@ class VideoAPI:
             missing_ok: Treat a video that does not exist (any more) as deleted. Useful
                 when a retried delete finds that the first attempt, whose answer was
                 lost, already deleted it.
+            extra_headers: Headers to add to the request (see `VideoAPI`).
+            extra_query: Query parameters to add.
+            extra_body: JSON body fields to add.
 
         Raises:
             NotFoundError: No such video, unless `missing_ok`.
             VideoAPIError: Or another subclass, when the request fails.
         """
         try:
-            await self._requester.send("DELETE", video_path(video_id))
+            await self._requester.send(
+                "DELETE",
+                video_path(video_id),
+                extras=Extras.of(extra_headers, extra_query, extra_body),
+            )
         except NotFoundError:
             if not missing_ok:
                 raise
 
     async def create_subtitles(
-        self, video: str | Video, language_code: str = "en", format: str = "vtt"
+        self,
+        video: str | Video,
+        language_code: str = "en",
+        format: str = "vtt",
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> Subtitles:
         """Make a subtitle file for a rendered video, in one of the API's languages.
 
@@ -498,6 +659,9 @@ class VideoAPI:
             video: The video, or its id.
             language_code: The subtitles' language, e.g. ``"en"``, ``"fr"``, ``"ja"``.
             format: ``"vtt"`` (default) or ``"srt"``.
+            extra_headers: Headers to add to the request (see `VideoAPI`).
+            extra_query: Query parameters to add.
+            extra_body: JSON body fields to add.
 
         Raises:
             ValueError: The language or format is not offered.
@@ -517,10 +681,24 @@ class VideoAPI:
             )
         path = video_path(current.id, "/subtitles")
         # Re-sending at worst makes the same file twice: no render is started or billed.
-        reply = await self._requester.send("POST", path, body=body, idempotent=True)
+        reply = await self._requester.send(
+            "POST",
+            path,
+            body=body,
+            idempotent=True,
+            extras=Extras.of(extra_headers, extra_query, extra_body),
+        )
         return parse_subtitles(reply.value, method="POST", path=path)
 
-    async def create_voice_preview(self, transcript: str, source_draft_id: str) -> VoicePreview:
+    async def create_voice_preview(
+        self,
+        transcript: str,
+        source_draft_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> VoicePreview:
         """Start a voice preview: the transcript spoken in the project's voice.
 
         Returns the preview task (status ``in_progress``); wait for it with
@@ -534,11 +712,23 @@ class VideoAPI:
         body = build_voice_preview_body(transcript, source_draft_id)
         path = "/voice-preview"
         reply = await self._requester.send(
-            "POST", path, body=body, idempotent=False, priority=PRIORITY_CREATE
+            "POST",
+            path,
+            body=body,
+            idempotent=False,
+            priority=PRIORITY_CREATE,
+            extras=Extras.of(extra_headers, extra_query, extra_body),
         )
         return parse_voice_preview(reply.value, method="POST", path=path, status=201)
 
-    async def get_voice_preview(self, task_id: str) -> VoicePreview:
+    async def get_voice_preview(
+        self,
+        task_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> VoicePreview:
         """Return a voice preview's state (and its audio URL once ready).
 
         Raises:
@@ -546,7 +736,9 @@ class VideoAPI:
             VideoAPIError: Or another subclass, when the request fails.
         """
         path = f"/voice-preview/{encode_id(task_id, 'task_id')}"
-        reply = await self._requester.send("GET", path)
+        reply = await self._requester.send(
+            "GET", path, extras=Extras.of(extra_headers, extra_query, extra_body)
+        )
         return parse_voice_preview(reply.value, method="GET", path=path)
 
     async def get_usage_summary(
@@ -556,6 +748,9 @@ class VideoAPI:
         from_date: dt.date | str | None = None,
         to_date: dt.date | str | None = None,
         correlation_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> list[UsagePeriod]:
         """Return how many videos were made, and for how long, per day, week or month.
 
@@ -564,6 +759,9 @@ class VideoAPI:
             from_date: The window's first day (a `datetime.date` or ``"YYYY-MM-DD"``).
             to_date: The window's last day.
             correlation_id: Count only videos created with this correlation id.
+            extra_headers: Headers to add to the request (see `VideoAPI`).
+            extra_query: Query parameters to add.
+            extra_body: JSON body fields to add.
 
         Raises:
             ValueError: The breakdown is unknown, or the window is malformed, reversed
@@ -572,7 +770,9 @@ class VideoAPI:
         """
         query = build_usage_query(breakdown, from_date, to_date, correlation_id)
         path = "/analytics/summary"
-        reply = await self._requester.send("GET", path, query=query)
+        reply = await self._requester.send(
+            "GET", path, query=query, extras=Extras.of(extra_headers, extra_query, extra_body)
+        )
         return parse_usage(reply.value, method="GET", path=path)
 
     async def get_create_example(
@@ -618,7 +818,7 @@ class VideoAPI:
             VideoAPIError: Polling failed for good (for example `NotFoundError`), or
                 the client was closed.
         """
-        return RenderWait(self._poller, video, timeout=timeout, clock=self._clock)
+        return RenderWait(self._poller, video, timeout=timeout, clock=self._clock, poll=self._poll)
 
     def wait_for_renders(
         self, videos: Iterable[str | Video], *, timeout: float | None = None
@@ -639,7 +839,7 @@ class VideoAPI:
             timeout: The most seconds to wait for the whole batch; renders not done by
                 then end with `RenderTimeoutError` in their outcome.
         """
-        return BatchWait(self._poller, videos, timeout=timeout)
+        return BatchWait(self._poller, videos, timeout=timeout, poll=self._poll)
 
     def render(
         self,
@@ -668,7 +868,7 @@ class VideoAPI:
         async def create() -> Video:
             return await self.create_video(create_request)
 
-        return RenderWait(self._poller, create, timeout=timeout, clock=self._clock)
+        return RenderWait(self._poller, create, timeout=timeout, clock=self._clock, poll=self._poll)
 
     async def create_videos(
         self,
@@ -728,7 +928,9 @@ class VideoAPI:
         seed = preview if isinstance(preview, VoicePreview) else None
         task_id = preview.id if isinstance(preview, VoicePreview) else preview
         encode_id(task_id, "task_id")
-        sub = self._voice_poller.subscribe(task_id, timeout=check_timeout(timeout), seed=seed)
+        sub = self._voice_poller.subscribe(
+            task_id, timeout=check_timeout(timeout), seed=seed, policy=self._poll
+        )
         try:
             return await sub.outcome
         finally:
@@ -803,8 +1005,14 @@ def _create_request(
 
 
 def _outcome_unknown(
-    exc: VideoAPIError, body: dict[str, Any], *, video_id: str | None = None
+    exc: VideoAPIError,
+    body: dict[str, Any],
+    *,
+    video_id: str | None = None,
+    request_id: Any = None,
 ) -> CreateOutcomeUnknownError:
+    if not isinstance(request_id, str) or not request_id:
+        request_id = getattr(exc, "request_id", None)
     if video_id is not None:
         return CreateOutcomeUnknownError(
             f"create_video: the server created video {video_id!r} but its answer could not "
@@ -814,6 +1022,7 @@ def _outcome_unknown(
             body=body,
             cause=exc,
             video_id=video_id,
+            request_id=request_id,
         )
     if isinstance(exc, ResponseDecodeError):
         what = (
@@ -831,6 +1040,7 @@ def _outcome_unknown(
         f"it with list_videos(){find} before creating it again. Cause: {exc}",
         body=body,
         cause=exc,
+        request_id=request_id,
     )
 
 

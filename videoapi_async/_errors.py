@@ -116,6 +116,9 @@ class APIStatusError(VideoAPIError):
         headers: The response headers (case-insensitive).
         method: The HTTP method of the request.
         path: The request path, relative to the base URL.
+        request_id: The server's id for the request, from the ``x-request-id`` header
+            or the body's ``req_id``, or None. It ends the message too: quote it to the
+            vendor's support.
 
     """
 
@@ -128,13 +131,17 @@ class APIStatusError(VideoAPIError):
         headers: Mapping[str, str],
         method: str,
         path: str,
+        request_id: str | None = None,
     ) -> None:
+        if request_id is not None:
+            message = f"{message} [request id {request_id}]"
         super().__init__(message)
         self.status_code = status_code
         self.detail = detail
         self.headers = headers
         self.method = method
         self.path = path
+        self.request_id = request_id
 
 
 class AuthenticationError(APIStatusError):
@@ -252,6 +259,8 @@ class CreateOutcomeUnknownError(VideoAPIError):
         video_id: The new video's id when the answer named one though it could not be
             read in full: that video exists (and is billed), so wait for it rather than
             creating it again. None when the id is unknown.
+        request_id: The server's id for the create request when an answer gave one
+            (also shown in the message), or None.
 
     """
 
@@ -262,11 +271,15 @@ class CreateOutcomeUnknownError(VideoAPIError):
         body: Mapping[str, Any],
         cause: VideoAPIError,
         video_id: str | None = None,
+        request_id: str | None = None,
     ) -> None:
+        if request_id is not None and request_id not in message:
+            message = f"{message} [request id {request_id}]"
         super().__init__(message)
         self.body = body
         self.cause = cause
         self.video_id = video_id
+        self.request_id = request_id
 
 
 class RenderFailedError(VideoAPIError):

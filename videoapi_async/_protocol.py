@@ -49,6 +49,7 @@ __all__ = [
     "parse_video",
     "parse_videos",
     "parse_voice_preview",
+    "request_id_of",
     "video_path",
 ]
 
@@ -166,7 +167,13 @@ def status_error(
     detail = _error_detail(body, headers)
     where = f"{method} {path}"
     summary = _summarise(detail)
-    common = {"status_code": status, "detail": detail, "headers": headers, "method": method}
+    common = {
+        "status_code": status,
+        "detail": detail,
+        "headers": headers,
+        "method": method,
+        "request_id": request_id_of(headers, body),
+    }
     if status in (401, 403):
         return AuthenticationError(
             f"{where} was refused with HTTP {status} ({summary}): check the API key "
@@ -224,6 +231,20 @@ def _is_missing_type(error: ErrorDetail) -> bool:
     if "missing_discriminator" in error.type or error.type == "union_tag_not_found":
         return True  # pydantic v1 / v2 discriminated unions
     return bool(error.loc) and error.loc[-1] == "type" and "missing" in error.type
+
+
+def request_id_of(headers: Mapping[str, str], body: bytes) -> str | None:
+    """Return the server's id for a request: ``x-request-id``, else the body's ``req_id``."""
+    found = headers.get("x-request-id")
+    if found is None and body.lstrip().startswith(b"{") and b'"req_id"' in body:
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
+            return None
+        found = data.get("req_id") if isinstance(data, dict) else None
+    if not isinstance(found, str) or not found.strip():
+        return None
+    return found.strip()[:200]
 
 
 def _error_detail(body: bytes, headers: Mapping[str, str]) -> Any:

@@ -8,6 +8,8 @@ API's origin, so the ``api-key`` header never reaches another host whatever the 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import copy
 import json
 import logging
 import time
@@ -17,7 +19,7 @@ from typing import Any, Final, Generic, Literal, TypeVar
 import attrs
 from yarl import URL
 
-from ._budget import PRIORITY_CALL, RequestBudget
+from ._budget import PRIORITY_CALL, RateLimit, RequestBudget
 from ._config import ENV_BEARER_TOKEN, RetryPolicy, Timeouts
 from ._errors import APIStatusError, RateLimitError, VideoAPIError
 from ._protocol import decipher_response
@@ -25,7 +27,7 @@ from ._redact import Redactor
 from ._retry import Sleep, retry_call
 from ._transport import HTTPRequest, HTTPResponse, Transport, response_too_large
 
-__all__ = ["Decode", "Reply", "Requester", "logger"]
+__all__ = ["Decode", "Extras", "RawResponse", "Reply", "Requester", "capture_reply", "logger"]
 
 logger: Final = logging.getLogger("videoapi_async")
 
@@ -55,6 +57,89 @@ class Reply(Generic[_T]):
     status: int
     headers: Mapping[str, str]
     elapsed: float
+
+
+@attrs.frozen
+class RawResponse(Generic[_T]):
+    """A call's parsed value with the HTTP answer that carried it.
+
+    Returned by `VideoAPI.with_raw_response`. For a call that made several requests
+    (a create read again, subtitles that first read the video), it describes the last.
+
+    Attributes:
+        parsed: What the call returns, e.g. the `Video`.
+        status_code: The HTTP status of the answer.
+        headers: Its headers, case-insensitive (the API key, if echoed, redacted).
+        request_id: The server's id for the request (``x-request-id`` or the body's
+            ``req_id``), or None; quote it to the vendor's support.
+
+    """
+
+    parsed: _T
+    status_code: int
+    headers: Mapping[str, str]
+    request_id: str | None
+
+
+_captured: contextvars.ContextVar[list[Reply[Any]] | None] = contextvars.ContextVar(
+    "videoapi_async_captured", default=None
+)
+
+
+def capture_reply() -> tuple[list[Reply[Any]], contextvars.Token[list[Reply[Any]] | None]]:
+    """Start recording the last reply of the requests this task makes (see `RawResponse`)."""
+    slot: list[Reply[Any]] = []
+    return slot, _captured.set(slot)
+
+
+def stop_capture(token: contextvars.Token[list[Reply[Any]] | None]) -> None:
+    """Stop recording (undo `capture_reply`)."""
+    _captured.reset(token)
+
+
+_RESERVED_HEADERS: Final = frozenset(
+    {"api-key", "authorization", "content-type", "content-length", "host"}
+)
+
+
+@attrs.frozen
+class Extras:
+    """What a caller adds to one request: headers, query parameters, body fields."""
+
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    query: Mapping[str, str] = attrs.field(factory=dict)
+    body: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        headers: Mapping[str, str] | None,
+        query: Mapping[str, str] | None,
+        body: Mapping[str, Any] | None,
+    ) -> Extras | None:
+        """Check the ``extra_*`` arguments of a call; None when none was given."""
+        if not (headers or query or body):
+            return None
+        for name, given in (("extra_headers", headers), ("extra_query", query)):
+            if given is not None and not (
+                isinstance(given, Mapping)
+                and all(isinstance(k, str) and isinstance(v, str) for k, v in given.items())
+            ):
+                raise TypeError(f"{name} must be a mapping of strings to strings, got {given!r}")
+        if body is not None and not (
+            isinstance(body, Mapping) and all(isinstance(k, str) for k in body)
+        ):
+            raise TypeError(f"extra_body must be a mapping with string keys, got {body!r}")
+        reserved = sorted(k for k in (headers or {}) if k.lower() in _RESERVED_HEADERS)
+        if reserved:
+            raise ValueError(
+                f"extra_headers may not set {', '.join(reserved)}: the client sets "
+                "it (pass api_key= to VideoAPI for the key)"
+            )
+        for value in (headers or {}).values():
+            if any(c in value for c in "\r\n\0"):
+                raise ValueError(f"extra_headers value {value!r} holds a line break or NUL")
+        return cls(dict(headers or {}), dict(query or {}), dict(body or {}))
 
 
 def parse_base_url(base_url: str) -> URL:
@@ -106,19 +191,53 @@ class Requester:
         self._redact = Redactor(*(secret for secret in (api_key, bearer_token) if secret))
         self._clock = clock
         self._sleep = sleep
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.closed = False
+        self._life = _Life()
+        self._own_budget: RequestBudget | None = None
+
+    def with_options(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        own_budget: RequestBudget | None = None,
+    ) -> Requester:
+        """Return a requester sharing this one's transport, budget and lifetime.
+
+        `own_budget`, when given, is passed as well as the shared budget, so it can
+        only make this requester's requests stricter.
+        """
+        view = copy.copy(self)
+        view.timeouts = timeouts if timeouts is not None else self.timeouts
+        view.retry = retry if retry is not None else self.retry
+        if own_budget is not None:
+            view._own_budget = own_budget
+        return view
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        """The strictest limit this requester's own requests keep."""
+        own = self._own_budget
+        return own.limit if own is not None else self.budget.limit
+
+    @property
+    def closed(self) -> bool:
+        """Whether the client (and so every view of it) is closed."""
+        return self._life.closed
+
+    def close(self) -> None:
+        """Refuse every later request, from this requester and from its views."""
+        self._life.closed = True
 
     def check_usable(self) -> None:
         """Raise `VideoAPIError` if the client is closed or belongs to another event loop."""
-        if self.closed:
+        if self._life.closed:
             raise VideoAPIError(
                 "this VideoAPI client is closed; create a new one (async with VideoAPI() as api)"
             )
         loop = asyncio.get_running_loop()
-        if self._loop is None:
-            self._loop = loop
-        elif loop is not self._loop:
+        if self._life.loop is None:
+            self._life.loop = loop
+        elif loop is not self._life.loop:
             raise VideoAPIError(
                 "this VideoAPI client was first used in another event loop, and a client "
                 "belongs to one loop (its connections and polls live there). Create one "
@@ -142,11 +261,13 @@ class Requester:
         retry: bool = True,
         decode: Decode | None = None,
         auth: Literal["api_key", "bearer"] = "api_key",
+        extras: Extras | None = None,
     ) -> Reply[Any]:
         """Send a request under the budget (and the retry policy, if `retry`).
 
         The value is the decoded JSON body, or what `decode` makes of a 2xx answer.
         Anything else raises the `VideoAPIError` its status or failure means.
+        `extras` are the caller's own headers, query parameters and body fields.
         """
         data = None
         sent_headers = self._headers
@@ -157,6 +278,11 @@ class Requester:
                     f"bearer_token=... to VideoAPI or set {ENV_BEARER_TOKEN}"
                 )
             sent_headers = self._bearer_headers
+        if extras is not None:
+            headers = {**(headers or {}), **extras.headers}
+            query = {**(query or {}), **extras.query}
+            if extras.body:
+                body = {**(body or {}), **extras.body}
         if body is not None:
             data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
             sent_headers = {**sent_headers, "Content-Type": "application/json"}
@@ -171,16 +297,24 @@ class Requester:
         # Waiting for a slot counts against the same bound as retries.
         deadline = self._clock() + self.retry.max_elapsed
 
+        own_budget = self._own_budget
+
         async def attempt() -> Reply[Any]:
             self.check_usable()
-            ticket = await self.budget.acquire(
-                priority, deadline=deadline, method=method, path=path
-            )
+            if own_budget is not None:
+                await own_budget.acquire(priority, deadline=deadline, method=method, path=path)
             try:
-                started = time.perf_counter()
-                response = await self._exchange(request)
+                ticket = await self.budget.acquire(
+                    priority, deadline=deadline, method=method, path=path
+                )
+                try:
+                    started = time.perf_counter()
+                    response = await self._exchange(request)
+                finally:
+                    self.budget.release()
             finally:
-                self.budget.release()
+                if own_budget is not None:
+                    own_budget.release()
             # A server echoing a credential, in any form, must not expose it.
             payload = self._redact.bytes(response.body)
             headers = self._redact.headers(response.headers)
@@ -197,7 +331,11 @@ class Requester:
             except RateLimitError as exc:
                 self.budget.on_rate_limited(exc.retry_after, ticket)
                 raise
-            return Reply(value, response.status, headers, time.perf_counter() - started)
+            reply = Reply(value, response.status, headers, time.perf_counter() - started)
+            captured = _captured.get()
+            if captured is not None:
+                captured[:] = [reply]  # only the last: a poll task may inherit the slot
+            return reply
 
         if not retry:
             return await attempt()
@@ -272,6 +410,14 @@ class Requester:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s %s redirected (HTTP %d) to %s", method, path, status, target.path)
         return attrs.evolve(request, method=method, url=str(target), body=body)
+
+
+class _Life:
+    """What a client and all its views share: closed or not, and the loop it lives in."""
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.loop: asyncio.AbstractEventLoop | None = None
 
 
 def _log_exchange(
