@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -587,3 +588,25 @@ class TestResponseJSON:
         """A request object is refused: its JSON is request_to_json's."""
         with pytest.raises(TypeError, match="response model"):
             response_to_json(SourceDraftVideoRequest(source_draft_id="d"))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "copier",
+    [copy.copy, copy.deepcopy, lambda obj: pickle.loads(pickle.dumps(obj))],
+    ids=["copy", "deepcopy", "pickle"],
+)
+def test_list_results_survive_copy_and_pickle(copier: Any) -> None:
+    """A VideoList, its videos' extra and its skipped items' errors copy and pickle intact."""
+    videos = parse_videos(
+        [{**VIDEO, "new_field": [1]}, {**VIDEO, "id": "vid-2", "status": None}],
+        method="GET",
+        path="/videos",
+    )
+    copied = copier(videos)
+    assert list(copied) == list(videos)
+    assert copied[0].extra == {"new_field": [1]}
+    (skipped,) = copied.skipped
+    assert (skipped.index, skipped.id) == (1, "vid-2")
+    assert isinstance(skipped.error, ResponseDecodeError)
+    assert str(skipped.error) == str(videos.skipped[0].error)
+    assert skipped.error.body_excerpt == videos.skipped[0].error.body_excerpt

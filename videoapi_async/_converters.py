@@ -17,7 +17,6 @@ optional), and the tagged create forms get their ``type`` member.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from typing import Any, Final, TypeVar, cast
 
 import attrs
@@ -38,6 +37,7 @@ from ._models import (
     OverrideScene,
     OverrideVideoRequest,
     PaletteColor,
+    ReadOnlyMapping,
     Scene,
     SceneMetadata,
     SourceDraftVideoRequest,
@@ -281,7 +281,7 @@ def _with_extra(cls: type[_T], structure: Callable[[Any, Any], _T]) -> Callable[
 
 
 def _unknown(data: dict[str, Any], known: frozenset[str]) -> Mapping[str, Any]:
-    return MappingProxyType({k: v for k, v in data.items() if k not in known})
+    return ReadOnlyMapping({k: v for k, v in data.items() if k not in known})
 
 
 def _slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:

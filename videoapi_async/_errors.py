@@ -81,6 +81,17 @@ class VideoAPIError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take keyword-only arguments, so rebuild from the attributes rather
+        # than by calling the class with ``args``: errors survive pickle and deepcopy.
+        return (_restore_error, (type(self), self.args), self.__dict__)
+
+
+def _restore_error(cls: type[VideoAPIError], args: tuple[Any, ...]) -> VideoAPIError:
+    error = cls.__new__(cls)
+    error.args = args
+    return error
+
 
 class APIConnectionError(VideoAPIError):
     """The server could not be reached, or the connection broke during the exchange.

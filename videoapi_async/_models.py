@@ -11,8 +11,7 @@ fields that are set are sent. No (de)serialisation code lives here.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
-from types import MappingProxyType
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, cast
 
 import attrs
@@ -29,6 +28,7 @@ __all__ = [
     "OverrideScene",
     "OverrideVideoRequest",
     "PaletteColor",
+    "ReadOnlyMapping",
     "Scene",
     "SceneMetadata",
     "SourceDraftVideoRequest",
@@ -128,23 +128,46 @@ def _to_tuple(value: object) -> object:
     return () if value is None else _tuple_or_none(value)
 
 
-NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+class ReadOnlyMapping(Mapping[str, Any]):
+    """A mapping that cannot be changed, over a dict it owns; copied and pickled like one.
+
+    (`types.MappingProxyType` is read-only too, but cannot be pickled or deep-copied,
+    and a `Video` must survive both.)
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+
+NO_EXTRA: Mapping[str, Any] = ReadOnlyMapping({})
 """The `extra` of a response that held only the fields the client knows."""
 
 
 def _read_only(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     if not value:
         return NO_EXTRA
-    if type(value) is MappingProxyType:
+    if type(value) is ReadOnlyMapping:
         return value
-    return MappingProxyType(dict(value))
+    return ReadOnlyMapping(dict(value))
 
 
 def _extra_field() -> Any:
     """Return the ``extra`` field of a response model: shown, not compared or hashed."""
-    return attrs.field(
-        default=NO_EXTRA, converter=_read_only, eq=False, repr=lambda m: repr(dict(m))
-    )
+    return attrs.field(default=NO_EXTRA, converter=_read_only, eq=False, repr=repr)
 
 
 @attrs.frozen(kw_only=True)
