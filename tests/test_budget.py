@@ -11,7 +11,15 @@ from typing import Any, TypeVar
 
 import pytest
 
-from videoapi_async import RateLimit, RateLimitError, RetryPolicy, VideoAPI
+from videoapi_async import (
+    HTTPRequest,
+    HTTPResponse,
+    MockTransport,
+    RateLimit,
+    RateLimitError,
+    RetryPolicy,
+    VideoAPI,
+)
 from videoapi_async._budget import (
     PRIORITY_CALL,
     PRIORITY_CREATE,
@@ -452,3 +460,39 @@ async def test_a_relayed_429_cuts_once_per_batch_of_own_requests() -> None:
     await budget.acquire()
     budget.on_rate_limited(retry_after=None, ticket=budget.issued)
     assert budget.slowdowns == 2
+
+
+async def test_slow_creates_on_every_connection_do_not_starve_a_wait() -> None:
+    """With slow creates holding every connection, a wait's poll gets the next free slot."""
+    time = VirtualTime()
+    creates_done: list[float] = []
+
+    async def handler(request: HTTPRequest) -> HTTPResponse:
+        if request.method == "POST":
+            await time.sleep(1.0)  # the server takes a second to store each video
+            creates_done.append(time.now)
+            return HTTPResponse.from_json({**VIDEO, "id": f"new-{len(creates_done)}"}, status=201)
+        return HTTPResponse.from_json({**VIDEO, "status": "ready", "progress": 100})
+
+    async def main() -> float:
+        async with VideoAPI(
+            "k",
+            base_url=BASE_URL,
+            transport=MockTransport(handler),
+            max_connections=2,
+            clock=time.clock,
+            sleep=time.sleep,
+        ) as api:
+            creates = [
+                asyncio.ensure_future(api.create_video(source_draft_id="d", name=f"row {n}"))
+                for n in range(20)
+            ]
+            await time.sleep(0.5)
+            await api.wait_for_render("vid-1", timeout=60)
+            seen = time.now
+            await asyncio.gather(*creates)
+            return seen
+
+    seen = await time.run(main())
+    assert seen <= 1.0 + 1e-6  # the first slot freed, not behind the 18 waiting creates
+    assert len(creates_done) == 20
