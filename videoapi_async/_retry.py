@@ -3,17 +3,19 @@
 `is_transient` is the one rule for "this failure may pass if asked again", shared by
 retries and status polls; `is_retryable` adds what a call of a given kind may risk
 (a create is sent again only when the server certainly did not act). `backoff` is the
-one exponential backoff formula of the package. `retry_call` runs one call under a
-`RetryPolicy`: jittered exponential waits, ``Retry-After`` when the server gives one,
-bounded by attempts and by total time. ``CancelledError`` is never retried.
+package's one exponential backoff formula (tenacity's). `retry_call` runs one call under
+a `RetryPolicy` with tenacity: jittered exponential waits, ``Retry-After`` when the
+server gives one, bounded by attempts and by total time. ``CancelledError`` is never
+retried.
 """
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
+
+import tenacity
 
 from ._config import RetryPolicy
 from ._errors import (
@@ -75,14 +77,46 @@ def is_retryable(exc: BaseException, *, idempotent: bool, policy: RetryPolicy) -
 def backoff(attempt: int, *, first: float, maximum: float, factor: float = 2.0) -> float:
     """Return the wait before try number `attempt` (1-based), without jitter.
 
-    ``first * factor ** (attempt - 1)``, capped at `maximum`: the package's one
-    exponential backoff, for retries and for polls alike.
+    ``first * factor ** (attempt - 1)``, capped at `maximum`: tenacity's exponential
+    wait, the package's one backoff formula, for retries and for polls alike.
     """
-    try:
-        delay = first * factor ** (attempt - 1)
-    except OverflowError:
-        return maximum
-    return min(delay, maximum)
+    state = tenacity.RetryCallState(_BACKOFF_STATE_OWNER, fn=None, args=(), kwargs={})
+    state.attempt_number = attempt
+    return tenacity.wait_exponential(multiplier=first, exp_base=factor, max=maximum)(state)
+
+
+_BACKOFF_STATE_OWNER: Final = tenacity.AsyncRetrying()
+
+
+class _wait_retry_after_or(tenacity.wait.wait_base):
+    """Wait for the server's ``Retry-After`` when it gave one, else for `fallback`."""
+
+    def __init__(self, fallback: tenacity.wait.wait_base) -> None:
+        self.fallback = fallback
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None and outcome.failed else None
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            return exc.retry_after
+        return self.fallback(retry_state)
+
+
+class _stop_before_deadline(tenacity.stop.stop_base):
+    """Stop rather than start a wait that would end past the time budget, by our clock.
+
+    tenacity's own ``stop_before_delay`` reads ``time.monotonic``; the client's clock is
+    injectable so that tests run in fake time.
+    """
+
+    def __init__(self, budget: float, clock: Clock, started: float) -> None:
+        self.budget = budget
+        self.clock = clock
+        self.started = started
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        upcoming = retry_state.upcoming_sleep or 0.0
+        return self.clock() - self.started + upcoming > self.budget
 
 
 async def retry_call(
@@ -99,29 +133,48 @@ async def retry_call(
     The wait after a failure is the server's ``Retry-After`` when it gave one, else
     `backoff` plus up to `RetryPolicy.initial_backoff` of random jitter. No wait is
     started that would end more than `RetryPolicy.max_elapsed` seconds after the first
-    attempt began: the last failure is raised instead.
+    attempt began: the last failure is raised instead. The first attempt runs without
+    tenacity's bookkeeping; only a retryable failure enters tenacity's loop, so the
+    common, successful call stays cheap.
     """
     started = clock()
-    tries = 1
-    while True:
-        try:
-            return await attempt()
-        except VideoAPIError as exc:
-            if (
-                not policy.retries
-                or tries >= policy.max_attempts
-                or not is_retryable(exc, idempotent=idempotent, policy=policy)
-            ):
-                raise
-            if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-                wait = exc.retry_after
-            else:
-                wait = backoff(
-                    tries, first=policy.initial_backoff, maximum=policy.max_backoff
-                ) + random.uniform(0, policy.initial_backoff)
-            if clock() - started + wait > policy.max_elapsed:
-                raise
-            if on_retry is not None:
-                on_retry(exc, wait)
-        await sleep(wait)
-        tries += 1
+    try:
+        return await attempt()
+    except VideoAPIError as exc:
+        if not policy.retries or not is_retryable(exc, idempotent=idempotent, policy=policy):
+            raise
+        first_failure: BaseException | None = exc
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        if on_retry is not None and state.outcome is not None and state.outcome.failed:
+            error = state.outcome.exception()
+            if error is not None:
+                on_retry(error, state.upcoming_sleep)
+
+    async def again() -> _T:
+        # Replay the first failure so tenacity computes the first wait from it
+        # (Retry-After included) and counts it as attempt 1; then really try again.
+        nonlocal first_failure
+        if first_failure is not None:
+            failure, first_failure = first_failure, None
+            raise failure
+        return await attempt()
+
+    retrying = tenacity.AsyncRetrying(
+        sleep=sleep,
+        stop=tenacity.stop_after_attempt(policy.max_attempts)
+        | _stop_before_deadline(policy.max_elapsed, clock, started),
+        wait=_wait_retry_after_or(
+            tenacity.wait_exponential(multiplier=policy.initial_backoff, max=policy.max_backoff)
+            + tenacity.wait_random(0, policy.initial_backoff)
+        ),
+        retry=tenacity.retry_if_exception(
+            lambda e: (
+                isinstance(e, VideoAPIError)
+                and is_retryable(e, idempotent=idempotent, policy=policy)
+            )
+        ),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    return await retrying(again)
