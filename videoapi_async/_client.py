@@ -36,23 +36,25 @@ from ._config import (
 )
 from ._errors import (
     APIConnectionError,
-    CreateOutcomeUnknownError,
     NotFoundError,
-    RenderFailedError,
-    RenderStalledError,
-    RenderTimeoutError,
     ResponseDecodeError,
     ServerError,
     VideoAPIError,
     VideoNotReadyError,
-    VoicePreviewFailedError,
-    VoicePreviewTimeoutError,
 )
 from ._models import (
     CreateVideoRequest,
     SourceDraftVideoRequest,
     Video,
     VideoMetadata,
+)
+from ._outcomes import (
+    outcome_unknown,
+    render_failed,
+    render_stalled,
+    render_timed_out,
+    voice_failed,
+    voice_timed_out,
 )
 from ._poller import Poller
 from ._protocol import (
@@ -292,9 +294,9 @@ class VideoAPI:
         self._poller: Poller[Video] = Poller(
             fetch_one=self._poll_video,
             fetch_many=self._poll_list,
-            failed=_render_failed,
-            timed_out=_render_timed_out,
-            stalled=_render_stalled,
+            failed=render_failed,
+            timed_out=render_timed_out,
+            stalled=render_stalled,
             policy=poll,
             clock=clock,
             sleep=sleep,
@@ -302,8 +304,8 @@ class VideoAPI:
         self._voice_poller: Poller[VoicePreview] = Poller(
             fetch_one=self._poll_voice_preview,
             fetch_many=None,
-            failed=_voice_failed,
-            timed_out=_voice_timed_out,
+            failed=voice_failed,
+            timed_out=voice_timed_out,
             policy=poll,
             clock=clock,
             sleep=sleep,
@@ -585,7 +587,7 @@ class VideoAPI:
         except (APIConnectionError, ServerError, ResponseDecodeError) as exc:
             if isinstance(exc, APIConnectionError) and not exc.request_sent:
                 raise
-            raise _outcome_unknown(exc, body) from exc
+            raise outcome_unknown(exc, body) from exc
         try:
             return parse_video(reply.value, method="POST", path=path, status=reply.status)
         except ResponseDecodeError as exc:
@@ -594,14 +596,12 @@ class VideoAPI:
             if request_id is None and isinstance(reply.value, dict):
                 request_id = reply.value.get("req_id")
             if not isinstance(created, str) or not created:
-                raise _outcome_unknown(exc, body, request_id=request_id) from exc
+                raise outcome_unknown(exc, body, request_id=request_id) from exc
             # The answer names the new video: it exists and is billed. Read it in full.
             try:
                 return await self.get_video(created)
             except (VideoAPIError, ValueError) as again:
-                raise _outcome_unknown(
-                    exc, body, video_id=created, request_id=request_id
-                ) from again
+                raise outcome_unknown(exc, body, video_id=created, request_id=request_id) from again
 
     # --- around a render ---------------------------------------------------------------
 
@@ -1002,91 +1002,3 @@ def _create_request(
             f"(got a {type(request).__name__} and {given})"
         )
     return request
-
-
-def _outcome_unknown(
-    exc: VideoAPIError,
-    body: dict[str, Any],
-    *,
-    video_id: str | None = None,
-    request_id: Any = None,
-) -> CreateOutcomeUnknownError:
-    if not isinstance(request_id, str) or not request_id:
-        request_id = getattr(exc, "request_id", None)
-    if video_id is not None:
-        return CreateOutcomeUnknownError(
-            f"create_video: the server created video {video_id!r} but its answer could not "
-            "be read, nor could the video be read again. It exists and is rendering (and "
-            f"billed): wait for it with wait_for_render({video_id!r}) rather than creating "
-            f"it again. Cause: {exc}",
-            body=body,
-            cause=exc,
-            video_id=video_id,
-            request_id=request_id,
-        )
-    if isinstance(exc, ResponseDecodeError):
-        what = (
-            f"the server accepted the create (HTTP {exc.status_code}) but its answer could "
-            "not be read, so the new video's id is unknown"
-        )
-    elif isinstance(exc, ServerError):
-        what = f"the server failed with HTTP {exc.status_code} after receiving the create"
-    else:
-        what = "the connection was lost after the create was sent"
-    hints = [f"{k}={body[k]!r}" for k in ("correlation_id", "name") if body.get(k)]
-    find = f" (look for {' or '.join(hints)})" if hints else ""
-    return CreateOutcomeUnknownError(
-        f"create_video: {what}. The video may exist and be rendering (and billed); find "
-        f"it with list_videos(){find} before creating it again. Cause: {exc}",
-        body=body,
-        cause=exc,
-        request_id=request_id,
-    )
-
-
-def _render_failed(video: Video) -> VideoAPIError:
-    return RenderFailedError(
-        f"render of video {video.id!r} ended {video.status.value}", video=video
-    )
-
-
-def _render_timed_out(video_id: str, last: Video | None, timeout: float) -> VideoAPIError:
-    state = f"; last seen {last.status.value}" if last is not None else ""
-    if last is not None and last.progress is not None:
-        state += f" at {last.progress} %"
-    return RenderTimeoutError(
-        f"gave up waiting for video {video_id!r} after {timeout:g} s{state}. The render may "
-        "still finish: wait again, or check it with get_video()",
-        video_id=video_id,
-        video=last,
-        timeout=timeout,
-    )
-
-
-def _render_stalled(video_id: str, last: Video | None, stalled_for: float) -> VideoAPIError:
-    state = f" at {last.status.value}" if last is not None else ""
-    if last is not None and last.progress is not None:
-        state += f" {last.progress} %"
-    return RenderStalledError(
-        f"gave up waiting for video {video_id!r}: it has stayed{state} for {stalled_for:.0f} s "
-        "(PollPolicy.stall_timeout). The render may still move: wait again, or ask support",
-        video_id=video_id,
-        video=last,
-        stalled_for=stalled_for,
-    )
-
-
-def _voice_failed(preview: VoicePreview) -> VideoAPIError:
-    return VoicePreviewFailedError(f"voice preview {preview.id!r} failed", preview=preview)
-
-
-def _voice_timed_out(task_id: str, last: VoicePreview | None, timeout: float) -> VideoAPIError:
-    state = f"; last seen {last.status.value}" if last is not None else ""
-    return VoicePreviewTimeoutError(
-        f"gave up waiting for voice preview {task_id!r} after {timeout:g} s{state}. It may "
-        "still finish: check it with get_voice_preview()",
-        video_id=task_id,
-        video=None,
-        preview=last,
-        timeout=timeout,
-    )
