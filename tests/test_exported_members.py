@@ -49,6 +49,7 @@ EXPECTED = {
     "RenderTimeoutError",
     "RequestValidationError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "Scene",
     "SceneMetadata",
