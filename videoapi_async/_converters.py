@@ -10,8 +10,10 @@ never silently turns a number or an object into text.
 endpoint answers thousands of them); anything it does not expect goes through the
 cattrs-generated hooks, which apply the same rules and give detailed errors.
 
-Writing: only the fields that are set are emitted (never ``null`` for an unset
-optional), and the tagged create forms get their ``type`` member.
+Requests are read strictly (unknown keys fail) as a cattrs tagged union on ``type``, the
+flat form being the one without it. Writing: only the fields that are set are emitted
+(never ``null`` for an unset optional), and the tagged forms get their ``type``.
+`response_to_json` writes a response model back in the API's shape.
 """
 
 from __future__ import annotations
