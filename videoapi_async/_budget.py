@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -102,7 +104,7 @@ class RateLimit:
 class _Waiter:
     """One request waiting for a slot."""
 
-    __slots__ = ("deadline", "error", "future", "line", "method", "path", "started")
+    __slots__ = ("deadline", "error", "future", "line", "method", "path", "queued", "started")
 
     def __init__(
         self,
@@ -120,6 +122,7 @@ class _Waiter:
         self.method = method
         self.path = path
         self.error: RateLimitError | None = None  # set when the deadline comes first
+        self.queued = True  # False once served, expired or gone; lines drop it lazily
 
 
 class RequestBudget:
@@ -169,6 +172,8 @@ class RequestBudget:
             deque(),
             deque(),
         )
+        self._deadlines: list[tuple[float, int, _Waiter]] = []  # a heap
+        self._order = itertools.count()
         self._waiting = 0
         self._non_polls_in_a_row = 0
         self._wake: asyncio.Future[None] | None = None
@@ -261,6 +266,8 @@ class RequestBudget:
         now = self._clock()
         me = _Waiter(min(max(priority, 0), 2), loop.create_future(), deadline, now, method, path)
         self._lines[me.line].append(me)
+        if deadline is not None:
+            heapq.heappush(self._deadlines, (deadline, next(self._order), me))
         self._waiting += 1
         self._poke()  # the front may have changed: whoever keeps the clock looks again
         try:
@@ -286,31 +293,37 @@ class RequestBudget:
         finally:
             self._leave(me)
 
+    def _head(self, line: int) -> _Waiter | None:
+        waiters = self._lines[line]
+        while waiters and not waiters[0].queued:
+            waiters.popleft()
+        return waiters[0] if waiters else None
+
     def _front(self) -> _Waiter | None:
-        creates, calls, polls = self._lines
-        first = creates[0] if creates else calls[0] if calls else None
-        if polls and (first is None or self._non_polls_in_a_row >= _POLL_SHARE - 1):
-            return polls[0]
+        first = self._head(PRIORITY_CREATE) or self._head(PRIORITY_CALL)
+        poll = self._head(PRIORITY_POLL)
+        if poll is not None and (first is None or self._non_polls_in_a_row >= _POLL_SHARE - 1):
+            return poll
         return first
 
     def _served(self, waiter: _Waiter) -> None:
         if waiter.line == PRIORITY_POLL:
             self._non_polls_in_a_row = 0
-        elif self._lines[PRIORITY_POLL]:
+        elif self._head(PRIORITY_POLL) is not None:
             self._non_polls_in_a_row += 1
 
     def _leave(self, waiter: _Waiter) -> None:
-        line = self._lines[waiter.line]
-        if waiter in line:
-            line.remove(waiter)
+        waiter.queued = False
         self._waiting -= 1
         front = self._front()
         if front is not None and not front.future.done():
             front.future.set_result(None)
 
     def _next_deadline(self) -> float | None:
-        deadlines = [w.deadline for line in self._lines for w in line if w.deadline is not None]
-        return min(deadlines, default=None)
+        deadlines = self._deadlines
+        while deadlines and not deadlines[0][2].queued:
+            heapq.heappop(deadlines)
+        return deadlines[0][0] if deadlines else None
 
     def _expire(self, now: float) -> None:
         """Fail every waiter whose deadline has come, or comes before the pause ends.
@@ -321,14 +334,17 @@ class RequestBudget:
         if now >= self._paused_until and self.current_rate(now) is None:
             return
         limit = max(now, self._paused_until)
+        deadlines = self._deadlines
         expired = False
-        for line in self._lines:
-            for waiter in [w for w in line if w.deadline is not None and w.deadline <= limit]:
-                line.remove(waiter)
-                waiter.error = self._no_slot(waiter, now)
-                if not waiter.future.done():
-                    waiter.future.set_result(None)
-                expired = True
+        while deadlines and deadlines[0][0] <= limit:
+            waiter = heapq.heappop(deadlines)[2]
+            if not waiter.queued:
+                continue
+            waiter.queued = False
+            waiter.error = self._no_slot(waiter, now)
+            if not waiter.future.done():
+                waiter.future.set_result(None)
+            expired = True
         if expired:
             self._poke()  # the front may be among them
 
