@@ -13,8 +13,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 USER_TESTS = '''
+import asyncio
+
 import aiohttp
 import pytest
+
+from videoapi_async import PollPolicy
 
 
 async def test_sandbox_fixture_serves(videoapi_sandbox):
@@ -38,6 +42,27 @@ async def test_client_fixture(videoapi_client, videoapi_sandbox):
     videoapi_sandbox.create_video({"source_draft_id": "d"})
     videos = await videoapi_client.list_videos()
     assert len(videos) == 1
+
+
+async def test_client_polls_at_the_pace_of_the_renders(videoapi_client):
+    """The client fixture waits for a 0.05-0.2 s render well before the default 2 s first poll."""
+    loop = asyncio.get_running_loop()
+    assert videoapi_client.poll_policy.first_poll == 2.0 / 40
+    started = loop.time()
+    video = await videoapi_client.render(source_draft_id="d")
+    assert video.status.value in ("ready", "published", "failed", "cancelled", "stopped")
+    assert loop.time() - started < 1.5
+
+
+@pytest.mark.videoapi_sandbox(poll=PollPolicy(first_poll=0.7, min_interval=0.7, jitter=0))
+async def test_marker_sets_the_poll_policy(videoapi_client, videoapi_sandbox):
+    """The marker's poll option is the client fixture's policy, and it paces the polls."""
+    loop = asyncio.get_running_loop()
+    assert videoapi_client.poll_policy.first_poll == 0.7
+    assert videoapi_sandbox.config.render.time_scale == 40
+    started = loop.time()
+    await videoapi_client.render(source_draft_id="d")
+    assert loop.time() - started >= 0.7
 
 
 def test_plain_test_is_unaffected():
@@ -83,7 +108,7 @@ def test_fixtures_and_marker_in_a_user_suite(tmp_path: Path) -> None:
         "-q",
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 passed" in result.stdout
+    assert "6 passed" in result.stdout
 
 
 @pytest.mark.e2e
