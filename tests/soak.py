@@ -13,7 +13,6 @@ import asyncio
 import gc
 import json
 import os
-import time
 from collections import Counter
 from typing import Any
 
@@ -57,12 +56,14 @@ async def run_soak(renders: int = 300, fault_rate: float = 0.15, seed: int = 1) 
         slow_body_chunks=3,
     )
     profile = RenderProfile(min_duration=60, max_duration=240, time_scale=60, failure_rate=0.1)
-    started = time.monotonic()
+    clock = asyncio.get_running_loop().time  # simulated under run_in_simulated_time
+    started = clock()
     report: dict[str, Any] = {"renders": renders, "fault_rate": fault_rate, "seed": seed}
-    async with Sandbox(seed=seed, render=profile, faults=faults) as sb:
+    async with Sandbox(seed=seed, render=profile, faults=faults, clock=clock) as sb:
         api = VideoAPI(
             sb.api_key,
             base_url=sb.base_url,
+            clock=clock,
             timeouts=Timeouts(connect=5, read=0.5),
             retry=RetryPolicy(
                 max_attempts=6, initial_backoff=0.05, max_backoff=0.5, max_elapsed=30
@@ -92,7 +93,7 @@ async def run_soak(renders: int = 300, fault_rate: float = 0.15, seed: int = 1) 
         report["faulted_share"] = round(sum(stats.faults.values()) / stats.total_requests, 3)
         report["videos_created"] = len(stats.created_ids)
         report["duplicate_creates"] = len(stats.duplicate_creates())
-    report["seconds"] = round(time.monotonic() - started, 1)
+    report["seconds"] = round(clock() - started, 1)
     await asyncio.sleep(0)
     gc.collect()
     report["leaked_tasks"] = len(asyncio.all_tasks()) - tasks_before

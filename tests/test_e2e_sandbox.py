@@ -26,7 +26,7 @@ from videoapi_async import (
     VideoStatus,
 )
 from videoapi_async._converters import unstructure_request
-from videoapi_async.sandbox import Fault, RenderProfile, Sandbox
+from videoapi_async.sandbox import Fault, RenderProfile, Sandbox, run_in_simulated_time
 from videoapi_async.sandbox import RateLimit as ServerRateLimit
 
 pytestmark = pytest.mark.e2e
@@ -236,15 +236,20 @@ class TestWaiting:
         assert [o.video.status.value for o in outcomes if o.video] == plan
         assert [o.ok for o in outcomes] == [s in ("ready", "published") for s in plan]
 
-    async def test_batch_under_rate_limit_pressure_finishes(self) -> None:
+    def test_batch_under_rate_limit_pressure_finishes(self) -> None:
         """A bulk create-and-wait under a tight server rate limit finishes, every render once."""
+        run_in_simulated_time(self._batch_under_rate_limit_pressure())
+
+    async def _batch_under_rate_limit_pressure(self) -> None:
+        clock = asyncio.get_running_loop().time
         profile = RenderProfile(min_duration=10, max_duration=30, time_scale=40, failure_rate=0.2)
         async with Sandbox(
-            seed=3, render=profile, rate_limit=ServerRateLimit(rate=30, burst=5)
+            seed=3, render=profile, rate_limit=ServerRateLimit(rate=30, burst=5), clock=clock
         ) as sb:
             async with VideoAPI(
                 sb.api_key,
                 base_url=sb.base_url,
+                clock=clock,
                 retry=RetryPolicy(initial_backoff=0.05, max_elapsed=60),
                 rate_limit=RateLimit(requests_per_second=45, burst=10, recovery=20),
                 poll=PollPolicy(first_poll=0.1, min_interval=0.05, list_polling="never"),

@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from videoapi_async.sandbox import run_in_simulated_time
+
 from .soak import run_soak
 
 pytestmark = pytest.mark.e2e
@@ -13,9 +15,9 @@ pytestmark = pytest.mark.e2e
 RENDERS = int(os.environ.get("VIDEOAPI_SOAK_RENDERS", "300"))
 
 
-async def test_soak() -> None:
+def test_soak() -> None:
     """Renders through 15 % faults all end visibly, without duplicates or leaks."""
-    report = await run_soak(renders=RENDERS, fault_rate=0.15, seed=5)
+    report = run_in_simulated_time(run_soak(renders=RENDERS, fault_rate=0.15, seed=5))
     print(report)
     assert sum(report["outcomes"].values()) == RENDERS
     assert set(report["outcomes"]) <= {"ready", "render failed"}

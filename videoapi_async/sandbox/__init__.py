@@ -49,8 +49,12 @@ between reads. On request it misbehaves, at random or exactly when told to::
 
 Time: pass ``clock=ManualClock()`` and call ``clock.advance(seconds)`` to move renders,
 voice previews and webhooks on without sleeping; ``wall_start=`` fixes the Unix time the
-clock's first reading stands for (``sb.wall_time()``). Data: ``sb.create_video(body,
-outcome=..., status=...)``, ``sb.seed_videos(10_000)``, ``sb.set_status(id, "failed")``,
+clock's first reading stands for (``sb.wall_time()``). Or run client and sandbox in
+simulated time, over real sockets: ``run_in_simulated_time(main())`` runs ``main`` in a
+:class:`SimulatedTimeLoop`, whose clock jumps to the next timer whenever every task
+waits; inside it, pass ``clock=asyncio.get_running_loop().time`` to ``Sandbox`` and
+``VideoAPI``. Data: ``sb.create_video(body, outcome=..., status=...)``,
+``sb.seed_videos(10_000)``, ``sb.set_status(id, "failed")``,
 ``sb.video(id)``, ``sb.create_voice_preview(...)``, ``sb.voice_preview(id)``,
 ``sb.new_api_key()`` (a second account). Faults: ``sb.faults.queue(route, *kinds)``
 (scripted, in order), ``sb.faults.set_route(route, RouteFaults(rates=..., latency=...))``
@@ -126,7 +130,7 @@ on x86_64, AMD EPYC (2 CPUs), Python 3.11.7, aiohttp 3.14.5.
 
 from ._app import Sandbox
 from ._cli import build_arg_parser, config_from_args, main, serve
-from ._clock import ManualClock
+from ._clock import ManualClock, SimulatedTimeLoop, run_in_simulated_time
 from ._config import (
     DEFAULT_RANDOM_FAULT_KINDS,
     FAULT_KINDS,
@@ -216,6 +220,7 @@ __all__ = [
     "Sandbox",
     "SandboxConfig",
     "SandboxStats",
+    "SimulatedTimeLoop",
     "TokenBucket",
     "VideoRecord",
     "VoicePreviewProfile",
@@ -232,6 +237,7 @@ __all__ = [
     "main",
     "plan_render",
     "render_state",
+    "run_in_simulated_time",
     "serve",
     "validate_create_body",
     "webhook_signature",
