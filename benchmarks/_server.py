@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from videoapi_async.sandbox import RateLimit, RenderProfile, Sandbox
+from videoapi_async.sandbox import RenderProfile, Sandbox, ServerRateLimit
 
 
 def _cpu_seconds() -> float:
@@ -159,7 +159,11 @@ class Control:
             self.sandbox.set_rate_limit(None)
         else:
             burst = body.get("burst")
-            limit = RateLimit(float(rate)) if burst is None else RateLimit(float(rate), int(burst))
+            limit = (
+                ServerRateLimit(float(rate))
+                if burst is None
+                else ServerRateLimit(float(rate), int(burst))
+            )
             self.sandbox.set_rate_limit(limit)
         return _json({"ok": True})
 

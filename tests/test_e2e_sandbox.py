@@ -26,8 +26,8 @@ from videoapi_async import (
     VideoStatus,
 )
 from videoapi_async._converters import unstructure_request
-from videoapi_async.sandbox import Fault, RenderProfile, Sandbox, run_in_simulated_time
-from videoapi_async.sandbox import RateLimit as ServerRateLimit
+from videoapi_async.sandbox import RenderProfile, Sandbox, ServerRateLimit, run_in_simulated_time
+from videoapi_async.sandbox._faults import Fault
 
 pytestmark = pytest.mark.e2e
 

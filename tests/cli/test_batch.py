@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from videoapi_async.cli._common import ExitCode
-from videoapi_async.sandbox import Fault
+from videoapi_async.sandbox._faults import Fault
 
 from .conftest import ThreadSandbox, invoke
 

@@ -16,7 +16,8 @@ from videoapi_async.cli._batch import BatchObserver
 from videoapi_async.cli._batch_cmd import run_batch_file
 from videoapi_async.cli._journal import Journal, RowRecord
 from videoapi_async.cli._reconcile import Marker, match_lost
-from videoapi_async.sandbox import Fault, Sandbox
+from videoapi_async.sandbox import Sandbox
+from videoapi_async.sandbox._faults import Fault
 
 from .conftest import FAST
 

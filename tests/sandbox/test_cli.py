@@ -13,12 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from videoapi_async.sandbox import (
-    RateLimit,
-    WebhookConfig,
-    build_arg_parser,
-    config_from_args,
-)
+from videoapi_async.sandbox import ServerRateLimit, WebhookConfig
+from videoapi_async.sandbox._cli import build_arg_parser, config_from_args
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,7 +47,7 @@ def test_arguments_build_the_config() -> None:
     assert config.render.time_scale == 5
     assert config.render.failure_rate == 0.25
     assert dict(config.faults.routes["*"].rates) == {"http_503": 0.1}
-    assert config.rate_limit == RateLimit(20)
+    assert config.rate_limit == ServerRateLimit(20)
     assert config.null_unset_fields
 
 

@@ -22,6 +22,14 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from videoapi_async.sandbox import (
+    WEBHOOK_EVENTS,
+    ManualClock,
+    RenderProfile,
+    Sandbox,
+    VoicePreviewProfile,
+)
+from videoapi_async.sandbox._requests import USAGE_BREAKDOWNS
+from videoapi_async.sandbox._routes import (
     ROUTE_ANALYTICS,
     ROUTE_CREATE,
     ROUTE_DELETE,
@@ -31,16 +39,9 @@ from videoapi_async.sandbox import (
     ROUTE_SUBTITLES,
     ROUTE_VOICE_PREVIEW_CREATE,
     ROUTE_VOICE_PREVIEW_GET,
-    SUBTITLE_FORMATS,
-    SUBTITLE_LANGUAGES,
-    USAGE_BREAKDOWNS,
-    VOICE_STATUSES,
-    WEBHOOK_EVENTS,
-    ManualClock,
-    RenderProfile,
-    Sandbox,
-    VoicePreviewProfile,
 )
+from videoapi_async.sandbox._subtitles import SUBTITLE_FORMATS, SUBTITLE_LANGUAGES
+from videoapi_async.sandbox._voice import VOICE_STATUSES
 
 from .conftest import CREATE_BODY, FLAT_BODY, OVERRIDE_BODY, WORKFLOW_BODY, ApiCaller
 

@@ -11,17 +11,9 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 import pytest
 
-from videoapi_async.sandbox import (
-    ROUTE_CREATE,
-    ROUTE_GET,
-    ROUTE_LIST,
-    Fault,
-    FaultConfig,
-    ManualClock,
-    RateLimit,
-    RouteFaults,
-    Sandbox,
-)
+from videoapi_async.sandbox import FaultConfig, ManualClock, RouteFaults, Sandbox, ServerRateLimit
+from videoapi_async.sandbox._faults import Fault
+from videoapi_async.sandbox._routes import ROUTE_CREATE, ROUTE_GET, ROUTE_LIST
 
 from .conftest import FLAT_BODY, ApiCaller
 
@@ -210,7 +202,7 @@ async def test_rate_limit_answers_429_with_retry_after(
     clock: ManualClock,
 ) -> None:
     """A 1/s bucket of 3 lets 3 requests through, then 429 Retry-After: 1, per key."""
-    sandbox = await start_sandbox(clock=clock, rate_limit=RateLimit(rate=1, burst=3))
+    sandbox = await start_sandbox(clock=clock, rate_limit=ServerRateLimit(rate=1, burst=3))
     caller = ApiCaller(session, sandbox)
     statuses = [(await caller.call("GET", "/videos")).status for _ in range(3)]
     limited = await caller.call("GET", "/videos")

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from videoapi_async.sandbox import (
+from videoapi_async.sandbox import FaultConfig, ManualClock, RouteFaults, ServerRateLimit
+from videoapi_async.sandbox._faults import (
+    Fault,
+    FaultInjector,
+    RateLimiter,
+    TokenBucket,
+    choose_fault,
+)
+from videoapi_async.sandbox._routes import (
     ROUTE_ANALYTICS,
     ROUTE_CREATE,
     ROUTE_DELETE,
@@ -14,17 +22,9 @@ from videoapi_async.sandbox import (
     ROUTE_SUBTITLES,
     ROUTE_VOICE_PREVIEW_CREATE,
     ROUTE_VOICE_PREVIEW_GET,
-    Fault,
-    FaultConfig,
-    FaultInjector,
-    ManualClock,
-    RateLimit,
-    RateLimiter,
-    RouteFaults,
-    TokenBucket,
-    choose_fault,
+    RouteMatch,
+    match_route,
 )
-from videoapi_async.sandbox._routes import RouteMatch, match_route
 
 
 @pytest.mark.parametrize(
@@ -181,7 +181,7 @@ def test_token_bucket_allows_bursts_then_the_rate() -> None:
 def test_rate_limiter_is_per_key_and_rounds_retry_after_up() -> None:
     """Each key has its own bucket; Retry-After is whole seconds, at least 1."""
     clock = ManualClock()
-    limiter = RateLimiter(RateLimit(rate=0.25, burst=1), clock)
+    limiter = RateLimiter(ServerRateLimit(rate=0.25, burst=1), clock)
     assert limiter.check("a") is None
     assert limiter.check("a") == 4
     assert limiter.check("b") is None

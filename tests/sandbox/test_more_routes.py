@@ -12,19 +12,21 @@ import aiohttp
 import pytest
 
 from videoapi_async.sandbox import (
+    FaultConfig,
+    ManualClock,
+    RenderProfile,
+    RouteFaults,
+    Sandbox,
+    ServerRateLimit,
+    VoicePreviewProfile,
+)
+from videoapi_async.sandbox._routes import (
     ROUTE_ANALYTICS,
     ROUTE_SUBTITLES,
     ROUTE_VOICE_PREVIEW_CREATE,
     ROUTE_VOICE_PREVIEW_GET,
-    SUBTITLE_LANGUAGES,
-    FaultConfig,
-    ManualClock,
-    RateLimit,
-    RenderProfile,
-    RouteFaults,
-    Sandbox,
-    VoicePreviewProfile,
 )
+from videoapi_async.sandbox._subtitles import SUBTITLE_LANGUAGES
 
 from .conftest import CREATE_BODY, FLAT_BODY, OVERRIDE_BODY, TEN_SECONDS, ApiCaller, yarl_url
 
@@ -139,7 +141,7 @@ async def test_rate_limit_covers_the_new_routes(
     session: aiohttp.ClientSession,
     clock: ManualClock,
 ) -> None:
-    sb = await start_sandbox(seed=1, clock=clock, rate_limit=RateLimit(1, burst=2))
+    sb = await start_sandbox(seed=1, clock=clock, rate_limit=ServerRateLimit(1, burst=2))
     caller = ApiCaller(session, sb)
     assert (await caller.call("GET", "/analytics/summary")).status == 200
     assert (await caller.call("GET", "/voice-preview/x")).status == 404

@@ -9,14 +9,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from videoapi_async.sandbox import (
-    ROUTE_CREATE,
-    ROUTE_GET,
-    ROUTE_LIST,
-    ManualClock,
-    RenderProfile,
-    Sandbox,
-)
+from videoapi_async.sandbox import ManualClock, RenderProfile, Sandbox
+from videoapi_async.sandbox._routes import ROUTE_CREATE, ROUTE_GET, ROUTE_LIST
 
 from .conftest import (
     CREATE_BODY,

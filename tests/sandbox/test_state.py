@@ -7,20 +7,17 @@ import random
 import pytest
 
 from videoapi_async.sandbox import (
-    FAILURE_STATUSES,
     FaultConfig,
     ManualClock,
-    RateLimit,
     RenderProfile,
     RouteFaults,
     SandboxConfig,
+    ServerRateLimit,
     VoicePreviewProfile,
     WebhookConfig,
     config_from_options,
-    plan_render,
-    render_state,
 )
-from videoapi_async.sandbox._state import scene_lengths
+from videoapi_async.sandbox._state import FAILURE_STATUSES, plan_render, render_state, scene_lengths
 
 PROFILE = RenderProfile(min_duration=1.0, max_duration=5.0, failure_rate=0.1)
 
@@ -135,8 +132,8 @@ def test_manual_clock_moves_only_forward() -> None:
         (lambda: RouteFaults(latency=-1), "latency must be a number of seconds"),
         (lambda: FaultConfig(routes={"GET /nope": RouteFaults()}), "unknown route key"),
         (lambda: FaultConfig(slow_body_chunks=0), "slow_body_chunks must be an integer >= 1"),
-        (lambda: RateLimit(0), "RateLimit.rate must be"),
-        (lambda: RateLimit(5, burst=0), "burst must be an integer >= 1"),
+        (lambda: ServerRateLimit(0), "ServerRateLimit.rate must be"),
+        (lambda: ServerRateLimit(5, burst=0), "burst must be an integer >= 1"),
         (lambda: SandboxConfig(port=70000), "port must be 0..65535"),
         (lambda: SandboxConfig(api_key=""), "api_key must be a non-empty string"),
     ],
@@ -149,8 +146,8 @@ def test_bad_configuration_says_what_is_wrong(build: object, message: str) -> No
 
 
 def test_rate_limit_burst_defaults_to_rate() -> None:
-    """RateLimit's burst defaults to the rate rounded up."""
-    assert RateLimit(2.5).burst == 3
+    """ServerRateLimit's burst defaults to the rate rounded up."""
+    assert ServerRateLimit(2.5).burst == 3
 
 
 def test_config_from_options_maps_flat_options() -> None:
@@ -176,7 +173,7 @@ def test_config_from_options_maps_flat_options() -> None:
     assert config.render.failure_rate == 0.1
     assert dict(config.faults.routes["*"].rates) == {"http_502": 0.1, "reset": 0.1}
     assert config.faults.routes["*"].latency == 0.01
-    assert config.rate_limit == RateLimit(5, 2)
+    assert config.rate_limit == ServerRateLimit(5, 2)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from videoapi_async.sandbox import BodyError, decode_json_body, validate_create_body
+from videoapi_async.sandbox._validation import BodyError, decode_json_body, validate_create_body
 
 from .conftest import CREATE_BODY, FLAT_BODY, OVERRIDE_BODY, WORKFLOW_BODY
 

@@ -14,7 +14,8 @@ from videoapi_async import (
     VideoAPI,
     WebhookStatus,
 )
-from videoapi_async.sandbox import ManualClock, Sandbox, WebhookConfig, validate_create_body
+from videoapi_async.sandbox import ManualClock, Sandbox, WebhookConfig
+from videoapi_async.sandbox._validation import validate_create_body
 
 from .conftest import FLAT_BODY, TEN_SECONDS
 from .test_webhooks import Receiver

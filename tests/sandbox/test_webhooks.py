@@ -20,14 +20,8 @@ import pytest
 from aiohttp import web
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from videoapi_async.sandbox import (
-    ManualClock,
-    RenderProfile,
-    Sandbox,
-    WebhookConfig,
-    WebhookFault,
-    webhook_signature,
-)
+from videoapi_async.sandbox import ManualClock, RenderProfile, Sandbox, WebhookConfig
+from videoapi_async.sandbox._webhook_faults import WebhookFault, webhook_signature
 
 from .conftest import FLAT_BODY, TEN_SECONDS, ApiCaller
 

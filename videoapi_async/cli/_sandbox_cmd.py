@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import click
 
-from videoapi_async.sandbox import build_arg_parser, config_from_args, serve
+from videoapi_async.sandbox._cli import build_arg_parser, config_from_args, serve
 
 from ._common import CliError, ExitCode
 

@@ -58,7 +58,7 @@ waits; inside it, pass ``clock=asyncio.get_running_loop().time`` to ``Sandbox`` 
 ``sb.video(id)``, ``sb.create_voice_preview(...)``, ``sb.voice_preview(id)``,
 ``sb.new_api_key()`` (a second account). Faults: ``sb.faults.queue(route, *kinds)``
 (scripted, in order), ``sb.faults.set_route(route, RouteFaults(rates=..., latency=...))``
-(random, seeded), ``sb.faults.clear()``, ``sb.set_rate_limit(RateLimit(rate, burst))``.
+(random, seeded), ``sb.faults.clear()``, ``sb.set_rate_limit(ServerRateLimit(rate, burst))``.
 Introspection: ``sb.stats`` (:class:`SandboxStats`: requests, responses, video_requests,
 creates_by_body, created_ids, faults, created_voice_previews, webhooks, ``renders()``
 with detection delays), ``sb.reset_stats()``.
@@ -118,8 +118,9 @@ Fault kinds, and what an aiohttp client sees (route keys: ``"GET /videos"``,
     slow_body       headers at once, body in pieces FaultConfig.slow_body_pause apart:
                     SocketTimeoutError (an asyncio.TimeoutError) under a shorter sock_read
 
-The per-key rate limiter (:class:`RateLimit`) covers every route, answers 429 with
-``Retry-After`` in whole seconds and counts as ``stats.faults["rate_limited"]``.
+The per-key rate limiter (:class:`ServerRateLimit`; not the client's ``RateLimit``, which
+paces requests) covers every route, answers 429 with ``Retry-After`` in whole seconds and
+counts as ``stats.faults["rate_limited"]``.
 
 Speed: one sandbox process (one core) served about 14,000 ``GET /videos/{video_id}`` per
 second, 18,000 per second of its own CPU time, to a load generator in a second process
@@ -128,117 +129,111 @@ videos ran at about 3,300 per second. Measured with ``tests/sandbox/bench_sandbo
 on x86_64, AMD EPYC (2 CPUs), Python 3.11.7, aiohttp 3.14.5.
 """
 
+import importlib
+import warnings
+from typing import Any
+
 from ._app import Sandbox
-from ._cli import build_arg_parser, config_from_args, main, serve
 from ._clock import ManualClock, SimulatedTimeLoop, run_in_simulated_time
 from ._config import (
-    DEFAULT_RANDOM_FAULT_KINDS,
     FAULT_KINDS,
     WEBHOOK_EVENTS,
     WEBHOOK_FAULT_KINDS,
     FaultConfig,
-    RateLimit,
     RenderProfile,
     RouteFaults,
     SandboxConfig,
+    ServerRateLimit,
     VoicePreviewProfile,
     WebhookConfig,
 )
-from ._faults import Fault, FaultInjector, RateLimiter, TokenBucket, choose_fault
 from ._options import config_from_options
-from ._requests import USAGE_BREAKDOWNS
-from ._routes import (
-    ALL_ROUTES,
-    ROUTE_ANALYTICS,
-    ROUTE_CREATE,
-    ROUTE_DELETE,
-    ROUTE_GET,
-    ROUTE_KEYS,
-    ROUTE_LIST,
-    ROUTE_METADATA,
-    ROUTE_SUBTITLES,
-    ROUTE_VOICE_PREVIEW_CREATE,
-    ROUTE_VOICE_PREVIEW_GET,
-)
-from ._state import (
-    FAILURE_STATUSES,
-    STATUSES,
-    SUCCESS_STATUSES,
-    TERMINAL_STATUSES,
-    RenderPlan,
-    plan_render,
-    render_state,
-)
-from ._stats import RenderTiming, SandboxStats, canonical_json
-from ._store import VideoRecord
-from ._subtitles import SUBTITLE_FORMATS, SUBTITLE_LANGUAGES
-from ._validation import BodyError, CreateRequest, decode_json_body, validate_create_body
-from ._voice import VOICE_STATUSES
-from ._webhook_faults import (
-    WebhookDelivery,
-    WebhookFault,
-    WebhookFaultInjector,
-    webhook_signature,
-)
+from ._routes import ROUTE_KEYS
+from ._stats import RenderTiming, SandboxStats
+from ._webhook_faults import WebhookDelivery
 
 __all__ = [
-    "ALL_ROUTES",
-    "DEFAULT_RANDOM_FAULT_KINDS",
-    "FAILURE_STATUSES",
     "FAULT_KINDS",
-    "ROUTE_ANALYTICS",
-    "ROUTE_CREATE",
-    "ROUTE_DELETE",
-    "ROUTE_GET",
     "ROUTE_KEYS",
-    "ROUTE_LIST",
-    "ROUTE_METADATA",
-    "ROUTE_SUBTITLES",
-    "ROUTE_VOICE_PREVIEW_CREATE",
-    "ROUTE_VOICE_PREVIEW_GET",
-    "STATUSES",
-    "SUBTITLE_FORMATS",
-    "SUBTITLE_LANGUAGES",
-    "SUCCESS_STATUSES",
-    "TERMINAL_STATUSES",
-    "USAGE_BREAKDOWNS",
-    "VOICE_STATUSES",
     "WEBHOOK_EVENTS",
     "WEBHOOK_FAULT_KINDS",
-    "BodyError",
-    "CreateRequest",
-    "Fault",
     "FaultConfig",
-    "FaultInjector",
     "ManualClock",
-    "RateLimit",
-    "RateLimiter",
-    "RenderPlan",
     "RenderProfile",
     "RenderTiming",
     "RouteFaults",
     "Sandbox",
     "SandboxConfig",
     "SandboxStats",
+    "ServerRateLimit",
     "SimulatedTimeLoop",
-    "TokenBucket",
-    "VideoRecord",
     "VoicePreviewProfile",
     "WebhookConfig",
     "WebhookDelivery",
-    "WebhookFault",
-    "WebhookFaultInjector",
-    "build_arg_parser",
-    "canonical_json",
-    "choose_fault",
-    "config_from_args",
     "config_from_options",
-    "decode_json_body",
-    "main",
-    "plan_render",
-    "render_state",
     "run_in_simulated_time",
-    "serve",
-    "validate_create_body",
-    "webhook_signature",
 ]
+
+# Names this package exported before it was cut to what a user configures: still
+# importable for a while, with a DeprecationWarning naming the replacement.
+_MOVED: dict[str, tuple[str, str]] = {
+    "RateLimit": ("_config", "ServerRateLimit"),
+    "ALL_ROUTES": ("_routes", "ALL_ROUTES"),
+    "BodyError": ("_validation", "BodyError"),
+    "CreateRequest": ("_validation", "CreateRequest"),
+    "DEFAULT_RANDOM_FAULT_KINDS": ("_config", "DEFAULT_RANDOM_FAULT_KINDS"),
+    "FAILURE_STATUSES": ("_state", "FAILURE_STATUSES"),
+    "Fault": ("_faults", "Fault"),
+    "FaultInjector": ("_faults", "FaultInjector"),
+    "ROUTE_ANALYTICS": ("_routes", "ROUTE_ANALYTICS"),
+    "ROUTE_CREATE": ("_routes", "ROUTE_CREATE"),
+    "ROUTE_DELETE": ("_routes", "ROUTE_DELETE"),
+    "ROUTE_GET": ("_routes", "ROUTE_GET"),
+    "ROUTE_LIST": ("_routes", "ROUTE_LIST"),
+    "ROUTE_METADATA": ("_routes", "ROUTE_METADATA"),
+    "ROUTE_SUBTITLES": ("_routes", "ROUTE_SUBTITLES"),
+    "ROUTE_VOICE_PREVIEW_CREATE": ("_routes", "ROUTE_VOICE_PREVIEW_CREATE"),
+    "ROUTE_VOICE_PREVIEW_GET": ("_routes", "ROUTE_VOICE_PREVIEW_GET"),
+    "RateLimiter": ("_faults", "RateLimiter"),
+    "RenderPlan": ("_state", "RenderPlan"),
+    "STATUSES": ("_state", "STATUSES"),
+    "SUBTITLE_FORMATS": ("_subtitles", "SUBTITLE_FORMATS"),
+    "SUBTITLE_LANGUAGES": ("_subtitles", "SUBTITLE_LANGUAGES"),
+    "SUCCESS_STATUSES": ("_state", "SUCCESS_STATUSES"),
+    "TERMINAL_STATUSES": ("_state", "TERMINAL_STATUSES"),
+    "TokenBucket": ("_faults", "TokenBucket"),
+    "USAGE_BREAKDOWNS": ("_requests", "USAGE_BREAKDOWNS"),
+    "VOICE_STATUSES": ("_voice", "VOICE_STATUSES"),
+    "VideoRecord": ("_store", "VideoRecord"),
+    "WebhookFault": ("_webhook_faults", "WebhookFault"),
+    "WebhookFaultInjector": ("_webhook_faults", "WebhookFaultInjector"),
+    "build_arg_parser": ("_cli", "build_arg_parser"),
+    "canonical_json": ("_stats", "canonical_json"),
+    "choose_fault": ("_faults", "choose_fault"),
+    "config_from_args": ("_cli", "config_from_args"),
+    "decode_json_body": ("_validation", "decode_json_body"),
+    "main": ("_cli", "main"),
+    "plan_render": ("_state", "plan_render"),
+    "render_state": ("_state", "render_state"),
+    "serve": ("_cli", "serve"),
+    "validate_create_body": ("_validation", "validate_create_body"),
+    "webhook_signature": ("_webhook_faults", "webhook_signature"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Resolve a name this package no longer exports, with a DeprecationWarning."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _MOVED[name]
+    hint = (
+        f"use videoapi_async.sandbox.{attribute}"
+        if attribute != name
+        else "it is internal and may change without notice"
+    )
+    warnings.warn(
+        f"videoapi_async.sandbox.{name} is deprecated: {hint}",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(f"{__name__}.{module}"), attribute)

@@ -15,9 +15,9 @@ from aiohttp import web
 
 from ._config import (
     FaultConfig,
-    RateLimit,
     RenderProfile,
     SandboxConfig,
+    ServerRateLimit,
     VoicePreviewProfile,
     WebhookConfig,
 )
@@ -61,7 +61,7 @@ class Sandbox:
         seed: int | None = None,
         render: RenderProfile | None = None,
         faults: FaultConfig | None = None,
-        rate_limit: RateLimit | None = None,
+        rate_limit: ServerRateLimit | None = None,
         voice_preview: VoicePreviewProfile | None = None,
         webhooks: WebhookConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -241,7 +241,7 @@ class Sandbox:
         """
         self._webhooks.configure(config)
 
-    def set_rate_limit(self, limit: RateLimit | None) -> None:
+    def set_rate_limit(self, limit: ServerRateLimit | None) -> None:
         """Change the per-key rate limit; ``None`` switches it off."""
         self._limiter.configure(limit)
 

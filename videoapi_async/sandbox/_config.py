@@ -26,10 +26,10 @@ __all__ = [
     "WEBHOOK_EVENTS",
     "WEBHOOK_FAULT_KINDS",
     "FaultConfig",
-    "RateLimit",
     "RenderProfile",
     "RouteFaults",
     "SandboxConfig",
+    "ServerRateLimit",
     "VoicePreviewProfile",
     "WebhookConfig",
 ]
@@ -228,7 +228,7 @@ class FaultConfig:
 
 
 @attrs.frozen
-class RateLimit:
+class ServerRateLimit:
     """A token bucket per API key: ``rate`` requests per second, bursts up to ``burst``.
 
     A request that finds the bucket empty is answered ``429`` with a ``Retry-After`` (whole
@@ -247,7 +247,7 @@ class RateLimit:
         rate = self.rate
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
             raise ValueError(
-                f"RateLimit.rate must be a number of requests per second > 0, got {rate!r}"
+                f"ServerRateLimit.rate must be a number of requests per second > 0, got {rate!r}"
             )
 
 
@@ -421,7 +421,7 @@ class SandboxConfig:
     seed: int | None = None
     render: RenderProfile = attrs.field(factory=RenderProfile)
     faults: FaultConfig = attrs.field(factory=FaultConfig)
-    rate_limit: RateLimit | None = None
+    rate_limit: ServerRateLimit | None = None
     null_unset_fields: bool = False
     preload_videos: int = 0
     voice_preview: VoicePreviewProfile = attrs.field(factory=VoicePreviewProfile)

@@ -21,7 +21,7 @@ from typing import Final
 
 import attrs
 
-from ._config import FAULT_KINDS, FaultConfig, RateLimit, RouteFaults, _optional_seconds
+from ._config import FAULT_KINDS, FaultConfig, RouteFaults, ServerRateLimit, _optional_seconds
 from ._routes import ALL_ROUTES, ROUTE_KEYS, check_route_key
 
 __all__ = [
@@ -188,12 +188,12 @@ class TokenBucket:
 class RateLimiter:
     """One :class:`TokenBucket` per API key (requests without a key share one)."""
 
-    def __init__(self, limit: RateLimit | None, clock: Callable[[], float]) -> None:
+    def __init__(self, limit: ServerRateLimit | None, clock: Callable[[], float]) -> None:
         self.limit = limit
         self._clock = clock
         self._buckets: dict[str, TokenBucket] = {}
 
-    def configure(self, limit: RateLimit | None) -> None:
+    def configure(self, limit: ServerRateLimit | None) -> None:
         """Change the limit (``None`` switches it off); buckets start full again."""
         self.limit = limit
         self._buckets.clear()

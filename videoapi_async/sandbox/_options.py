@@ -13,8 +13,8 @@ from ._config import (
     DEFAULT_RANDOM_FAULT_KINDS,
     FAULT_KINDS,
     FaultConfig,
-    RateLimit,
     SandboxConfig,
+    ServerRateLimit,
     WebhookConfig,
 )
 
@@ -132,9 +132,9 @@ def config_from_options(
     if "rate_limit" in given:
         rps = _number("rate_limit", given["rate_limit"])
         if "burst" in given:
-            rate_limit = RateLimit(rps, _integer("burst", given["burst"]))
+            rate_limit = ServerRateLimit(rps, _integer("burst", given["burst"]))
         else:
-            rate_limit = RateLimit(rps)
+            rate_limit = ServerRateLimit(rps)
     elif "burst" in given:
         raise ValueError("sandbox option burst needs rate_limit as well")
 
