@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import types
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -140,3 +140,14 @@ async def fake_time_api(time: FakeTime) -> AsyncIterator[VideoAPI]:
         poll=PollPolicy(list_polling="never", jitter=0),
     ) as client:
         yield client
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Run tests marked ``simulated_time`` in a SimulatedTimeLoop, the others as usual."""
+    if item.get_closest_marker("simulated_time") is not None:
+        from videoapi_async.sandbox import SimulatedTimeLoop
+
+        return {"simulated_time": SimulatedTimeLoop}
+    return {"asyncio": asyncio.new_event_loop}

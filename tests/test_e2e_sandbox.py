@@ -29,7 +29,13 @@ from videoapi_async._converters import unstructure_request
 from videoapi_async.sandbox import RenderProfile, Sandbox, ServerRateLimit, run_in_simulated_time
 from videoapi_async.sandbox._faults import Fault
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.simulated_time]
+
+
+def _now() -> float:
+    """Read the running loop's clock, simulated here: the one clock of client and sandbox."""
+    return asyncio.get_running_loop().time()
+
 
 GET_VIDEO = "GET /videos/{video_id}"
 CREATE = "POST /videos"
@@ -39,7 +45,7 @@ FAST_RETRY = RetryPolicy(initial_backoff=0.01, max_backoff=0.05)
 @pytest.fixture
 async def sandbox() -> AsyncIterator[Sandbox]:
     async with Sandbox(
-        seed=11, render=RenderProfile(min_duration=20, max_duration=40, time_scale=40)
+        seed=11, render=RenderProfile(min_duration=20, max_duration=40, time_scale=40), clock=_now
     ) as sb:
         yield sb
 
@@ -51,6 +57,7 @@ async def api(sandbox: Sandbox) -> AsyncIterator[VideoAPI]:
         base_url=sandbox.base_url,
         retry=FAST_RETRY,
         poll=PollPolicy(first_poll=0.1, min_interval=0.02, max_interval=0.5),
+        clock=_now,
     ) as client:
         yield client
 
@@ -74,7 +81,7 @@ class TestEndpoints:
 
     async def test_wrong_key(self, sandbox: Sandbox) -> None:
         """A wrong key is an AuthenticationError (401) and is not retried."""
-        async with VideoAPI("wrong", base_url=sandbox.base_url) as api:
+        async with VideoAPI("wrong", base_url=sandbox.base_url, clock=_now) as api:
             with pytest.raises(AuthenticationError) as info:
                 await api.list_videos()
         assert info.value.status_code == 401
@@ -127,6 +134,7 @@ class TestFaults:
             base_url=sandbox.base_url,
             timeouts=Timeouts(read=0.2),
             retry=RetryPolicy.disabled(),
+            clock=_now,
         ) as api:
             loop = asyncio.get_running_loop()
             started = loop.time()
@@ -177,7 +185,7 @@ class TestFaults:
         """A closed port fails fast with APIConnectionError, request not sent."""
         base = sandbox.base_url
         await sandbox.close()
-        async with VideoAPI("k", base_url=base, retry=RetryPolicy.disabled()) as api:
+        async with VideoAPI("k", base_url=base, retry=RetryPolicy.disabled(), clock=_now) as api:
             with pytest.raises(APIConnectionError) as info:
                 await api.list_videos()
         assert not info.value.request_sent
@@ -337,11 +345,12 @@ class TestWebhooks:
 
         profile = RenderProfile(min_duration=20, max_duration=20, time_scale=20)
         hooks = WebhookConfig(receiver.url, "whsec-e2e")
-        async with Sandbox(seed=2, render=profile, webhooks=hooks) as sb:
+        async with Sandbox(seed=2, render=profile, webhooks=hooks, clock=_now) as sb:
             async with VideoAPI(
                 sb.api_key,
                 base_url=sb.base_url,
                 poll=PollPolicy(webhooks=True, webhook_safety_interval=30),
+                clock=_now,
             ) as api:
                 receiver.api = api
                 created = [
@@ -358,12 +367,13 @@ class TestWebhooks:
 
         profile = RenderProfile(min_duration=10, max_duration=10, time_scale=20)
         hooks = WebhookConfig(receiver.url, "whsec-e2e")
-        async with Sandbox(seed=4, render=profile, webhooks=hooks) as sb:
+        async with Sandbox(seed=4, render=profile, webhooks=hooks, clock=_now) as sb:
             sb.webhook_faults.queue("drop")
             async with VideoAPI(
                 sb.api_key,
                 base_url=sb.base_url,
                 poll=PollPolicy(webhooks=True, webhook_safety_interval=1.0),
+                clock=_now,
             ) as api:
                 receiver.api = api
                 video = await api.create_video(source_draft_id="d", name="lost")
@@ -377,9 +387,9 @@ class TestWebhooks:
 
         profile = RenderProfile(min_duration=10, max_duration=10, time_scale=20)
         hooks = WebhookConfig(receiver.url, "whsec-e2e")
-        async with Sandbox(seed=5, render=profile, webhooks=hooks) as sb:
+        async with Sandbox(seed=5, render=profile, webhooks=hooks, clock=_now) as sb:
             sb.webhook_faults.queue("bad_signature", "duplicate")
-            async with VideoAPI(sb.api_key, base_url=sb.base_url) as api:
+            async with VideoAPI(sb.api_key, base_url=sb.base_url, clock=_now) as api:
                 receiver.api = api
                 first = await api.create_video(source_draft_id="d", name="forged")
                 second = await api.create_video(source_draft_id="d", name="replayed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -12,7 +13,12 @@ from videoapi_async import PollPolicy, VideoAPI
 from videoapi_async.sandbox import RenderProfile, Sandbox
 from videoapi_async.webhooks import WebhookEvent, WebhookVerifier, webhook_handler
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.simulated_time]
+
+
+def _now() -> float:
+    """Read the running loop's clock, simulated here: the one clock of client and sandbox."""
+    return asyncio.get_running_loop().time()
 
 
 async def test_register_receive_verify_and_end_waits() -> None:
@@ -27,12 +33,13 @@ async def test_register_receive_verify_and_end_waits() -> None:
     app = web.Application()
     app.router.add_post("/hooks/video", hooks)
     server = TestServer(app, host="127.0.0.1")
-    async with Sandbox(seed=21, render=profile) as sb:
+    async with Sandbox(seed=21, render=profile, clock=_now) as sb:
         async with VideoAPI(
             sb.api_key,
             base_url=sb.base_url,
             bearer_token=sb.bearer_token,
             poll=PollPolicy(webhooks=True, webhook_safety_interval=30),
+            clock=_now,
         ) as api:
             await server.start_server()
             try:
