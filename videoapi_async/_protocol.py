@@ -372,9 +372,19 @@ def _data_excerpt(data: Any) -> str:
 
 
 def _expect_object(data: Any, what: str, method: str, path: str, status: int) -> None:
-    if not isinstance(data, dict):
+    _expect(dict, "a JSON object", data, what, method, path, status)
+
+
+def _expect_array(data: Any, what: str, method: str, path: str, status: int) -> None:
+    _expect(list, "a JSON array", data, what, method, path, status)
+
+
+def _expect(
+    kind: type, kind_name: str, data: Any, what: str, method: str, path: str, status: int
+) -> None:
+    if not isinstance(data, kind):
         raise _shape_error(
-            TypeError(f"expected a JSON object, got {_json_kind(data)}"),
+            TypeError(f"expected {kind_name}, got {_json_kind(data)}"),
             what,
             data,
             method,
@@ -413,15 +423,7 @@ def parse_videos(
     only the items whose ``id`` is one of them are structured. Raises
     `ResponseDecodeError` only when the answer is not an array at all.
     """
-    if not isinstance(data, list):
-        raise _shape_error(
-            TypeError(f"expected a JSON array, got {_json_kind(data)}"),
-            "list of Video",
-            data,
-            method,
-            path,
-            status,
-        )
+    _expect_array(data, "list of Video", method, path, status)
     videos: list[Video] = []
     skipped: list[SkippedVideo] = []
     reasons: list[str] = []
@@ -483,15 +485,7 @@ def parse_voice_preview(data: Any, *, method: str, path: str, status: int = 200)
 
 def parse_usage(data: Any, *, method: str, path: str, status: int = 200) -> list[UsagePeriod]:
     """Structure the usage summary's array, or raise `ResponseDecodeError`."""
-    if not isinstance(data, list):
-        raise _shape_error(
-            TypeError(f"expected a JSON array, got {_json_kind(data)}"),
-            "list of UsagePeriod",
-            data,
-            method,
-            path,
-            status,
-        )
+    _expect_array(data, "list of UsagePeriod", method, path, status)
     periods = []
     for item in data:
         _expect_object(item, "UsagePeriod", method, path, status)

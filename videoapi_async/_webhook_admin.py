@@ -19,7 +19,7 @@ from ._contract import CREATE_EXAMPLE_TYPES, MAX_URL, WEBHOOK_EVENTS, WEBHOOK_ST
 from ._converters import converter
 from ._errors import APIStatusError, AuthenticationError, NotFoundError
 from ._models import OpenEnum
-from ._protocol import _expect_object, _json_kind, _shape_error, _structure, encode_id
+from ._protocol import _expect_array, _expect_object, _json_kind, _structure, encode_id
 from ._requester import Requester
 
 __all__ = [
@@ -107,15 +107,7 @@ def _parse_webhook(data: Any, method: str, path: str, status: int) -> Webhook:
 
 
 def _parse_webhooks(data: Any, method: str, path: str, status: int) -> list[Webhook]:
-    if not isinstance(data, list):
-        raise _shape_error(
-            TypeError(f"expected a JSON array, got {_json_kind(data)}"),
-            "list of Webhook",
-            data,
-            method,
-            path,
-            status,
-        )
+    _expect_array(data, "list of Webhook", method, path, status)
     return [_parse_webhook(item, method, path, status) for item in data]
 
 
