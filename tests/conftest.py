@@ -6,11 +6,13 @@ import asyncio
 import inspect
 import types
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
+from unittest.mock import patch
 
 import aiohttp
 import pytest
-from aioresponses import CallbackResult, aioresponses
+from aioresponses import aioresponses
 
 from videoapi_async import PollPolicy, RateLimit, RetryPolicy, VideoAPI
 
@@ -37,7 +39,8 @@ class _CompatResponse(aiohttp.ClientResponse):
 
     aiohttp 3.14 added a required ``stream_writer`` argument that aioresponses does not
     pass yet (pnuckowski/aioresponses#289); a stand-in with ``output_size`` is all that
-    aiohttp reads from it for an already-sent request.
+    aiohttp reads from it for an already-sent request. Drop this once aioresponses
+    passes it.
     """
 
     def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
@@ -48,27 +51,8 @@ class _CompatResponse(aiohttp.ClientResponse):
 _NEEDS_STREAM_WRITER = "stream_writer" in inspect.signature(aiohttp.ClientResponse).parameters
 
 
-def _compat_callback(callback: Any) -> Any:
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        result = callback(*args, **kwargs)
-        if isinstance(result, CallbackResult) and result.response_class is None:
-            result.response_class = _CompatResponse
-        return result
-
-    return wrapped
-
-
-class MockAPI(aioresponses):  # type: ignore[misc]
-    """aioresponses with the compatibility response class as the default."""
-
-    def add(self, *args: Any, **kwargs: Any) -> None:
-        if _NEEDS_STREAM_WRITER:
-            if kwargs.get("response_class") is None:
-                kwargs["response_class"] = _CompatResponse
-            callback = kwargs.get("callback")
-            if callback is not None:
-                kwargs["callback"] = _compat_callback(callback)
-        super().add(*args, **kwargs)
+class MockAPI(aioresponses):
+    """aioresponses, plus a way to read the calls made to one method and URL."""
 
     def calls(self, method: str, url: str) -> list[Any]:
         """Return the recorded calls to one method and URL."""
@@ -80,7 +64,10 @@ class MockAPI(aioresponses):  # type: ignore[misc]
 @pytest.fixture
 def mock_api() -> Iterator[MockAPI]:
     """Intercept every aiohttp request; unmatched requests fail loudly."""
-    with MockAPI() as mocked:
+    # aioresponses builds every response, callbacks' included, from this module global.
+    compat = patch("aioresponses.core.ClientResponse", _CompatResponse)
+    mocked = MockAPI()
+    with mocked, compat if _NEEDS_STREAM_WRITER else nullcontext():
         yield mocked
 
 
