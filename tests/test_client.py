@@ -180,7 +180,9 @@ class TestRequests:
             video = await api.create_video(source_draft_id="src-1", name="Q3 update")
         assert video.name == "Q3 update"
         (call,) = mock_api.calls("POST", LIST_URL)
-        assert sent_json(call) == {"name": "Q3 update", "source_draft_id": "src-1"}
+        sent = sent_json(call)
+        assert sent.pop("correlation_id").startswith("videoapi-async-")  # none was given
+        assert sent == {"name": "Q3 update", "source_draft_id": "src-1"}
         assert call.kwargs["headers"]["workspace-id"] == "ws"
         assert call.kwargs["headers"]["Content-Type"] == "application/json"
         assert "team-id" not in call.kwargs["headers"]
@@ -192,7 +194,9 @@ class TestRequests:
             OverrideVideoRequest(source_draft_id="d", scenes=[OverrideScene(name="s")])
         )
         (call,) = mock_api.calls("POST", LIST_URL)
-        assert sent_json(call) == {
+        sent = sent_json(call)
+        assert sent.pop("correlation_id").startswith("videoapi-async-")  # none was given
+        assert sent == {
             "type": "override",
             "scenes": [{"name": "s"}],
             "source_draft_id": "d",
@@ -381,7 +385,12 @@ class TestCreateSafety:
         assert len(mock_api.calls("POST", LIST_URL)) == 1
         assert "may exist" in str(info.value)
         assert "name='Q3 update'" in str(info.value)
-        assert info.value.body == {"name": "Q3 update", "source_draft_id": "d"}
+        assert info.value.body == {
+            "name": "Q3 update",
+            "source_draft_id": "d",
+            "correlation_id": info.value.correlation_id,
+        }
+        assert f"correlation_id={info.value.correlation_id!r}" in str(info.value)
         assert isinstance(info.value.cause, APIConnectionError)
         assert info.value.__cause__ is info.value.cause
         assert not isinstance(info.value, APIConnectionError)
@@ -517,7 +526,9 @@ class TestTransport:
         assert (request.method, request.url, request.path) == ("POST", LIST_URL, "/videos")
         assert request.headers["api-key"] == CANARY_KEY
         assert request.headers["workspace-id"] == "ws"
-        assert request.json() == {"source_draft_id": "d", "name": "n"}
+        sent = request.json()
+        assert sent.pop("correlation_id").startswith("videoapi-async-")  # none was given
+        assert sent == {"source_draft_id": "d", "name": "n"}
         assert CANARY_KEY not in repr(request)
 
     async def test_async_handler_and_connection_errors(self) -> None:

@@ -145,7 +145,9 @@ async def test_four_endpoints(server: ScriptedServer, api_for: Callable[..., Vid
         ("GET", "/api/v1/videos"),
     ]
     post_headers, post_body = server.seen[0][2], server.seen[0][3]
-    assert json.loads(post_body) == {"name": "n", "source_draft_id": "d"}
+    sent = json.loads(post_body)
+    assert sent.pop("correlation_id").startswith("videoapi-async-")  # none was given
+    assert sent == {"name": "n", "source_draft_id": "d"}
     assert post_headers["workspace-id"] == "ws-9"
     assert post_headers["api-key"] == "e2e-key"
     assert "workspace-id" not in server.seen[1][2]

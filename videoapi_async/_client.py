@@ -36,6 +36,7 @@ from ._config import (
 )
 from ._errors import (
     APIConnectionError,
+    CreateOutcomeUnknownError,
     NotFoundError,
     ResponseDecodeError,
     ServerError,
@@ -68,6 +69,7 @@ from ._protocol import (
     parse_voice_preview,
     video_path,
 )
+from ._recovery import LOST_CREATE_GRACE, Marker, match_lost, new_correlation_id
 from ._requester import (
     Extras,
     RawResponse,
@@ -267,6 +269,7 @@ class VideoAPI:
         self._clock = clock
         self._sleep = sleep
         self._poll: PollPolicy | None = None  # a view's own, else the pollers'
+        self._flat_echoes_correlation_id: bool | None = None
         retry = _setting("retry", retry, RetryPolicy)
         self._requester = Requester(
             transport=transport,
@@ -559,13 +562,17 @@ class VideoAPI:
 
         A create is re-sent only when the server certainly did not act on it (HTTP 429,
         or a connection that failed before sending); the API has no idempotency key.
+        A request without a ``correlation_id`` is sent with a fresh one (the flat form's
+        page does not list the field; it is sent there too), so that a create whose
+        answer is lost can be found with `find_created_video`.
 
         Raises:
             ValueError: A field breaks a documented rule (checked before sending).
             TypeError: Both a request object and keyword arguments were given, or a
                 field has the wrong type.
             CreateOutcomeUnknownError: The request was sent but its answer was lost; the
-                video may exist. Look for it before creating it again.
+                video may exist. Look for it with `find_created_video` before creating
+                it again.
             RequestValidationError: The server rejected the request; see ``.errors``.
             VideoAPIError: Or another subclass, when the request fails.
 
@@ -573,6 +580,9 @@ class VideoAPI:
         given = locals()  # the keyword arguments are FLAT_FIELDS, named once in the model
         flat = {field: given[field] for field in FLAT_FIELDS}
         body = build_create_body(_create_request("create_video", request, flat))
+        body.setdefault("correlation_id", new_correlation_id())
+        if extra_body is not None and "correlation_id" in extra_body:
+            body["correlation_id"] = extra_body["correlation_id"]  # what is sent wins
         path = "/videos"
         try:
             reply = await self._requester.send(
@@ -587,21 +597,113 @@ class VideoAPI:
         except (APIConnectionError, ServerError, ResponseDecodeError) as exc:
             if isinstance(exc, APIConnectionError) and not exc.request_sent:
                 raise
-            raise outcome_unknown(exc, body) from exc
+            raise outcome_unknown(exc, body, lost_at=self._clock()) from exc
         try:
-            return parse_video(reply.value, method="POST", path=path, status=reply.status)
+            video = parse_video(reply.value, method="POST", path=path, status=reply.status)
         except ResponseDecodeError as exc:
             created = reply.value.get("id") if isinstance(reply.value, dict) else None
             request_id = reply.headers.get("x-request-id")
             if request_id is None and isinstance(reply.value, dict):
                 request_id = reply.value.get("req_id")
             if not isinstance(created, str) or not created:
-                raise outcome_unknown(exc, body, request_id=request_id) from exc
+                raise outcome_unknown(
+                    exc, body, request_id=request_id, lost_at=self._clock()
+                ) from exc
             # The answer names the new video: it exists and is billed. Read it in full.
             try:
                 return await self.get_video(created)
             except (VideoAPIError, ValueError) as again:
                 raise outcome_unknown(exc, body, video_id=created, request_id=request_id) from again
+        if "type" not in body:
+            self._flat_echoes_correlation_id = video.correlation_id == body["correlation_id"]
+        return video
+
+    async def find_created_video(
+        self,
+        lost: CreateOutcomeUnknownError | CreateVideoRequest,
+        *,
+        grace: float = LOST_CREATE_GRACE,
+        exclude: Collection[str] = (),
+    ) -> Video | None:
+        """Find the video a create whose answer was lost made, if it made one.
+
+        ``lost`` is the `CreateOutcomeUnknownError` that `create_video`, `create_videos`
+        or `render` raised, or the create request itself (which then needs its own
+        ``correlation_id``, or a ``name``). The server may store a video a moment after
+        taking its create, so the account's videos are listed (one ``GET /videos``) only
+        once ``grace`` seconds have passed since the answer was lost (since this call,
+        for a request).
+
+        The video is recognised by the ``correlation_id`` sent with the create when the
+        server is known to keep it: always for the tagged forms, and for the flat form
+        once this client has seen a create's answer echo it. Otherwise by the name: a
+        video with the create's ``name`` (or a shortened form of it, at least 16
+        characters) whose echoed fields agree with the request. A name is not unique:
+        pass the ids of videos that existed before the create as ``exclude``, or give
+        creates unique names.
+
+        Args:
+            lost: The error, or the create request that was sent.
+            grace: Seconds the server is given to store the video before looking;
+                5 by default.
+            exclude: Ids of videos never to return (videos that existed before).
+
+        Returns:
+            The video the create made, or None: after the grace no such video exists,
+            so the create did not make one and is safe to send again.
+
+        Raises:
+            ValueError: ``grace`` is negative, or the create cannot be recognised (a
+                flat create without a name, on a server that does not keep
+                ``correlation_id``, or a request with neither).
+            VideoAPIError: Listing the videos failed; nothing is known yet.
+        """
+        if isinstance(lost, CreateOutcomeUnknownError):
+            if lost.video_id is not None:  # the answer named it: it exists
+                return await self.get_video(lost.video_id)
+            body, lost_at = dict(lost.body), lost.lost_at
+        else:
+            body, lost_at = build_create_body(lost), None
+        if not isinstance(grace, (int, float)) or not 0 <= grace < float("inf"):
+            raise ValueError(f"grace must be a number of seconds >= 0, got {grace!r}")
+        correlation_id, name = body.get("correlation_id"), body.get("name")
+        correlation_id = correlation_id if isinstance(correlation_id, str) else None
+        name = name if isinstance(name, str) else None
+        echoes = "type" in body or self._flat_echoes_correlation_id
+        if not name and not (correlation_id and echoes is not False):
+            raise ValueError(
+                "this create cannot be recognised among the account's videos: it has no "
+                "name, and "
+                + (
+                    "no correlation_id"
+                    if not correlation_id
+                    else "this server does not keep the flat form's correlation_id"
+                )
+                + "; give creates a name (or use a tagged form) to make them findable"
+            )
+        start = self._clock() if lost_at is None else lost_at
+        delay = start + grace - self._clock()
+        if delay > 0:
+            await self._sleep(delay)
+        videos = await self.list_videos()
+        markers = []
+        if correlation_id:
+            markers.append(Marker(field="correlation_id", value=correlation_id, body=body))
+        if name and echoes is not True:
+            markers.append(Marker(field="name", value=name, body=body))
+        for marker in markers:
+            found = match_lost([(0, marker)], videos, exclude=exclude).get(0)
+            if found is not None:
+                if marker.field == "correlation_id" and "type" not in body:
+                    self._flat_echoes_correlation_id = True
+                return found
+        if not name and echoes is None:
+            raise ValueError(
+                f"no video has correlation_id {correlation_id!r}, but this client has not "
+                "yet seen the server keep the flat form's correlation_id, so the create "
+                "may still have made a video; give creates a name to make them findable"
+            )
+        return None
 
     # --- around a render ---------------------------------------------------------------
 
@@ -847,6 +949,7 @@ class VideoAPI:
         /,
         *,
         timeout: float | None = None,
+        on_created: Callable[[Video], object] | None = None,
         **fields: str | None,
     ) -> RenderWait:
         """Create a video and wait for its render, in one step.
@@ -855,18 +958,30 @@ class VideoAPI:
         same two-way object as `wait_for_render`: await it for the finished `Video`,
         or iterate it for progress. The create is sent once, on first use, however
         many times the object is awaited or iterated.
+
+        The new video's id is known as soon as the create answers, before the wait:
+        ``on_created(video)`` is called, then `RenderWait.video_id` is set and
+        ``await wait.created_video_id()`` returns the id. (An exception raised by
+        ``on_created`` ends the wait with that exception.) A create whose answer is lost
+        raises `CreateOutcomeUnknownError`; pass it to `find_created_video`.
         """
         unknown = set(fields) - set(FLAT_FIELDS)
         if unknown:
             raise TypeError(
                 f"render() got unexpected keyword arguments: {', '.join(sorted(unknown))}; "
-                f"it takes {', '.join(sorted(FLAT_FIELDS))} and timeout"
+                f"it takes {', '.join(sorted(FLAT_FIELDS))}, timeout and on_created"
             )
         create_request = _create_request("render", request, fields)
         build_create_body(create_request)  # fail now, not on first await
 
+        if on_created is not None and not callable(on_created):
+            raise TypeError(f"on_created must be a function, got {type(on_created).__name__}")
+
         async def create() -> Video:
-            return await self.create_video(create_request)
+            video = await self.create_video(create_request)
+            if on_created is not None:
+                on_created(video)
+            return video
 
         return RenderWait(self._poller, create, timeout=timeout, clock=self._clock, poll=self._poll)
 

@@ -257,21 +257,24 @@ class CreateOutcomeUnknownError(VideoAPIError):
 
     The connection broke or timed out after the request left, or a gateway failed, or
     the answer could not be read. The API has no idempotency key, so sending the request
-    again could start a second, billed render. Look for the video first, for example by
-    its ``name`` or ``correlation_id`` in `VideoAPI.list_videos`, and create it again only
-    if it is not there.
+    again could start a second, billed render. Look for the video first with
+    ``await api.find_created_video(error)`` (by the ``correlation_id`` the client sent, or
+    by ``name``), and create it again only if that returns None.
 
     This error deliberately does not derive from `APIConnectionError` or
     `APIStatusError`, so generic retry handlers for those do not re-send it by accident.
 
     Attributes:
-        body: The JSON body that was sent (no credentials), to help find the video.
+        body: The JSON body that was sent (no credentials), to help find the video; it
+            holds the ``correlation_id`` sent.
         cause: The underlying error (also available as ``__cause__``).
         video_id: The new video's id when the answer named one though it could not be
             read in full: that video exists (and is billed), so wait for it rather than
             creating it again. None when the id is unknown.
         request_id: The server's id for the create request when an answer gave one
             (also shown in the message), or None.
+        lost_at: When the answer was lost, on the client's clock (``time.monotonic`` by
+            default), or None if unknown; the grace before looking counts from it.
 
     """
 
@@ -283,6 +286,7 @@ class CreateOutcomeUnknownError(VideoAPIError):
         cause: VideoAPIError,
         video_id: str | None = None,
         request_id: str | None = None,
+        lost_at: float | None = None,
     ) -> None:
         if request_id is not None and request_id not in message:
             message = f"{message} [request id {request_id}]"
@@ -291,6 +295,13 @@ class CreateOutcomeUnknownError(VideoAPIError):
         self.cause = cause
         self.video_id = video_id
         self.request_id = request_id
+        self.lost_at = lost_at
+
+    @property
+    def correlation_id(self) -> str | None:
+        """The ``correlation_id`` the create was sent with, or None."""
+        value = self.body.get("correlation_id")
+        return value if isinstance(value, str) else None
 
 
 class RenderFailedError(VideoAPIError):

@@ -34,6 +34,7 @@ def outcome_unknown(
     *,
     video_id: str | None = None,
     request_id: Any = None,
+    lost_at: float | None = None,
 ) -> CreateOutcomeUnknownError:
     """Return the error for a create whose outcome (or whose answer) was lost."""
     if not isinstance(request_id, str) or not request_id:
@@ -48,6 +49,7 @@ def outcome_unknown(
             cause=exc,
             video_id=video_id,
             request_id=request_id,
+            lost_at=lost_at,
         )
     if isinstance(exc, ResponseDecodeError):
         what = (
@@ -62,10 +64,11 @@ def outcome_unknown(
     find = f" (look for {' or '.join(hints)})" if hints else ""
     return CreateOutcomeUnknownError(
         f"create_video: {what}. The video may exist and be rendering (and billed); find "
-        f"it with list_videos(){find} before creating it again. Cause: {exc}",
+        f"it with find_created_video(error){find} before creating it again. Cause: {exc}",
         body=body,
         cause=exc,
         request_id=request_id,
+        lost_at=lost_at,
     )
 
 

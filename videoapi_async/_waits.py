@@ -223,18 +223,41 @@ class RenderWait(_Wait[Video]):
 
     @property
     def video_id(self) -> str | None:
-        """The id waited on; for `VideoAPI.render`, None until the create has answered."""
+        """The id waited on; for `VideoAPI.render`, None until the create has answered.
+
+        It is set the moment the create answers, before any poll.
+        """
         return self._video_id
 
-    async def _subscribe(self) -> Subscription[Video]:
-        if self._create is not None and self._video_id is None:
-            # Create once, however many times this object is awaited or iterated.
-            if self._created is None:
-                self._created = asyncio.ensure_future(self._create())
-                # Retrieve a failure even if nobody awaits again (no "never retrieved").
-                self._created.add_done_callback(lambda f: None if f.cancelled() else f.exception())
-            video = await asyncio.shield(self._created)
+    async def created_video_id(self) -> str:
+        """Return the id waited on; for `VideoAPI.render`, once the create has answered.
+
+        Starts the create if nothing has yet (it is still sent once). The render is not
+        waited for. Raises what the create raised, such as `CreateOutcomeUnknownError`
+        (pass it to `VideoAPI.find_created_video`).
+        """
+        if self._video_id is None:
+            await asyncio.shield(self._start_create())
+        assert self._video_id is not None
+        return self._video_id
+
+    def _start_create(self) -> asyncio.Future[Video]:
+        """Start the create once, however many times this object is awaited or iterated."""
+        assert self._create is not None
+        if self._created is None:
+            self._created = asyncio.ensure_future(self._create())
+            self._created.add_done_callback(self._on_created)
+        return self._created
+
+    def _on_created(self, future: asyncio.Future[Video]) -> None:
+        # Retrieving the failure here also means no "exception was never retrieved".
+        if not future.cancelled() and future.exception() is None:
+            video = future.result()
             self._seed, self._video_id = video, video.id
+
+    async def _subscribe(self) -> Subscription[Video]:
+        if self._video_id is None:
+            await asyncio.shield(self._start_create())
         assert self._video_id is not None
         return self._poller.subscribe(
             self._video_id, timeout=self._timeout, seed=self._seed, policy=self._policy

@@ -40,6 +40,7 @@ from videoapi_async import (
     VideoAPIError,
     VideoStatus,
 )
+from videoapi_async._recovery import LOST_CREATE_GRACE
 
 from ._download import Downloader, DownloadError, download_name
 from ._input import InputRow, request_from_json
@@ -59,7 +60,7 @@ __all__ = [
 MAX_SENDS_PER_RUN: Final = 3
 """Creates sent for one row in one run, lost answers included, before leaving it to a re-run."""
 
-LOST_GRACE: Final = 5.0
+LOST_GRACE: Final = LOST_CREATE_GRACE
 """Seconds a server is given to store a create whose answer was lost, before looking."""
 _SUCCESS: Final = frozenset({VideoStatus.READY.value, VideoStatus.PUBLISHED.value})
 

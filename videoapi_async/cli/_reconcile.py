@@ -1,114 +1,11 @@
-"""Finding the video a lost create made, from the account's list of videos. Pure functions.
+"""How ``videoapi batch`` recognises the video of a lost create: the library's rule.
 
-A create whose answer was lost (a reset, a timeout, a kill) may or may not have made a
-video. Each request carries a *marker* the server keeps:
-
-* ``correlation_id``: the tagged create forms document it and every video returns it
-  verbatim, so it is matched exactly;
-* ``name``: the flat form's page lists no ``correlation_id``, so the name is the marker
-  there. Some servers shorten names, so a video whose name is a prefix of the marker (at
-  least `MIN_NAME_PREFIX` characters) matches too, unless that shorter name is itself
-  another request's marker. A named match also needs every field the video echoes
-  (``source_draft_id``, ``recipe_id``, ``palette_id``, ``character_id``, ``voice_id``) to
-  agree with the request.
-
-Exact matches are taken before shortened ones, and a video is given to one request only.
+The rule (markers, shortened names, echoed fields) lives in `videoapi_async._recovery`,
+which `VideoAPI.find_created_video` uses too; this module only names it for the CLI.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Any, Final, Literal, TypeVar
-
-import attrs
-
-from videoapi_async import Video
+from videoapi_async._recovery import ECHOED_FIELDS, MIN_NAME_PREFIX, Marker, could_match, match_lost
 
 __all__ = ["ECHOED_FIELDS", "MIN_NAME_PREFIX", "Marker", "could_match", "match_lost"]
-
-MIN_NAME_PREFIX: Final = 16
-"""The shortest shortened name taken as a match of a longer marker."""
-
-ECHOED_FIELDS: Final = ("source_draft_id", "recipe_id", "palette_id", "character_id", "voice_id")
-"""Fields of the flat form that a video reports back, so a named match can be checked."""
-
-_K = TypeVar("_K")
-
-
-@attrs.frozen(kw_only=True)
-class Marker:
-    """How one create request is recognised among the account's videos.
-
-    Attributes:
-        field: ``"correlation_id"`` or ``"name"``.
-        value: What the request sent in that field.
-        body: The create body sent (its echoed fields check a named match).
-    """
-
-    field: Literal["correlation_id", "name"]
-    value: str
-    body: Mapping[str, Any] = attrs.field(factory=dict)
-
-
-def _echoes_agree(marker: Marker, video: Video) -> bool:
-    return all(
-        getattr(video, name) is None or getattr(video, name) == marker.body.get(name)
-        for name in ECHOED_FIELDS
-    )
-
-
-def _exact(marker: Marker, video: Video) -> bool:
-    if marker.field == "correlation_id":
-        return video.correlation_id == marker.value
-    return video.name == marker.value and _echoes_agree(marker, video)
-
-
-def _shortened(marker: Marker, video: Video, names: Collection[str]) -> bool:
-    name = video.name
-    return (
-        marker.field == "name"
-        and name is not None
-        and len(name) >= MIN_NAME_PREFIX
-        and len(name) < len(marker.value)
-        and marker.value.startswith(name)
-        and name not in names
-        and _echoes_agree(marker, video)
-    )
-
-
-def could_match(marker: Marker, video: Video, names: Collection[str] = ()) -> bool:
-    """Return whether ``video`` could be what a request with ``marker`` made."""
-    return _exact(marker, video) or _shortened(marker, video, names)
-
-
-def match_lost(
-    lost: Sequence[tuple[_K, Marker]],
-    videos: Iterable[Video],
-    *,
-    exclude: Collection[str] = (),
-    names: Collection[str] = (),
-) -> dict[_K, Video]:
-    """Return the video each lost request made, for those found among ``videos``.
-
-    Args:
-        lost: The requests whose answers were lost, each with a key of the caller's.
-        videos: The account's videos, as listed after the server had time to store them.
-        exclude: Ids never to match: videos already owned, or there before the requests.
-        names: Every name marker in use, lost or not: a video named exactly so is that
-            request's, never a shortened match of another.
-    """
-    candidates = [video for video in videos if video.id not in exclude]
-    taken: set[str] = set()
-    found: dict[_K, Video] = {}
-    for exact in (True, False):
-        for key, marker in lost:
-            if key in found:
-                continue
-            for video in candidates:
-                if video.id in taken:
-                    continue
-                if _exact(marker, video) if exact else _shortened(marker, video, names):
-                    found[key] = video
-                    taken.add(video.id)
-                    break
-    return found
