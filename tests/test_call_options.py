@@ -245,7 +245,9 @@ async def test_extras_merge_with_what_the_call_sends(sleeps: Sleeps) -> None:
     recorder = Recorder(lambda r: HTTPResponse.from_json(VIDEO, status=201))
     async with client(recorder, sleeps) as api:
         await api.create_video(source_draft_id="d", extra_body={"logo_url": "https://x/l.png"})
-    assert recorder.requests[-1].json() == {"source_draft_id": "d", "logo_url": "https://x/l.png"}
+    sent = recorder.requests[-1].json()
+    assert sent.pop("correlation_id").startswith("videoapi-async-")  # none was given
+    assert sent == {"source_draft_id": "d", "logo_url": "https://x/l.png"}
 
 
 @pytest.mark.parametrize(

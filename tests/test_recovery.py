@@ -260,3 +260,16 @@ async def test_create_videos_results_are_recoverable() -> None:
         ]
     assert len({post["correlation_id"] for post in server.posts}) == 2
     assert sorted(video.id for video in found if video is not None) == ["vid-1", "vid-2"]
+
+
+async def test_a_correlation_id_in_extra_body_is_the_one_recorded() -> None:
+    """A correlation id sent through extra_body is what the error holds and what finds it."""
+    server = Server(FakeTime(), echo_flat=False)
+    async with client(server) as api:
+        with pytest.raises(CreateOutcomeUnknownError) as info:
+            await api.create_video(WORKFLOW, extra_body={"correlation_id": "via-extra"})
+        video = await api.find_created_video(info.value)
+    assert server.posts[0]["correlation_id"] == "via-extra"
+    assert info.value.correlation_id == "via-extra"
+    assert video is not None
+    assert video.correlation_id == "via-extra"
