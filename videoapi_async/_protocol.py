@@ -1,7 +1,7 @@
 """The API's protocol as pure functions: no sockets, no event loop, no aiohttp.
 
-Build paths and request bodies (strictly), decipher responses (every status maps to a
-result or to one exception of `_errors`), and read ``Retry-After``.
+Build paths, decipher responses (every status maps to a result or to one exception of
+`_errors`), read response bodies into models, and read ``Retry-After``.
 """
 
 from __future__ import annotations
