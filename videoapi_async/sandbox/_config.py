@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -71,6 +71,23 @@ def _check_seconds(owner: str, name: str, value: float) -> None:
         or value < 0
     ):
         raise ValueError(f"{owner}.{name} must be a number of seconds >= 0, got {value!r}")
+
+
+def _check_fault_rates(
+    owner: str, name: str, rates: Mapping[str, float], kinds: Sequence[str], target: str
+) -> None:
+    for kind, rate in rates.items():
+        if kind not in kinds:
+            raise ValueError(
+                f"{owner}.{name} has an unknown fault kind {kind!r}: use one of {', '.join(kinds)}"
+            )
+        _check_fraction(owner, f"{name}[{kind!r}]", rate)
+    total = sum(rates.values())
+    if total > 1 + 1e-9:
+        raise ValueError(
+            f"{owner}.{name} add up to {total:g}, but at most one fault hits {target}, so "
+            "they must add up to at most 1: lower them"
+        )
 
 
 def _fraction(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
@@ -151,19 +168,7 @@ class RouteFaults:
     latency_jitter: float = attrs.field(default=0.0, validator=_seconds)
 
     def __attrs_post_init__(self) -> None:
-        for kind, rate in self.rates.items():
-            if kind not in FAULT_KINDS:
-                raise ValueError(
-                    f"RouteFaults.rates has an unknown fault kind {kind!r}: "
-                    f"use one of {', '.join(FAULT_KINDS)}"
-                )
-            _check_fraction("RouteFaults", f"rates[{kind!r}]", rate)
-        total = sum(self.rates.values())
-        if total > 1 + 1e-9:
-            raise ValueError(
-                f"RouteFaults.rates add up to {total:g}, but at most one fault hits a "
-                "request, so they must add up to at most 1: lower them"
-            )
+        _check_fault_rates("RouteFaults", "rates", self.rates, FAULT_KINDS, "a request")
 
 
 def _freeze_routes(value: Mapping[str, RouteFaults]) -> Mapping[str, RouteFaults]:
@@ -382,19 +387,9 @@ class WebhookConfig:
             or timeout <= 0
         ):
             raise ValueError(f"WebhookConfig.timeout must be seconds > 0, got {timeout!r}")
-        for kind, rate in self.fault_rates.items():
-            if kind not in WEBHOOK_FAULT_KINDS:
-                raise ValueError(
-                    f"WebhookConfig.fault_rates has an unknown fault kind {kind!r}: "
-                    f"use one of {', '.join(WEBHOOK_FAULT_KINDS)}"
-                )
-            _check_fraction("WebhookConfig", f"fault_rates[{kind!r}]", rate)
-        total = sum(self.fault_rates.values())
-        if total > 1 + 1e-9:
-            raise ValueError(
-                f"WebhookConfig.fault_rates add up to {total:g}, but at most one fault hits "
-                "a delivery, so they must add up to at most 1: lower them"
-            )
+        _check_fault_rates(
+            "WebhookConfig", "fault_rates", self.fault_rates, WEBHOOK_FAULT_KINDS, "a delivery"
+        )
 
 
 def _check_port(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
