@@ -16,7 +16,7 @@ from typing import TextIO
 
 from ._app import Sandbox
 from ._config import FAULT_KINDS, SandboxConfig
-from ._options import config_from_options
+from ._options import OPTION_NAMES, config_from_options
 
 __all__ = ["build_arg_parser", "config_from_args", "main", "serve"]
 
@@ -150,35 +150,7 @@ def build_arg_parser(parser: argparse.ArgumentParser | None = None) -> argparse.
 
 def config_from_args(namespace: argparse.Namespace) -> SandboxConfig:
     """Build the :class:`SandboxConfig` that parsed arguments ask for (``ValueError`` if bad)."""
-    names = (
-        "host",
-        "port",
-        "api_key",
-        "seed",
-        "time_scale",
-        "min_duration",
-        "max_duration",
-        "failure_rate",
-        "cancel_rate",
-        "stop_rate",
-        "publish_rate",
-        "unknown_progress_rate",
-        "null_unset_fields",
-        "preload_videos",
-        "fault_rate",
-        "fault_kinds",
-        "latency",
-        "retry_after",
-        "rate_limit",
-        "burst",
-        "voice_min_duration",
-        "voice_max_duration",
-        "voice_failure_rate",
-        "webhook_url",
-        "webhook_secret",
-        "webhook_delay",
-    )
-    return config_from_options({name: getattr(namespace, name, None) for name in names})
+    return config_from_options({name: getattr(namespace, name, None) for name in OPTION_NAMES})
 
 
 async def serve(config: SandboxConfig, *, out: TextIO | None = None) -> None:
