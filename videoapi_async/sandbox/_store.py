@@ -15,21 +15,10 @@ from videoapi_async._contract import SCENE_TYPES
 from ._config import RenderProfile
 from ._routes import MEDIA_PREFIX
 from ._state import TERMINAL_STATUSES, RenderPlan, check_status, plan_render, render_state
-from ._validation import CreateRequest
+from ._validation import VIDEO_FIELDS_AFTER_URLS, VIDEO_FIELDS_BEFORE_URLS, CreateRequest
 
 __all__ = ["VideoRecord", "VideoStore", "VideoViews", "dump_json"]
 
-_VIDEO_OPTIONAL: Final = (
-    "name",
-    "source_draft_id",
-    "recipe_id",
-    "template_id",
-    "palette_id",
-    "character_id",
-    "voice_id",
-    "scenes",
-)
-_VIDEO_OPTIONAL_TAIL: Final = ("metadata", "correlation_id", "palette", "global_media_elements")
 _SCENE_OPTIONAL: Final = {
     SCENE_TYPES[0]: ("media", "texts", "transcript", "voice_recording_url"),
     SCENE_TYPES[1]: ("media_elements", "texts_elements", "transcript", "voice_recording_url"),
@@ -240,7 +229,7 @@ class VideoViews:
         view["progress"] = progress
         view["req_id"] = plan.req_id
         view["draft_id"] = plan.draft_id
-        for key in _VIDEO_OPTIONAL[1:]:
+        for key in VIDEO_FIELDS_BEFORE_URLS[1:]:
             if key in fields:
                 view[key] = self._scenes(fields[key]) if key == "scenes" and nulls else fields[key]
             elif nulls:
@@ -251,7 +240,7 @@ class VideoViews:
             view["download_url"] = self.download_url(plan.video_id)
         elif nulls:
             view["download_url"] = None
-        for key in _VIDEO_OPTIONAL_TAIL:
+        for key in VIDEO_FIELDS_AFTER_URLS:
             if key in fields:
                 value = fields[key]
                 if key == "global_media_elements" and nulls:

@@ -36,6 +36,8 @@ from videoapi_async._contract import (
 
 __all__ = [
     "CREATE_FORMS",
+    "VIDEO_FIELDS_AFTER_URLS",
+    "VIDEO_FIELDS_BEFORE_URLS",
     "BodyError",
     "CreateRequest",
     "decode_json_body",
@@ -50,7 +52,7 @@ CREATE_FORMS: Final = ("source_draft", *CREATE_FORM_TAGS)
 """The create-request forms: the flat reference-page form, then the three tagged ones."""
 
 _SCHEME_RE: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://([^/?#]*)")
-_ECHOED: Final = (
+VIDEO_FIELDS_BEFORE_URLS: Final = (
     "name",
     "source_draft_id",
     "recipe_id",
@@ -59,11 +61,11 @@ _ECHOED: Final = (
     "character_id",
     "voice_id",
     "scenes",
-    "metadata",
-    "correlation_id",
-    "palette",
-    "global_media_elements",
 )
+"""The create fields a Video echoes before its URLs, in the order the API shows them."""
+VIDEO_FIELDS_AFTER_URLS: Final = ("metadata", "correlation_id", "palette", "global_media_elements")
+"""The create fields a Video echoes after its URLs, in the order the API shows them."""
+_ECHOED: Final = VIDEO_FIELDS_BEFORE_URLS + VIDEO_FIELDS_AFTER_URLS
 
 
 class BodyError(Exception):
