@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 import attrs
@@ -32,6 +32,7 @@ __all__ = [
     "TokenBucket",
     "choose_fault",
     "gateway_page",
+    "pick_kind",
 ]
 
 AFTER_HANDLING_KINDS: Final = frozenset(
@@ -77,9 +78,14 @@ class Fault:
 
 def choose_fault(rates: RouteFaults, draw: float) -> str | None:
     """Return the fault kind that the uniform ``draw`` in ``[0, 1)`` selects, if any."""
+    return pick_kind(rates.rates, FAULT_KINDS, draw)
+
+
+def pick_kind(rates: Mapping[str, float], kinds: Sequence[str], draw: float) -> str | None:
+    """Return the one of ``kinds`` that ``draw`` in ``[0, 1)`` selects under ``rates``, if any."""
     cumulative = 0.0
-    for kind in FAULT_KINDS:
-        rate = rates.rates.get(kind, 0.0)
+    for kind in kinds:
+        rate = rates.get(kind, 0.0)
         if rate <= 0:
             continue
         cumulative += rate

@@ -14,6 +14,7 @@ from typing import Final
 import attrs
 
 from ._config import WEBHOOK_FAULT_KINDS, WebhookConfig, _optional_seconds
+from ._faults import pick_kind
 
 __all__ = [
     "WebhookDelivery",
@@ -138,13 +139,5 @@ class WebhookFaultInjector:
             return self._queue.popleft()
         if not self._rates:
             return None
-        draw = self._rng.random()
-        cumulative = 0.0
-        for kind in WEBHOOK_FAULT_KINDS:
-            rate = self._rates.get(kind, 0.0)
-            if rate <= 0:
-                continue
-            cumulative += rate
-            if draw < cumulative:
-                return WebhookFault(kind)
-        return None
+        kind = pick_kind(self._rates, WEBHOOK_FAULT_KINDS, self._rng.random())
+        return WebhookFault(kind) if kind is not None else None
