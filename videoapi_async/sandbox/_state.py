@@ -41,6 +41,7 @@ __all__ = [
     "STATUSES",
     "SUCCESS_STATUSES",
     "TERMINAL_STATUSES",
+    "WORDS_PER_SECOND",
     "RenderPlan",
     "check_status",
     "plan_render",
@@ -52,7 +53,8 @@ STATUSES: Final = VIDEO_STATUSES
 
 _QUEUED_UNTIL: Final = 0.1
 _STARTED_UNTIL: Final = 0.2
-_WORDS_PER_SECOND: Final = 2.5
+WORDS_PER_SECOND: Final = 2.5
+"""How fast the sandbox's narrator speaks: it sets scene lengths and voice-preview audio."""
 
 
 def check_status(status: str) -> str:
@@ -95,7 +97,7 @@ def scene_lengths(rng: random.Random, scenes: Sequence[dict[str, Any]]) -> tuple
         transcript = scene.get("transcript")
         words = len(transcript.split()) if isinstance(transcript, str) else 0
         if words:
-            lengths.append(round(max(2.0, words / _WORDS_PER_SECOND), 2))
+            lengths.append(round(max(2.0, words / WORDS_PER_SECOND), 2))
         else:
             lengths.append(round(rng.uniform(3.0, 12.0), 2))
     return tuple(lengths)

@@ -18,6 +18,7 @@ import attrs
 from videoapi_async._contract import VOICE_PREVIEW_STATUSES
 
 from ._config import VoicePreviewProfile
+from ._state import WORDS_PER_SECOND
 
 __all__ = [
     "VOICE_STATUSES",
@@ -31,7 +32,6 @@ __all__ = [
 VOICE_STATUSES: Final = VOICE_PREVIEW_STATUSES
 """The statuses of a voice-preview task (the OpenAPI document's ``StatusTypes``)."""
 
-_WORDS_PER_SECOND: Final = 2.5
 _SAMPLE_RATE: Final = 8000
 _MAX_AUDIO_SECONDS: Final = 8.0
 
@@ -180,7 +180,7 @@ class VoiceTaskStore:
 
 def wav_bytes(transcript: str) -> bytes:
     """Return a small WAV file (8 kHz, 8-bit mono silence) as long as ``transcript`` reads."""
-    seconds = min(max(len(transcript.split()) / _WORDS_PER_SECOND, 0.5), _MAX_AUDIO_SECONDS)
+    seconds = min(max(len(transcript.split()) / WORDS_PER_SECOND, 0.5), _MAX_AUDIO_SECONDS)
     samples = int(seconds * _SAMPLE_RATE)
     header = b"RIFF" + struct.pack("<I", 36 + samples) + b"WAVE"
     fmt = b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, _SAMPLE_RATE, _SAMPLE_RATE, 1, 8)
