@@ -471,16 +471,18 @@ def _fast_scenes(raw: Any) -> tuple[Scene, ...] | None:
         else:
             media = get("media")
             texts = get("texts")
-            if media is not None:
-                if type(media) is not list or not all(type(m) is str for m in media):
-                    return None
-                media = tuple(media)
-            if texts is not None:
-                if type(texts) is not list or not all(type(t) is str for t in texts):
-                    return None
-                texts = tuple(texts)
+            if media is not None and (media := _fast_strs(media)) is None:
+                return None
+            if texts is not None and (texts := _fast_strs(texts)) is None:
+                return None
             scenes.append(_build_override_scene(name, media, texts, transcript, recording))
     return tuple(scenes)
+
+
+def _fast_strs(raw: Any) -> tuple[str, ...] | None:
+    if type(raw) is not list or not all(type(item) is str for item in raw):
+        return None
+    return tuple(raw)
 
 
 def _fast_media(raw: Any) -> tuple[MediaElement, ...] | None:
