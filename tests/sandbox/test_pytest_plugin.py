@@ -156,3 +156,30 @@ def test_without_pytest_asyncio_only_the_fixtures_fail(tmp_path: Path) -> None:
     assert "1 passed" in result.stdout, result.stdout
     assert "1 error" in result.stdout, result.stdout
     assert "needs pytest-asyncio" in result.stdout
+
+
+def test_loading_the_plugin_imports_no_server_or_client_code() -> None:
+    """The plugin every pytest run loads imports neither aiohttp, the sandbox nor the client."""
+    code = (
+        "import sys\n"
+        "import videoapi_async.sandbox.pytest_plugin\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] == 'aiohttp'\n"
+        "               or m.startswith(('videoapi_async._client', 'videoapi_async.sandbox._')))\n"
+        "print(heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_public_names_load_on_first_use() -> None:
+    """Importing the package is light, and every name in __all__ still resolves when used."""
+    code = (
+        "import sys\n"
+        "import videoapi_async, videoapi_async.sandbox as sb\n"
+        "assert 'aiohttp' not in sys.modules, 'import alone loaded aiohttp'\n"
+        "missing = [n for n in videoapi_async.__all__ if not hasattr(videoapi_async, n)]\n"
+        "missing += [n for n in sb.__all__ if not hasattr(sb, n)]\n"
+        "print(missing)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

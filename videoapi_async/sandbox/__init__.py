@@ -132,26 +132,27 @@ on x86_64, AMD EPYC (2 CPUs), Python 3.11.7, aiohttp 3.14.5.
 
 import importlib
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._app import Sandbox
-from ._clock import ManualClock, SimulatedTimeLoop, run_in_simulated_time
-from ._config import (
-    FAULT_KINDS,
-    WEBHOOK_EVENTS,
-    WEBHOOK_FAULT_KINDS,
-    FaultConfig,
-    RenderProfile,
-    RouteFaults,
-    SandboxConfig,
-    ServerRateLimit,
-    VoicePreviewProfile,
-    WebhookConfig,
-)
-from ._options import config_from_options
-from ._routes import ROUTE_KEYS
-from ._stats import RenderTiming, SandboxStats
-from ._webhook_faults import WebhookDelivery
+if TYPE_CHECKING:
+    from ._app import Sandbox
+    from ._clock import ManualClock, SimulatedTimeLoop, run_in_simulated_time
+    from ._config import (
+        FAULT_KINDS,
+        WEBHOOK_EVENTS,
+        WEBHOOK_FAULT_KINDS,
+        FaultConfig,
+        RenderProfile,
+        RouteFaults,
+        SandboxConfig,
+        ServerRateLimit,
+        VoicePreviewProfile,
+        WebhookConfig,
+    )
+    from ._options import config_from_options
+    from ._routes import ROUTE_KEYS
+    from ._stats import RenderTiming, SandboxStats
+    from ._webhook_faults import WebhookDelivery
 
 __all__ = [
     "FAULT_KINDS",
@@ -174,6 +175,30 @@ __all__ = [
     "config_from_options",
     "run_in_simulated_time",
 ]
+
+_WHERE: dict[str, str] = {
+    "FAULT_KINDS": "_config",
+    "FaultConfig": "_config",
+    "ManualClock": "_clock",
+    "ROUTE_KEYS": "_routes",
+    "RenderProfile": "_config",
+    "RenderTiming": "_stats",
+    "RouteFaults": "_config",
+    "Sandbox": "_app",
+    "SandboxConfig": "_config",
+    "SandboxStats": "_stats",
+    "ServerRateLimit": "_config",
+    "SimulatedTimeLoop": "_clock",
+    "VoicePreviewProfile": "_config",
+    "WEBHOOK_EVENTS": "_config",
+    "WEBHOOK_FAULT_KINDS": "_config",
+    "WebhookConfig": "_config",
+    "WebhookDelivery": "_webhook_faults",
+    "config_from_options": "_options",
+    "run_in_simulated_time": "_clock",
+}
+"""Which module defines each public name (imported on first use, so that importing
+the pytest plugin loads no server code)."""
 
 # Names this package exported before it was cut to what a user configures: still
 # importable for a while, with a DeprecationWarning naming the replacement.
@@ -223,7 +248,11 @@ _MOVED: dict[str, tuple[str, str]] = {
 
 
 def __getattr__(name: str) -> Any:
-    """Resolve a name this package no longer exports, with a DeprecationWarning."""
+    """Import a public name on first use; resolve a former name with a DeprecationWarning."""
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
     if name not in _MOVED:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     module, attribute = _MOVED[name]
@@ -238,3 +267,7 @@ def __getattr__(name: str) -> Any:
         stacklevel=2,
     )
     return getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
