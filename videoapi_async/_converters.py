@@ -64,6 +64,7 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_S = TypeVar("_S", bound=OpenEnum)
 
 converter: Final = cattrs.Converter(detailed_validation=True)
 
@@ -109,15 +110,9 @@ def _structure_float(value: Any, _: object) -> float:
     raise TypeError(f"expected a number, got {_describe(value)}")
 
 
-def _structure_status(value: Any, _: object) -> VideoStatus:
+def _structure_status(value: Any, cls: type[_S]) -> _S:
     if isinstance(value, str):
-        return VideoStatus(value)
-    raise TypeError(f"expected a status string, got {_describe(value)}")
-
-
-def _structure_voice_status(value: Any, _: object) -> VoicePreviewStatus:
-    if isinstance(value, str):
-        return VoicePreviewStatus(value)
+        return cls(value)
     raise TypeError(f"expected a status string, got {_describe(value)}")
 
 
@@ -183,7 +178,7 @@ def _configure() -> Callable[[Any, Any], Video]:
     converter.register_structure_hook(int, _structure_int)
     converter.register_structure_hook(float, _structure_float)
     converter.register_structure_hook(VideoStatus, _structure_status)
-    converter.register_structure_hook(VoicePreviewStatus, _structure_voice_status)
+    converter.register_structure_hook(VoicePreviewStatus, _structure_status)
 
     converter.register_structure_hook(
         OverrideScene,
