@@ -1,4 +1,4 @@
-"""The API's data, as frozen attrs classes.
+"""Videos, their parts and the create-request forms, as frozen attrs classes.
 
 Responses (`Video`, `VideoMetadata`, ...) are read tolerantly by the converter in
 `_converters`: unknown fields are kept in the read-only ``extra``, ``null`` optionals
