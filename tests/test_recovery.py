@@ -273,3 +273,34 @@ async def test_a_correlation_id_in_extra_body_is_the_one_recorded() -> None:
     assert info.value.correlation_id == "via-extra"
     assert video is not None
     assert video.correlation_id == "via-extra"
+
+
+async def test_an_error_naming_the_video_returns_it_without_waiting() -> None:
+    """When the lost answer named the new video, that video is read at once, no grace."""
+    time = FakeTime()
+    video = {"id": "vid-9", "status": "processing", "req_id": "r", "draft_id": "d"}
+    video["video_player_url"] = ""
+    seen: list[str] = []
+
+    def handler(request: HTTPRequest) -> HTTPResponse:
+        seen.append(f"{request.method} {request.path}")
+        return HTTPResponse.from_json(video)
+
+    error = CreateOutcomeUnknownError(
+        "lost",
+        body={"type": "workflow", "correlation_id": "c"},
+        cause=APIConnectionError("reset", method="POST", path="/videos", request_sent=True),
+        video_id="vid-9",
+    )
+    async with VideoAPI(
+        "k",
+        base_url=BASE_URL,
+        transport=MockTransport(handler),
+        clock=time.clock,
+        sleep=time.sleep,
+    ) as api:
+        found = await api.find_created_video(error)
+    assert found is not None
+    assert found.id == "vid-9"
+    assert seen == ["GET /videos/vid-9"]
+    assert time.sleeps == []
