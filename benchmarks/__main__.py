@@ -39,9 +39,12 @@ from benchmarks._sections import (
     run_pressure,
     run_waiting,
 )
+from benchmarks._startup import run_startup
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("percall", "waiting", "crossover", "pressure", "bulk", "profile")
+SECTIONS = ("percall", "waiting", "crossover", "pressure", "bulk", "startup", "profile")
+WALL_LIMIT = 1.3  # get_video wall time per call, sequential, / raw aiohttp
+STARTUP_AIM = 3.0  # ``videoapi --help`` wall time / ``python -c pass``: reported, an aim
 
 
 def _log(message: str) -> None:
@@ -90,6 +93,16 @@ def targets(sections: dict[str, Any]) -> list[dict[str, Any]]:
                     "met": ratio <= limit,
                 }
             )
+        wall = data.get("wall_ratios", {}).get("videoapi_async/aiohttp_raw")
+        if operation == "get_video" and wall is not None:
+            found.append(
+                {
+                    "target": f"get_video wall time per call: videoapi_async / aiohttp_raw "
+                    f"≤ {WALL_LIMIT}",
+                    "measured": f"{wall['median']:.3f}",
+                    "met": wall["median"] <= WALL_LIMIT,
+                }
+            )
     for row in sections.get("waiting", []):
         if row["label"] not in (STRATEGY_AUTO, STRATEGY_NEVER, STRATEGY_SEEDED) or row.get("round"):
             continue
@@ -126,7 +139,33 @@ def targets(sections: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": within >= 0.95,
             }
         )
+    startup = sections.get("startup")
+    if startup is not None:
+        wall = startup["wall"]
+        found.append(
+            {
+                "target": f"videoapi --help wall time / python -c pass: aim ≤ {STARTUP_AIM:g}",
+                "measured": f"{wall['ratio']['median']:.1f} ({wall['help_ms_median']:.0f} ms "
+                f"/ {wall['python_pass_ms_median']:.0f} ms)",
+                "met": wall["ratio"]["median"] <= STARTUP_AIM,
+            }
+        )
     return found
+
+
+def previous_pressure(json_path: Path) -> dict[str, Any] | None:
+    """Return the pressure rows of the newest run saved before ``json_path``, beside it."""
+    older = sorted(
+        (p for p in json_path.parent.glob("run-*.json") if p.name < json_path.name),
+        reverse=True,
+    )
+    for path in older:
+        if path.name.endswith("-quick.json"):
+            continue
+        rows = json.loads(path.read_text()).get("sections", {}).get("pressure")
+        if rows:
+            return {"run": path.name, "rows": rows}
+    return None
 
 
 def run(plan: Plan, sections: tuple[str, ...], candidates: tuple[str, ...]) -> dict[str, Any]:
@@ -159,6 +198,9 @@ def run(plan: Plan, sections: tuple[str, ...], candidates: tuple[str, ...]) -> d
         if "bulk" in sections:
             _log("5. creates with waits started as each create answers")
             out["bulk"] = run_bulk(server, plan, _log)
+        if "startup" in sections:
+            _log("startup")
+            out["startup"] = run_startup(rounds=plan.startup_rounds)
         if "profile" in sections:
             _log("profile")
             out["profile"] = run_profile(
@@ -172,6 +214,28 @@ def run(plan: Plan, sections: tuple[str, ...], candidates: tuple[str, ...]) -> d
     results["targets"] = targets(out)
     results["seconds"] = round(time.monotonic() - started, 1)
     return results
+
+
+def _load_report(path: Path) -> dict[str, Any]:
+    """Read a saved run, checked against the current targets."""
+    results: dict[str, Any] = json.loads(path.read_text())
+    results["targets"] = targets(results["sections"])
+    if "pressure" in results["sections"] and "pressure_previous" not in results:
+        results["pressure_previous"] = previous_pressure(path)
+    return results
+
+
+def _pick_batches(plan: Plan, spec: str, parser: argparse.ArgumentParser) -> Plan:
+    """Return ``plan`` waiting only on the batch sizes named in ``spec``."""
+    rounds = dict(zip(plan.batch_sizes, plan.batch_rounds, strict=True))
+    try:
+        sizes = tuple(int(s) for s in spec.split(",") if s.strip())
+    except ValueError:
+        parser.error(f"--batches takes sizes such as 1000,10000, not {spec!r}")
+    unknown = [size for size in sizes if size not in rounds]
+    if unknown or not sizes:
+        parser.error(f"--batches: choose among {', '.join(map(str, rounds))}")
+    return attrs.evolve(plan, batch_sizes=sizes, batch_rounds=tuple(rounds[n] for n in sizes))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,8 +256,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--report",
         type=Path,
+        action="append",
         metavar="JSON",
-        help="run nothing: print (and with --write-readme, write) the tables of a saved run",
+        help="run nothing: print (and with --write-readme, write) the tables of a saved run; "
+        "given again, an earlier run's sections that the first lacks follow, each under "
+        "its own date and machine",
+    )
+    parser.add_argument(
+        "--batches",
+        metavar="SIZES",
+        help="comma-separated subset of the plan's batch sizes for the waiting section "
+        "(e.g. 10000)",
     )
     parser.add_argument(
         "--candidate",
@@ -210,12 +283,24 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown section(s): {', '.join(unknown)}")
     if args.quick and args.write_readme and args.report is None:
         parser.error("--write-readme takes a full run; --quick is a smoke test")
+    earlier: list[tuple[Path, dict[str, Any]]] = []
     if args.report is not None:
-        results = json.loads(args.report.read_text())
-        json_path = args.report
-        chart_path = args.report.with_suffix(".png")
+        json_path = args.report[0]
+        results = _load_report(json_path)
+        shown = set(results["sections"])
+        for path in args.report[1:]:
+            other = _load_report(path)
+            missing = {k: v for k, v in other["sections"].items() if k not in shown}
+            if missing:
+                shown |= set(missing)
+                other["sections"] = missing
+                other["targets"] = targets(missing)
+                earlier.append((path, other))
+        chart_path = json_path.with_suffix(".png")
     else:
         plan = QUICK if args.quick else FULL
+        if args.batches:
+            plan = _pick_batches(plan, args.batches, parser)
         results = run(plan, sections, tuple(args.candidate))
         results["quick"] = args.quick
         output = args.output
@@ -227,12 +312,19 @@ def main(argv: list[str] | None = None) -> int:
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         name = f"run-{stamp}{'-quick' if args.quick else ''}"
         json_path = output / f"{name}.json"
+        if "pressure" in results["sections"]:
+            results["pressure_previous"] = previous_pressure(json_path)
         json_path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
         chart_path = output / f"{name}.png"
     charted = "waiting" in results["sections"] and draw_chart(
         results["sections"]["waiting"], chart_path
     )
     block = render_markdown(results)
+    for path, other in earlier:
+        block += (
+            f"\n#### From an earlier run, `results/{path.name}`: "
+            f"{', '.join(other['sections'])}\n\n{render_markdown(other)}"
+        )
     print(block)
     _log(f"results: {json_path}" + (f", chart: {chart_path}" if charted else ""))
     if args.report is None:
@@ -241,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         write_readme(
             HERE / "README.md",
             block,
-            json_name=json_path.name,
+            json_names=[json_path.name, *(path.name for path, _ in earlier)],
             chart_name=chart_path.name if charted else None,
         )
     return 0

@@ -71,6 +71,13 @@ async def _measure(
             "min": min(pairs),
             "max": max(pairs),
         }
+    for stack in stacks[1:]:
+        pairs = [a / b for a, b in zip(wall[base], wall[stack.name], strict=True) if b > 0]
+        summary.setdefault("wall_ratios", {})[f"{base}/{stack.name}"] = {
+            "median": statistics.median(pairs),
+            "min": min(pairs),
+            "max": max(pairs),
+        }
     for stack in stacks[3:]:  # candidate builds against the installed client
         pairs = [c / a for a, c in zip(cpu[base], cpu[stack.name], strict=True) if a > 0]
         summary["ratios"][f"{stack.name}/{base}"] = {

@@ -38,6 +38,8 @@ class Plan:
     bulk_min_duration: float = 3.0
     bulk_max_duration: float = 6.0
     bulk_cap: float = 10.0
+    # startup: ``videoapi --help`` against ``python -c pass``
+    startup_rounds: int = 15
     # profile
     profile_calls: int = 2000
     profile_batch: int = 2000
@@ -67,6 +69,7 @@ QUICK = Plan(
     bulk_creates=20,
     bulk_min_duration=0.5,
     bulk_max_duration=1.0,
+    startup_rounds=2,
     profile_calls=200,
     profile_batch=50,
     poll_overrides=(("first_poll", 0.2), ("min_interval", 0.05), ("max_interval", 1.0)),

@@ -48,6 +48,11 @@ def percall_table(section: dict[str, Any]) -> str:
         rows.append(
             [operation, *(round(cpu[n], 1) for n in names[:3])]
             + [round(ratios[f"{names[0]}/{n}"]["median"], 3) for n in names[1:3]]
+            + [
+                round(data["wall_ratios"][f"{names[0]}/{names[1]}"]["median"], 3)
+                if "wall_ratios" in data
+                else "n/a"
+            ]
         )
     header = [
         "call",
@@ -56,6 +61,7 @@ def percall_table(section: dict[str, Any]) -> str:
         "httpx + pydantic µs",
         "(a)/(b)",
         "(a)/(c)",
+        "wall (a)/(b)",
     ]
     return _table(header, rows)
 
@@ -167,32 +173,59 @@ def crossover_table(rows: list[dict[str, Any]]) -> str:
     return _table(header, out)
 
 
-def pressure_table(rows: list[dict[str, Any]]) -> str:
-    """Section 4: the batch under the sandbox's rate limit."""
-    out = [
-        [
-            row["label"],
-            row["renders"],
-            row["http_429"],
-            row["completion_s"],
-            row["requests_per_render"],
-            row["detect_p95_s"],
-            f"{row['completed']:,} / {row['renders']:,}",
-            row["errors"],
-        ]
-        for row in rows
-    ]
+def pressure_table(rows: list[dict[str, Any]], previous: dict[str, Any] | None = None) -> str:
+    """Section 4: the batch under the sandbox's rate limit, beside the previous saved run."""
+    before = {row["label"]: row for row in (previous or {}).get("rows", [])}
+    out = []
+    for row in rows:
+        old = before.get(row["label"])
+        out.append(
+            [
+                row["label"],
+                row["renders"],
+                row["http_429"],
+                "n/a" if old is None else old["http_429"],
+                row["completion_s"],
+                "n/a" if old is None else old["completion_s"],
+                row["requests_per_render"],
+                row["detect_p95_s"],
+                f"{row['completed']:,} / {row['renders']:,}",
+                row["errors"],
+            ]
+        )
     header = [
         "strategy",
         "renders",
         "429s",
+        "429s before",
         "completion s",
+        "completion s before",
         "requests / render",
         "detect p95 s",
         "finished / renders",
         "errors seen",
     ]
-    return _table(header, out)
+    table = _table(header, out)
+    if previous is not None:
+        table += (
+            f'\n\n"Before" is the previous saved run, `results/{previous["run"]}` (another '
+            "run, so another moment of the shared machine; n/a where it had no such strategy)."
+        )
+    return table
+
+
+def startup_table(startup: dict[str, Any]) -> str:
+    """``videoapi --help`` against ``python -c pass``: wall and CPU time, median."""
+    rows = [
+        [
+            kind,
+            round(startup[kind]["help_ms_median"], 1),
+            round(startup[kind]["python_pass_ms_median"], 1),
+            round(startup[kind]["ratio"]["median"], 2),
+        ]
+        for kind in ("wall", "cpu")
+    ]
+    return _table(["time", "videoapi --help ms", "python -c pass ms", "ratio"], rows)
 
 
 def bulk_table(rows: list[dict[str, Any]]) -> str:
@@ -281,12 +314,17 @@ def render_markdown(results: dict[str, Any]) -> str:
             crossover_table(sections["crossover"]),
         ]
     if "pressure" in sections:
-        parts += ["#### 4. Under a server rate limit", pressure_table(sections["pressure"])]
+        parts += [
+            "#### 4. Under a server rate limit",
+            pressure_table(sections["pressure"], results.get("pressure_previous")),
+        ]
     if "bulk" in sections:
         parts += [
             "#### 5. Creates with waits started as each create answers",
             bulk_table(sections["bulk"]),
         ]
+    if "startup" in sections:
+        parts += ["#### Startup of the command line", startup_table(sections["startup"])]
     if "profile" in sections:
         parts += [
             "#### Profile of one get_video",
@@ -295,14 +333,16 @@ def render_markdown(results: dict[str, Any]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def write_readme(readme: Path, block: str, *, json_name: str, chart_name: str | None) -> None:
+def write_readme(
+    readme: Path, block: str, *, json_names: list[str], chart_name: str | None
+) -> None:
     """Replace the text between the result markers of ``readme`` with ``block``."""
     text = readme.read_text()
     if START not in text or END not in text:
         raise RuntimeError(f"{readme} has no {START} ... {END} markers")
     head, _, rest = text.partition(START)
     _, _, tail = rest.partition(END)
-    files = f"Raw results: `results/{json_name}`"
+    files = "Raw results: " + ", ".join(f"`results/{name}`" for name in json_names)
     if chart_name:
         files += f"; chart: `results/{chart_name}`"
     readme.write_text(f"{head}{START}\n{block}\n{files}.\n{END}{tail}")
