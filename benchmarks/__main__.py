@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         metavar="JSON",
         help="run nothing: print (and with --write-readme, write) the tables of a saved run; "
-        "given again, an earlier run's sections that the first lacks follow, each under "
+        "given again, the sections of another run that the first lacks follow, each under "
         "its own date and machine",
     )
     parser.add_argument(
@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     block = render_markdown(results)
     for path, other in earlier:
         block += (
-            f"\n#### From an earlier run, `results/{path.name}`: "
+            f"\n#### From another run, `results/{path.name}`: "
             f"{', '.join(other['sections'])}\n\n{render_markdown(other)}"
         )
     print(block)

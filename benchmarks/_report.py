@@ -173,9 +173,18 @@ def crossover_table(rows: list[dict[str, Any]]) -> str:
     return _table(header, out)
 
 
+# Strategies that earlier runs named otherwise: the 10 req/s cap was once the default.
+_FORMER_LABELS = {
+    "videoapi_async (auto, default 10 req/s budget)": "videoapi_async (auto, 10 req/s cap)"
+}
+
+
 def pressure_table(rows: list[dict[str, Any]], previous: dict[str, Any] | None = None) -> str:
     """Section 4: the batch under the sandbox's rate limit, beside the previous saved run."""
-    before = {row["label"]: row for row in (previous or {}).get("rows", [])}
+    before = {
+        _FORMER_LABELS.get(row["label"], row["label"]): row
+        for row in (previous or {}).get("rows", [])
+    }
     out = []
     for row in rows:
         old = before.get(row["label"])
@@ -295,7 +304,7 @@ def render_markdown(results: dict[str, Any]) -> str:
     if results.get("quick"):
         parts.append("**Quick run (`--quick`): tiny sizes; a smoke test, not a measurement.**")
     sections = results["sections"]
-    if "targets" in results:
+    if results.get("targets"):
         rows = [
             [t["target"], t["measured"], "yes" if t["met"] else "**no**"]
             for t in results["targets"]
