@@ -304,3 +304,15 @@ async def test_an_error_naming_the_video_returns_it_without_waiting() -> None:
     assert found.id == "vid-9"
     assert seen == ["GET /videos/vid-9"]
     assert time.sleeps == []
+
+
+async def test_views_share_what_the_client_learnt_about_echoes() -> None:
+    """A flat create answered through a with_options view teaches the parent client too."""
+    server = Server(FakeTime(), echo_flat=True, lose=False)
+    async with client(server) as api:
+        await api.with_options().create_video(source_draft_id="d")
+        server.lose = True
+        error = await lose_one(api, source_draft_id="d")  # nameless: needs the echo
+        video = await api.find_created_video(error)
+    assert video is not None
+    assert video.correlation_id == error.correlation_id

@@ -269,7 +269,9 @@ class VideoAPI:
         self._clock = clock
         self._sleep = sleep
         self._poll: PollPolicy | None = None  # a view's own, else the pollers'
-        self._flat_echoes_correlation_id: bool | None = None
+        # Whether the server keeps the flat form's correlation_id ("flat": True/False),
+        # once seen; a dict so that views made by with_options share what is learnt.
+        self._echoes: dict[str, bool] = {}
         retry = _setting("retry", retry, RetryPolicy)
         self._requester = Requester(
             transport=transport,
@@ -615,7 +617,7 @@ class VideoAPI:
             except (VideoAPIError, ValueError) as again:
                 raise outcome_unknown(exc, body, video_id=created, request_id=request_id) from again
         if "type" not in body:
-            self._flat_echoes_correlation_id = video.correlation_id == body["correlation_id"]
+            self._echoes["flat"] = video.correlation_id == body["correlation_id"]
         return video
 
     async def find_created_video(
@@ -669,7 +671,7 @@ class VideoAPI:
         correlation_id, name = body.get("correlation_id"), body.get("name")
         correlation_id = correlation_id if isinstance(correlation_id, str) else None
         name = name if isinstance(name, str) else None
-        echoes = "type" in body or self._flat_echoes_correlation_id
+        echoes = True if "type" in body else self._echoes.get("flat")
         if not name and not (correlation_id and echoes is not False):
             raise ValueError(
                 "this create cannot be recognised among the account's videos: it has no "
@@ -695,7 +697,7 @@ class VideoAPI:
             found = match_lost([(0, marker)], videos, exclude=exclude).get(0)
             if found is not None:
                 if marker.field == "correlation_id" and "type" not in body:
-                    self._flat_echoes_correlation_id = True
+                    self._echoes["flat"] = True
                 return found
         if not name and echoes is None:
             raise ValueError(
