@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Final
 
-from multidict import CIMultiDict, CIMultiDictProxy
-
-__all__ = ["REDACTED", "Redactor"]
+__all__ = ["REDACTED", "RedactedHeaders", "Redactor"]
 
 REDACTED: Final = "[redacted]"
 _FRAGMENT: Final = 8
@@ -84,7 +82,33 @@ class Redactor:
         return self._bytes.sub(REDACTED.encode(), value)
 
     def headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:
-        """Return `headers` (a case-insensitive copy) with the secret blanked out of values."""
-        if not any(self.found_in(value) for value in headers.values()):
-            return headers
-        return CIMultiDictProxy(CIMultiDict((k, self.text(v)) for k, v in headers.items()))
+        """Return a read-only view of `headers` whose values are redacted as they are read.
+
+        Checking every header of every answer for the secret cost more than the rest of
+        a call's bookkeeping; most headers are never read, so each value is checked
+        when somebody reads it (an error's ``headers``, a raw response, a log line).
+        """
+        return RedactedHeaders(headers, self)
+
+
+class RedactedHeaders(Mapping[str, str]):
+    """Response headers (case-insensitive, as received) that never show a secret."""
+
+    __slots__ = ("_headers", "_redactor")
+
+    def __init__(self, headers: Mapping[str, str], redactor: Redactor) -> None:
+        self._headers = headers
+        self._redactor = redactor
+
+    def __getitem__(self, name: str) -> str:
+        value = self._headers[name]
+        return self._redactor.text(value) if self._redactor.found_in(value) else value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._headers)
+
+    def __len__(self) -> int:
+        return len(self._headers)
+
+    def __repr__(self) -> str:
+        return f"<RedactedHeaders({dict(self.items())!r})>"
