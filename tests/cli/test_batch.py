@@ -126,7 +126,7 @@ def test_the_journal_refuses_a_changed_input_or_another_api(
     changed = invoke(["batch", str(jobs)], env=thread_sandbox.env())
     assert changed.exit_code == ExitCode.USAGE
     assert "belongs to another input" in changed.stderr
-    assert "--state" in changed.stderr
+    assert "--amend" in changed.stderr
     _assert_created_once(thread_sandbox, 2)
 
 

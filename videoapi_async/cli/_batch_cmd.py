@@ -18,6 +18,7 @@ from rich.text import Text
 
 from videoapi_async import RenderUpdate, Video, VideoAPI, VideoAPIError
 
+from ._amend import plan_amendment
 from ._batch import (
     LOST_GRACE,
     BatchObserver,
@@ -131,15 +132,17 @@ async def run_batch_file(
     overwrite: bool = False,
     observer: BatchObserver | None = None,
     lost_grace: float = LOST_GRACE,
+    amend: bool = False,
 ) -> BatchRunner:
     """Run (or resume) the batch of ``data`` under ``journal``; return the finished runner.
 
     A new journal is filled first: every row with its marker, and the videos already in
-    the account that share a marker. An existing journal must have been made for the
-    same input (same SHA-256) against the same API.
+    the account that share a marker. An existing journal must have been made against the
+    same API, and for the same input (same SHA-256) unless ``amend`` (see `_amend`).
 
     Raises:
-        JournalError: The journal belongs to another input or another API.
+        JournalError: The journal belongs to another API, or to another input without
+            ``amend``.
         InputFileError: The input cannot be read.
         VideoAPIError: The API refused the key, or could not be asked about lost creates.
     """
@@ -160,19 +163,22 @@ async def run_batch_file(
         )
     else:
         meta = journal.meta()
-        if meta.get("input_sha256") != digest:
-            raise JournalError(
-                f"the journal {journal.path} belongs to another input: it was made for "
-                f"{meta.get('input_name')} with SHA-256 {meta.get('input_sha256', '?')[:12]}..., "
-                f"and this input's is {digest[:12]}... Run it with that file unchanged, or "
-                "pass --state NEW_PATH to start a new journal (earlier rows would be "
-                "created again)"
-            )
         if meta.get("base_url") != base_url:
             raise JournalError(
                 f"the journal {journal.path} was made against {meta.get('base_url')}, not "
                 f"{base_url}: pass --base-url {meta.get('base_url')}"
             )
+        if meta.get("input_sha256") != digest:
+            if not amend:
+                raise JournalError(
+                    f"the journal {journal.path} belongs to another input: it was made for "
+                    f"{meta.get('input_name')} with SHA-256 "
+                    f"{meta.get('input_sha256', '?')[:12]}..., and this input's is "
+                    f"{digest[:12]}... Run it with that file unchanged, or pass --amend to "
+                    "take the edited file: rows that have a video keep it and are never "
+                    "rendered again, and only new or corrected rows are created"
+                )
+            await _amend_journal(api, journal, data, meta, digest, input_name, fmt)
     downloader = Downloader(download_dir, overwrite=overwrite) if download_dir else None
     runner = BatchRunner(
         api,
@@ -191,6 +197,46 @@ async def run_batch_file(
     return runner
 
 
+async def _amend_journal(
+    api: VideoAPI,
+    journal: Journal,
+    data: bytes,
+    meta: dict[str, str],
+    digest: str,
+    input_name: str,
+    fmt: str,
+) -> None:
+    """Take an edited input into ``journal`` (see `_amend`)."""
+    amendment = plan_amendment(
+        journal.rows(),
+        read_rows(data, "csv" if fmt == "csv" else "jsonl"),
+        tag=meta.get("batch_tag") or digest[:12],
+        last_row=int(meta.get("last_row") or 0),
+    )
+    existing: list[str] = []
+    if amendment.new:
+        owned = journal.owned_ids()
+        listed = await api.list_videos()
+        existing = [i for i in preexisting_ids(amendment.new, listed) if i not in owned]
+    for row, line in amendment.refused:
+        message = (
+            f"row {row} (line {line}) already has a video, so its edit was not sent; add the "
+            "new request as a new row to render it"
+        )
+        click.echo(f"Warning: {message}", err=True)
+    journal.amend(
+        lines=amendment.lines,
+        drop=amendment.drop,
+        rows=amendment.new,
+        meta={
+            "input_sha256": digest,
+            "input_name": input_name,
+            "last_row": str(amendment.last_row),
+        },
+        preexisting=existing,
+    )
+
+
 _BATCH_HELP: Final = """Create and follow one video per row of FILE (CSV or JSON Lines).
 
 \b
@@ -203,6 +249,11 @@ The journal beside FILE records each row before its create is sent and its video
 as soon as it is known. Run the same command again after Ctrl-C or a crash: rows
 with a video are waited on, finished rows are reported, and a create whose answer
 was lost is looked for (by its name or correlation_id) before it is ever sent again.
+
+\b
+Edited FILE since? Run with --amend: rows that already have a video keep it and are
+never sent again (an edit of such a row is reported, not rendered), corrected rows
+and new rows are created, and rows removed from FILE without a video are dropped.
 """
 
 
@@ -248,6 +299,12 @@ was lost is looked for (by its name or correlation_id) before it is ever sent ag
     help="Stop waiting for a render after this long (run again to keep waiting).",
 )
 @click.option(
+    "--amend",
+    is_flag=True,
+    help="Accept an edited FILE: corrected and new rows are created; rows that already "
+    "have a video keep it and are never rendered again.",
+)
+@click.option(
     "--lost-grace",
     type=click.FloatRange(min=0),
     default=LOST_GRACE,
@@ -276,6 +333,7 @@ def batch(
     state_path: Path | None,
     timeout: float | None,
     lost_grace: float,
+    amend: bool,
     fmt: str | None,
 ) -> int:
     """Create and follow one video per row of FILE (the help text is `_BATCH_HELP`)."""
@@ -318,6 +376,7 @@ def batch(
                         overwrite=overwrite,
                         observer=observer,
                         lost_grace=lost_grace,
+                        amend=amend,
                     )
                 holder["stats"] = api.stats
         finally:

@@ -8,7 +8,9 @@ one process at a time holds it (an exclusive lock, taken when it is opened).
 Schema (version 1)::
 
     meta(key TEXT PRIMARY KEY, value TEXT)      schema, input_sha256, input_name,
-                                                base_url, batch_tag, created_at
+                                                base_url, batch_tag, created_at,
+                                                last_row (the highest row number
+                                                given, once an input was amended)
     rows(row INTEGER PRIMARY KEY,               the row number, from 1
          line INTEGER,                          where the row starts in the input
          body TEXT,                             the create body to send (JSON); NULL if invalid
@@ -226,20 +228,7 @@ class Journal:
             db.executemany(
                 "INSERT INTO rows(row, line, body, marker_field, marker, user_marker, state, "
                 "error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        plan.row,
-                        plan.line,
-                        json.dumps(plan.body, sort_keys=True) if plan.body is not None else None,
-                        plan.marker_field,
-                        plan.marker,
-                        int(plan.user_marker),
-                        "pending" if plan.body is not None else "invalid",
-                        plan.error,
-                        now,
-                    )
-                    for plan in rows
-                ],
+                [_plan_values(plan, now) for plan in rows],
             )
             db.executemany(
                 "INSERT OR IGNORE INTO preexisting(video_id) VALUES (?)",
@@ -250,6 +239,41 @@ class Journal:
             db.execute("ROLLBACK")
             raise
         self.is_new = False
+
+    def amend(
+        self,
+        *,
+        lines: dict[int, int],
+        drop: Sequence[int],
+        rows: Sequence[RowPlan],
+        meta: dict[str, str],
+        preexisting: Iterable[str] = (),
+    ) -> None:
+        """Take an edited input at once: new line numbers, dropped rows, new rows, metadata."""
+        now = time.time()
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                "UPDATE rows SET line = ? WHERE row = ?", [(v, k) for k, v in lines.items()]
+            )
+            db.executemany(
+                "DELETE FROM rows WHERE row = ? AND video_id IS NULL", [(row,) for row in drop]
+            )
+            db.executemany(
+                "INSERT INTO rows(row, line, body, marker_field, marker, user_marker, state, "
+                "error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_plan_values(plan, now) for plan in rows],
+            )
+            db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta.items())
+            db.executemany(
+                "INSERT OR IGNORE INTO preexisting(video_id) VALUES (?)",
+                [(video_id,) for video_id in preexisting],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     # --- reading -----------------------------------------------------------------------
 
@@ -320,6 +344,20 @@ class Journal:
     def mark_file(self, row: int, file: str) -> None:
         """Record where the row's video was downloaded."""
         self._update(row, file=file, error=None)
+
+
+def _plan_values(plan: RowPlan, now: float) -> tuple[Any, ...]:
+    return (
+        plan.row,
+        plan.line,
+        json.dumps(plan.body, sort_keys=True) if plan.body is not None else None,
+        plan.marker_field,
+        plan.marker,
+        int(plan.user_marker),
+        "pending" if plan.body is not None else "invalid",
+        plan.error,
+        now,
+    )
 
 
 def _video_columns(video: Video) -> dict[str, Any]:
