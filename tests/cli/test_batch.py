@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from videoapi_async.cli._common import ExitCode
+from videoapi_async.sandbox import ServerRateLimit
 from videoapi_async.sandbox._faults import Fault
 
 from .conftest import ThreadSandbox, invoke
@@ -237,3 +238,33 @@ def test_a_batch_interrupted_mid_way_resumes_and_creates_every_row_once(
     assert summary["ok"] == rows
     assert summary["creates_sent"] == rows - 3
     _assert_created_once(thread_sandbox, rows)
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_max_rps_keeps_a_batch_under_the_servers_rate_limit(
+    thread_sandbox: ThreadSandbox, tmp_path: Path, how: str
+) -> None:
+    """Capped below the server's 5 requests/s by --max-rps (or VIDEOAPI_MAX_RPS): no 429."""
+    limiter = ServerRateLimit(rate=5, burst=10)
+    thread_sandbox.run(lambda: thread_sandbox.sandbox.set_rate_limit(limiter))
+    jobs = _jsonl(tmp_path, 16)
+    args = ["batch", str(jobs), "--concurrency", "16", "--json"]
+    env = thread_sandbox.env()
+    if how == "option":
+        args += ["--max-rps", "4"]
+    else:
+        env["VIDEOAPI_MAX_RPS"] = "4"
+    result = invoke(args, env=env)
+    assert result.exit_code == 0, result.stderr
+    stats = thread_sandbox.sandbox.stats
+    assert stats.total_requests > 16
+    assert stats.responses[429] == 0
+    _assert_created_once(thread_sandbox, 16)
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_a_max_rps_of_zero_is_a_usage_error() -> None:
+    """A cap must be a positive number of requests per second."""
+    result = invoke(["--sandbox", "list", "--max-rps", "0"])
+    assert result.exit_code == ExitCode.USAGE
+    assert "--max-rps" in result.stderr

@@ -112,3 +112,28 @@ def test_importing_the_library_never_imports_click_or_rich() -> None:
     assert completed.returncode == 2, completed.stderr
     assert completed.stderr.strip() == MISSING_EXTRA_MESSAGE
     assert completed.stdout == ""
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_do_not_load_the_sandbox(flag: str) -> None:
+    """Videoapi --help and --version never import the sandbox (an aiohttp server)."""
+    code = (
+        "import sys\n"
+        "from videoapi_async.cli import main\n"
+        "try:\n"
+        f"    main([{flag!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('videoapi_async.sandbox'))\n"
+        "print('LOADED', loaded)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=_env(),
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "LOADED []" in completed.stdout

@@ -52,7 +52,8 @@ __all__ = ["cli"]
 
 _EPILOG = """\b
 Settings come from options or the environment: VIDEOAPI_API_KEY, VIDEOAPI_BASE_URL,
-VIDEOAPI_WORKSPACE_ID, VIDEOAPI_TEAM_ID. Options may go before or after the command.
+VIDEOAPI_WORKSPACE_ID, VIDEOAPI_TEAM_ID, VIDEOAPI_MAX_RPS. Options may go before or
+after the command.
 
 \b
 Exit status: 0 done; 1 a render failed (or batch rows have no video); 2 bad usage or
@@ -119,6 +120,7 @@ def cli(
     base_url: str | None,
     workspace_id: str | None,
     team_id: str | None,
+    max_rps: float | None,
     sandbox: bool | None,
     as_json: bool | None,
     verbose: int,
@@ -134,6 +136,7 @@ def cli(
             workspace_id=workspace_id,
             team_id=team_id,
             sandbox=bool(sandbox),
+            max_rps=max_rps,
         ),
         as_json=bool(as_json),
         verbose=verbose,

@@ -23,6 +23,7 @@ from videoapi_async import (
     CreateOutcomeUnknownError,
     NotFoundError,
     PollPolicy,
+    RateLimit,
     RenderFailedError,
     RenderTimeoutError,
     VideoAPI,
@@ -156,6 +157,7 @@ class Settings:
     workspace_id: str | None = None
     team_id: str | None = None
     sandbox: bool = False
+    max_rps: float | None = None
 
     def merged(self, other: Settings) -> Settings:
         """Return these settings with every value ``other`` gives taking precedence."""
@@ -167,6 +169,7 @@ class Settings:
             else self.workspace_id,
             team_id=other.team_id if other.team_id is not None else self.team_id,
             sandbox=self.sandbox or other.sandbox,
+            max_rps=other.max_rps if other.max_rps is not None else self.max_rps,
         )
 
     def check(self) -> None:
@@ -189,9 +192,10 @@ async def open_client(
     """Open a `VideoAPI` for ``settings``; with ``sandbox``, against a fresh local sandbox.
 
     The in-process sandbox holds three finished videos, renders in one to four seconds,
-    and stops with the command.
+    and stops with the command. ``max_rps`` caps the requests started per second.
     """
     settings.check()
+    rate_limit = RateLimit(requests_per_second=settings.max_rps)
     if settings.sandbox:
         from videoapi_async.sandbox import RenderProfile, Sandbox
 
@@ -203,6 +207,7 @@ async def open_client(
                 base_url=sandbox.base_url,
                 bearer_token=sandbox.bearer_token,
                 poll=SANDBOX_POLL,
+                rate_limit=rate_limit,
             ) as api:
                 yield api
         return
@@ -213,6 +218,7 @@ async def open_client(
             workspace_id=settings.workspace_id,
             team_id=settings.team_id,
             poll=poll,
+            rate_limit=rate_limit,
         )
     except (VideoAPIError, ValueError, TypeError) as exc:
         raise CliError(str(exc), ExitCode.USAGE) from None

@@ -33,6 +33,9 @@ __all__ = [
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
+ENV_MAX_RPS: Final = "VIDEOAPI_MAX_RPS"
+"""The environment variable that caps the command's requests per second."""
+
 
 @attrs.frozen(kw_only=True)
 class GroupState:
@@ -69,6 +72,15 @@ def _api_options(*, with_json: bool = True) -> list[Callable[[_F], _F]]:
             default=None,
             metavar="ID",
             help=f"Sent as team-id on creates (default: ${ENV_TEAM_ID}).",
+        ),
+        click.option(
+            "--max-rps",
+            type=click.FloatRange(min=0, min_open=True),
+            default=None,
+            envvar=ENV_MAX_RPS,
+            metavar="N",
+            help=f"Start at most N requests per second (default: ${ENV_MAX_RPS}, else no "
+            "cap: the client slows down by itself when the server answers 429).",
         ),
         click.option(
             "--sandbox",
@@ -118,6 +130,7 @@ def api_command(function: _F) -> _F:
         base_url: str | None,
         workspace_id: str | None,
         team_id: str | None,
+        max_rps: float | None,
         sandbox: bool | None,
         as_json: bool | None,
         verbose: int,
@@ -131,6 +144,7 @@ def api_command(function: _F) -> _F:
                 workspace_id=workspace_id,
                 team_id=team_id,
                 sandbox=bool(sandbox),
+                max_rps=max_rps,
             )
         )
         configure_logging(max(verbose, state.verbose))

@@ -14,8 +14,6 @@ from typing import NoReturn
 
 import click
 
-from videoapi_async.sandbox._cli import build_arg_parser, config_from_args, serve
-
 from ._common import CliError, ExitCode
 
 __all__ = ["sandbox"]
@@ -29,6 +27,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
+    # Imported here: the sandbox (an aiohttp server) is not loaded for 'videoapi --help'.
+    from videoapi_async.sandbox._cli import build_arg_parser
+
     parser = _Parser(
         prog="videoapi sandbox",
         description="Serve a local stand-in for the Video API until Ctrl-C: renders that "
@@ -50,6 +51,8 @@ def sandbox(args: tuple[str, ...]) -> int:
         click.echo(parser.format_help(), nl=False)
         return ExitCode.OK
     namespace = parser.parse_args(list(args))
+    from videoapi_async.sandbox._cli import config_from_args, serve
+
     try:
         config = config_from_args(namespace)
     except ValueError as exc:
