@@ -125,7 +125,7 @@ def test_create_takes_a_tagged_form_as_json_on_stdin(thread_sandbox: ThreadSandb
         (["create", "--name", "no project"], None, "--source-draft-id or --recipe-id"),
         (["create", "--json-body", "-", "--name", "x"], "{}", "not both"),
         (["create", "--json-body", "-"], "{not json", "not valid JSON"),
-        (["create", "--json-body", "-"], '{"type": "create"}', "missing required"),
+        (["create", "--json-body", "-"], '{"type": "create"}', "required field missing"),
         (["wait", "v", "--timeout", "-1"], None, "--timeout"),
         (["list", "--bogus"], None, "No such option"),
         (["frobnicate"], None, "No such command"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -137,3 +138,16 @@ def test_help_and_version_do_not_load_the_sandbox(flag: str) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert "LOADED []" in completed.stdout
+
+
+def test_the_command_uses_only_the_public_api() -> None:
+    """No module of the command imports a private module of the library."""
+    cli_dir = REPO / "videoapi_async" / "cli"
+    private = re.compile(r"^\s*(from|import)\s+videoapi_async\._", re.MULTILINE)
+    # _webhooks_cmd.py belongs to the webhook commands, which follow on their own.
+    offenders = [
+        path.name
+        for path in sorted(cli_dir.glob("*.py"))
+        if path.name != "_webhooks_cmd.py" and private.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []

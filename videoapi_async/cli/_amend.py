@@ -110,7 +110,7 @@ def plan_amendment(
             continue
         else:
             number, next_row = next_row, next_row + 1
-        placed.append(InputRow(row=number, line=item.line, body=item.body, error=item.error))
+        placed.append(attrs.evolve(item, row=number))
     return Amendment(
         lines=lines,
         drop=tuple(sorted(dropped)),

@@ -8,7 +8,6 @@ import click
 from rich.table import Table
 
 from videoapi_async import Subtitles, UsagePeriod
-from videoapi_async._resources import SUBTITLE_LANGUAGES
 
 from ._common import (
     ExitCode,
@@ -49,8 +48,8 @@ def delete(video_id: str, *, missing_ok: bool, settings: Settings, as_json: bool
     "language_code",
     default="en",
     show_default=True,
-    type=click.Choice(sorted(SUBTITLE_LANGUAGES)),
-    help="The subtitles' language.",
+    metavar="CODE",
+    help="The subtitles' language, as the API names it (en, fr, ja ...).",
 )
 @click.option(
     "--format",

@@ -22,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Iterable, Sequence
-from typing import Any, Final
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final, cast
 
 import attrs
 
@@ -32,6 +32,7 @@ from videoapi_async import (
     APIStatusError,
     AuthenticationError,
     CreateOutcomeUnknownError,
+    CreateVideoRequest,
     RenderTimeoutError,
     RenderUpdate,
     ResponseDecodeError,
@@ -74,7 +75,7 @@ def plan_rows(rows: Iterable[InputRow], tag: str) -> list[RowPlan]:
     """Give each input row its marker (see the module docstring) and its final body."""
     plans = []
     for item in rows:
-        body = item.body
+        body, request = item.body, item.request
         if body is None:
             plans.append(RowPlan(row=item.row, line=item.line, body=None, error=item.error))
             continue
@@ -85,6 +86,8 @@ def plan_rows(rows: Iterable[InputRow], tag: str) -> list[RowPlan]:
         else:
             marker, user = derived_marker(tag, item.row), False
             body = {**body, field: marker}
+            if request is not None:
+                request = attrs.evolve(cast(Any, request), **{field: marker})
         plans.append(
             RowPlan(
                 row=item.row,
@@ -93,6 +96,7 @@ def plan_rows(rows: Iterable[InputRow], tag: str) -> list[RowPlan]:
                 marker_field=field,
                 marker=marker,
                 user_marker=user,
+                request=request,
             )
         )
     return plans
@@ -197,6 +201,8 @@ class BatchRunner:
         observer: Told about every step (for display).
         lost_grace: Seconds the server is given to store a create whose answer was lost
             (in this run or a stopped earlier one) before its video is looked for.
+        requests: The rows' requests already checked in this run, by row; any other
+            row's is built from its journal body.
     """
 
     def __init__(
@@ -209,6 +215,7 @@ class BatchRunner:
         downloader: Downloader | None = None,
         observer: BatchObserver | None = None,
         lost_grace: float = LOST_GRACE,
+        requests: Mapping[int, CreateVideoRequest] | None = None,
     ) -> None:
         self.api = api
         self.journal = journal
@@ -223,6 +230,7 @@ class BatchRunner:
         self._listed_at = -math.inf
         self._listed: list[Video] = []
         self._names = name_markers(journal.rows())
+        self._requests = dict(requests or {})
 
     def _wants_download(self, row: RowRecord) -> bool:
         return self.downloader is not None and row.status in _SUCCESS and row.file is None
@@ -321,7 +329,7 @@ class BatchRunner:
 
     async def _create(self, row: RowRecord) -> Video | None:
         assert row.body is not None
-        request = request_from_json(row.body)
+        request = self._requests.pop(row.row, None) or request_from_json(row.body)
         lost_at = 0.0
         for _ in range(MAX_SENDS_PER_RUN):
             async with self._create_slots:

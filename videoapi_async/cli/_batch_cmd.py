@@ -16,7 +16,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from videoapi_async import RenderUpdate, Video, VideoAPI, VideoAPIError
+from videoapi_async import CreateVideoRequest, RenderUpdate, Video, VideoAPI, VideoAPIError
 
 from ._amend import plan_amendment
 from ._batch import (
@@ -42,8 +42,8 @@ from ._common import (
     safe_text,
 )
 from ._download import Downloader
-from ._input import InputFileError, detect_format, read_rows
-from ._journal import JOURNAL_SUFFIX, Journal, JournalError, RowRecord
+from ._input import InputFileError, InputRow, detect_format, read_rows
+from ._journal import JOURNAL_SUFFIX, Journal, JournalError, RowPlan, RowRecord
 from ._options import api_command
 from ._progress import RenderBoard
 from ._shapes import ROW_FIELDS
@@ -133,6 +133,7 @@ async def run_batch_file(
     observer: BatchObserver | None = None,
     lost_grace: float = LOST_GRACE,
     amend: bool = False,
+    rows: Sequence[InputRow] | None = None,
 ) -> BatchRunner:
     """Run (or resume) the batch of ``data`` under ``journal``; return the finished runner.
 
@@ -148,8 +149,12 @@ async def run_batch_file(
     """
     digest = hashlib.sha256(data).hexdigest()
     base_url = api.base_url.rstrip("/")
+    if rows is None:
+        rows = list(read_rows(data, "csv" if fmt == "csv" else "jsonl"))
+    requests: dict[int, CreateVideoRequest] = {}
     if journal.is_new:
-        plans = plan_rows(read_rows(data, "csv" if fmt == "csv" else "jsonl"), digest[:12])
+        plans = plan_rows(rows, digest[:12])
+        requests = {plan.row: plan.request for plan in plans if plan.request is not None}
         existing = preexisting_ids(plans, await api.list_videos())
         journal.initialise(
             meta={
@@ -178,7 +183,8 @@ async def run_batch_file(
                     "take the edited file: rows that have a video keep it and are never "
                     "rendered again, and only new or corrected rows are created"
                 )
-            await _amend_journal(api, journal, data, meta, digest, input_name, fmt)
+            added = await _amend_journal(api, journal, rows, meta, digest, input_name)
+            requests = {plan.row: plan.request for plan in added if plan.request is not None}
     downloader = Downloader(download_dir, overwrite=overwrite) if download_dir else None
     runner = BatchRunner(
         api,
@@ -188,6 +194,7 @@ async def run_batch_file(
         downloader=downloader,
         observer=observer,
         lost_grace=lost_grace,
+        requests=requests,
     )
     if downloader is not None:
         async with downloader:
@@ -200,16 +207,15 @@ async def run_batch_file(
 async def _amend_journal(
     api: VideoAPI,
     journal: Journal,
-    data: bytes,
+    rows: Sequence[InputRow],
     meta: dict[str, str],
     digest: str,
     input_name: str,
-    fmt: str,
-) -> None:
-    """Take an edited input into ``journal`` (see `_amend`)."""
+) -> Sequence[RowPlan]:
+    """Take an edited input into ``journal`` (see `_amend`); return the rows it added."""
     amendment = plan_amendment(
         journal.rows(),
-        read_rows(data, "csv" if fmt == "csv" else "jsonl"),
+        rows,
         tag=meta.get("batch_tag") or digest[:12],
         last_row=int(meta.get("last_row") or 0),
     )
@@ -235,6 +241,7 @@ async def _amend_journal(
         },
         preexisting=existing,
     )
+    return amendment.new
 
 
 _BATCH_HELP: Final = """Create and follow one video per row of FILE (CSV or JSON Lines).
@@ -343,7 +350,7 @@ def batch(
     try:
         kind = detect_format(file, fmt)
         data = file.read_bytes()
-        rows_found = sum(1 for _ in read_rows(data, kind))
+        input_rows = list(read_rows(data, kind))
     except InputFileError as exc:
         raise CliError(f"{file}: {exc}", ExitCode.USAGE) from None
     except OSError as exc:
@@ -361,7 +368,7 @@ def batch(
         try:
             async with open_client(settings, poll=BATCH_POLL) as api:
                 with RenderBoard(
-                    progress_console(), total=rows_found, keep_finished=False, max_visible=8
+                    progress_console(), total=len(input_rows), keep_finished=False, max_visible=8
                 ) as board:
                     observer = _Lines(board) if as_json else _Board(board)
                     holder["runner"] = await run_batch_file(
@@ -377,6 +384,7 @@ def batch(
                         observer=observer,
                         lost_grace=lost_grace,
                         amend=amend,
+                        rows=input_rows,
                     )
                 holder["stats"] = api.stats
         finally:

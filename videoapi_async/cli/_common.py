@@ -29,7 +29,6 @@ from videoapi_async import (
     VideoAPI,
     VideoAPIError,
 )
-from videoapi_async._config import ENV_API_KEY, ENV_BASE_URL, env_setting
 
 __all__ = [
     "BATCH_POLL",
@@ -115,7 +114,7 @@ def client_error(exc: VideoAPIError) -> CliError:
         message = (
             f"{exc.method or 'the request to'} {exc.path} answered HTTP 404: the base URL looks "
             "wrong (it should end in /api/v1, as in https://api.example.com/api/v1); check "
-            f"--base-url or ${ENV_BASE_URL}"
+            "--base-url or $VIDEOAPI_BASE_URL"
         )
     elif isinstance(exc, (APIStatusError, APIConnectionError)) and not message:
         message = type(exc).__name__
@@ -173,16 +172,13 @@ class Settings:
         )
 
     def check(self) -> None:
-        """Fail with a usage error when no API key is available (and no sandbox is used)."""
-        if self.sandbox:
-            return
-        if self.api_key is not None and not self.api_key.strip():
+        """Fail with a usage error when ``--api-key`` is given empty.
+
+        A key missing altogether is reported by `VideoAPI` itself (see `open_client`),
+        which knows where it looks for one.
+        """
+        if not self.sandbox and self.api_key is not None and not self.api_key.strip():
             raise CliError("--api-key is empty", ExitCode.USAGE)
-        if self.api_key is None and env_setting(ENV_API_KEY) is None:
-            raise CliError(
-                f"no API key: set {ENV_API_KEY}, pass --api-key, or try the command with --sandbox",
-                ExitCode.USAGE,
-            )
 
 
 @contextlib.asynccontextmanager
@@ -221,7 +217,8 @@ async def open_client(
             rate_limit=rate_limit,
         )
     except (VideoAPIError, ValueError, TypeError) as exc:
-        raise CliError(str(exc), ExitCode.USAGE) from None
+        hint = " (or try the command with --sandbox)" if settings.api_key is None else ""
+        raise CliError(f"{exc}{hint}", ExitCode.USAGE) from None
     async with api:
         yield api
 

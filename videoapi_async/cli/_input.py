@@ -17,20 +17,8 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from videoapi_async import (
-    CreateScene,
-    CreateVideoRequest,
-    MediaElement,
-    NewVideoRequest,
-    OverrideScene,
-    OverrideVideoRequest,
-    PaletteColor,
-    SourceDraftVideoRequest,
-    TextElement,
-    WorkflowVariable,
-    WorkflowVideoRequest,
-)
-from videoapi_async._requests import build_create_body
+import videoapi_async
+from videoapi_async import CreateVideoRequest, flat_create_fields, request_to_json
 
 __all__ = [
     "FLAT_FIELDS",
@@ -42,37 +30,11 @@ __all__ = [
     "request_from_json",
 ]
 
-FLAT_FIELDS: Final = (
-    "name",
-    "source_draft_id",
-    "recipe_id",
-    "folder_id",
-    "palette_id",
-    "character_id",
-    "voice_id",
-)
+FLAT_FIELDS: Final = flat_create_fields()
 """The flat create form's fields: the columns a batch CSV may have."""
 
 Format = Literal["csv", "jsonl"]
 
-_FORMS: Final[Mapping[str, type[Any]]] = {
-    "override": OverrideVideoRequest,
-    "create": NewVideoRequest,
-    "workflow": WorkflowVideoRequest,
-}
-_ITEMS: Final[Mapping[tuple[type[Any], str], type[Any]]] = {
-    (OverrideVideoRequest, "scenes"): OverrideScene,
-    (NewVideoRequest, "scenes"): CreateScene,
-    (NewVideoRequest, "palette"): PaletteColor,
-    (NewVideoRequest, "global_media_elements"): MediaElement,
-    (CreateScene, "media_elements"): MediaElement,
-    (CreateScene, "texts_elements"): TextElement,
-    (WorkflowVideoRequest, "variables"): WorkflowVariable,
-}
-_SCENE_TAGS: Final[Mapping[type[Any], str]] = {
-    OverrideScene: "override_scene",
-    CreateScene: "create_scene",
-}
 _EXTENSIONS: Final[Mapping[str, Format]] = {
     ".csv": "csv",
     ".jsonl": "jsonl",
@@ -97,77 +59,17 @@ class InputRow:
         row: The row's number, from 1, counting rows that hold a request (blank lines
             and the CSV header are not rows).
         line: The line of the file where the row starts, from 1.
-        body: The create body the row asks for, checked; None when the row is malformed.
+        body: The create body the row asks for, as it is sent; None when the row is
+            malformed.
+        request: The request built from ``body`` when it was checked, or None.
         error: Why the row is malformed, or None.
     """
 
     row: int
     line: int
     body: dict[str, Any] | None = None
+    request: CreateVideoRequest | None = attrs.field(default=None, eq=False)
     error: str | None = None
-
-
-_NAMES: Final[Mapping[type[Any], str]] = {
-    SourceDraftVideoRequest: "the flat create form",
-    OverrideVideoRequest: 'the "override" form',
-    NewVideoRequest: 'the "create" form',
-    WorkflowVideoRequest: 'the "workflow" form',
-    OverrideScene: "an override scene",
-    CreateScene: "a create scene",
-    MediaElement: "a media element",
-    TextElement: "a text element",
-    PaletteColor: "a palette color",
-    WorkflowVariable: "a workflow variable",
-}
-
-
-def _describe(value: object) -> str:
-    if value is None:
-        return "null"
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
-        type(value), "a number"
-    )
-
-
-def _at(where: str, name: str) -> str:
-    return f"{where}.{name}" if where else name
-
-
-def _build(cls: type[Any], data: object, where: str) -> Any:
-    what = where or "the request"
-    if not isinstance(data, dict):
-        raise InputError(f"{what} must be a JSON object, got {_describe(data)}")
-    fields = {field.name: field for field in attrs.fields(cls)}
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "type" and where and _SCENE_TAGS.get(cls) == value:
-            continue  # a scene may name its own kind; it is implied by the form
-        if key not in fields:
-            raise InputError(
-                f"{_at(where, key)} is not a field of {_NAMES.get(cls, cls.__name__)}; "
-                f"use some of: {', '.join(fields)}"
-            )
-        if value is None:
-            continue
-        item_cls = _ITEMS.get((cls, key))
-        if item_cls is not None:
-            if not isinstance(value, list):
-                raise InputError(f"{_at(where, key)} must be an array, got {_describe(value)}")
-            value = [
-                _build(item_cls, item, f"{_at(where, key)}[{index}]")
-                for index, item in enumerate(value)
-            ]
-        elif isinstance(value, list):
-            value = tuple(value)
-        kwargs[key] = value
-    missing = [
-        name
-        for name, field in fields.items()
-        if field.default is attrs.NOTHING and name not in kwargs
-    ]
-    if missing:
-        raise InputError(f"{what} is missing required field(s): {', '.join(missing)}")
-    return cls(**kwargs)
 
 
 def request_from_json(data: object) -> CreateVideoRequest:
@@ -176,30 +78,17 @@ def request_from_json(data: object) -> CreateVideoRequest:
     Raises:
         InputError: The body is not a request the API takes; the message names the field.
     """
-    if isinstance(data, dict) and "type" in data:
-        tag = data["type"]
-        cls = _FORMS.get(tag) if isinstance(tag, str) else None
-        if cls is None:
-            raise InputError(
-                f"type must be one of {', '.join(map(repr, _FORMS))} (or absent for the "
-                f"flat form), got {tag!r}"
-            )
-        data = {key: value for key, value in data.items() if key != "type"}
-    else:
-        cls = SourceDraftVideoRequest
-    request: CreateVideoRequest = _build(cls, data, "")
-    if isinstance(request, SourceDraftVideoRequest) and not (
-        request.source_draft_id or request.recipe_id
-    ):
+    fields: dict[str, Any] = data if isinstance(data, dict) else {"type": None}
+    if "type" not in fields and not (fields.get("source_draft_id") or fields.get("recipe_id")):
+        # Said for a file's row or a JSON body, not for a Python call.
         raise InputError(
             "give source_draft_id or recipe_id (the project or recipe to render), or a "
             'tagged form with "type": override, create or workflow'
         )
     try:
-        build_create_body(request)
-    except (TypeError, ValueError) as exc:
+        return videoapi_async.request_from_json(data)
+    except (ValueError, TypeError) as exc:
         raise InputError(str(exc)) from None
-    return request
 
 
 def detect_format(path: Path, given: str | None = None) -> Format:
@@ -235,10 +124,10 @@ def read_rows(data: bytes, fmt: Format) -> Iterator[InputRow]:
 
 def _row(row: int, line: int, data: object) -> InputRow:
     try:
-        body = build_create_body(request_from_json(data))
+        request = request_from_json(data)  # the one check a row gets before it is sent
     except InputError as exc:
         return InputRow(row=row, line=line, error=str(exc))
-    return InputRow(row=row, line=line, body=body)
+    return InputRow(row=row, line=line, body=request_to_json(request), request=request)
 
 
 def _csv_rows(text: str) -> Iterator[InputRow]:

@@ -44,7 +44,7 @@ from typing import Any, Final
 
 import attrs
 
-from videoapi_async import Video
+from videoapi_async import CreateVideoRequest, Video
 
 __all__ = ["JOURNAL_SUFFIX", "Journal", "JournalError", "RowPlan", "RowRecord"]
 
@@ -97,6 +97,8 @@ class RowPlan:
     marker: str | None = None
     user_marker: bool = False
     error: str | None = None
+    request: CreateVideoRequest | None = attrs.field(default=None, eq=False)
+    """The checked request of ``body``, kept for this run (it is not written)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -17,7 +17,6 @@ import attrs
 import click
 
 from videoapi_async import CreateVideoRequest
-from videoapi_async._config import ENV_API_KEY, ENV_BASE_URL, ENV_TEAM_ID, ENV_WORKSPACE_ID
 
 from ._common import CliError, ExitCode, Settings
 from ._input import FLAT_FIELDS, InputError, request_from_json
@@ -52,26 +51,26 @@ def _api_options(*, with_json: bool = True) -> list[Callable[[_F], _F]]:
             "--api-key",
             default=None,
             metavar="KEY",
-            help=f"The API key (default: ${ENV_API_KEY}; prefer the variable, command "
+            help="The API key (default: $VIDEOAPI_API_KEY; prefer the variable, command "
             "lines are visible to other users).",
         ),
         click.option(
             "--base-url",
             default=None,
             metavar="URL",
-            help=f"The API's base URL (default: ${ENV_BASE_URL}, else the production API).",
+            help="The API's base URL (default: $VIDEOAPI_BASE_URL, else the production API).",
         ),
         click.option(
             "--workspace-id",
             default=None,
             metavar="ID",
-            help=f"Sent as workspace-id on creates (default: ${ENV_WORKSPACE_ID}).",
+            help="Sent as workspace-id on creates (default: $VIDEOAPI_WORKSPACE_ID).",
         ),
         click.option(
             "--team-id",
             default=None,
             metavar="ID",
-            help=f"Sent as team-id on creates (default: ${ENV_TEAM_ID}).",
+            help="Sent as team-id on creates (default: $VIDEOAPI_TEAM_ID).",
         ),
         click.option(
             "--max-rps",

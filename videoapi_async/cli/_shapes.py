@@ -1,7 +1,8 @@
 """The JSON shapes ``videoapi --json`` prints. They are part of the command's interface.
 
-* Video: every field of the API's Video, always present (``null`` when unset);
-  ``progress`` is ``null`` when the API does not know it; scenes carry their ``type``.
+* Video: every field of the API's Video, always present (``null`` when unset), then any
+  field the server sent that the client does not know; ``progress`` is ``null`` when the
+  API does not know it; scenes carry their ``type`` (`videoapi_async.response_to_json`).
 * Metadata: ``{"duration", "scenes_metadata": [{"scene_index", "start_time", "duration"}]}``.
 * Render result (``wait``, ``render``): ``{"video_id", "ok", "status", "error", "elapsed",
   "file", "video"}``.
@@ -10,15 +11,11 @@
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Mapping
 from typing import Any, Final
 
-import attrs
+from videoapi_async import Video, VideoMetadata, response_to_json
 
-from videoapi_async import CreateScene, OverrideScene, Video, VideoMetadata
-
-__all__ = ["ROW_FIELDS", "metadata_json", "plain", "render_result_json", "video_json"]
+__all__ = ["ROW_FIELDS", "metadata_json", "render_result_json", "video_json"]
 
 ROW_FIELDS: Final = (
     "row",
@@ -33,39 +30,15 @@ ROW_FIELDS: Final = (
 )
 """The fields of a batch row, in the order of the results file's columns."""
 
-_SCENE_TYPES: Final = {OverrideScene: "override_scene", CreateScene: "create_scene"}
-
-
-def plain(value: Any) -> Any:
-    """Turn models, enums, tuples and mappings into plain JSON values, keeping every field."""
-    if attrs.has(type(value)):
-        out: dict[str, Any] = {}
-        scene_type = _SCENE_TYPES.get(type(value))
-        if scene_type is not None:
-            out["type"] = scene_type
-        for field in attrs.fields(type(value)):
-            if field.name != "extra":  # fields the client does not know stay out of the shape
-                out[field.name] = plain(getattr(value, field.name))
-        return out
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, Mapping):
-        return {str(key): plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    return value
-
 
 def video_json(video: Video) -> dict[str, Any]:
     """Return the Video shape of ``video``."""
-    data: dict[str, Any] = plain(video)
-    return data
+    return response_to_json(video)
 
 
 def metadata_json(metadata: VideoMetadata) -> dict[str, Any]:
     """Return the Metadata shape of ``metadata``."""
-    data: dict[str, Any] = plain(metadata)
-    return data
+    return response_to_json(metadata)
 
 
 def render_result_json(
