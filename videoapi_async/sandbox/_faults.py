@@ -1,4 +1,4 @@
-"""Choosing which fault a request gets, and the per-key rate limiter.
+"""Choosing which fault a request (or a webhook delivery) gets, and the per-key rate limiter.
 
 Two ways to ask for faults, both changeable while the sandbox runs:
 
