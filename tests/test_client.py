@@ -657,3 +657,29 @@ class TestShape:
             if p.kind is inspect.Parameter.KEYWORD_ONLY and not p.name.startswith("extra_")
         ]
         assert keywords == [f.name for f in attrs.fields(SourceDraftVideoRequest)]
+
+
+class TestReportedStatus:
+    async def test_an_unreadable_answer_names_its_real_status_and_json_kind(self) -> None:
+        """A 2xx answer that is not the expected shape is reported with its own status and kind."""
+        answers = {"GET": HTTPResponse.from_json({"videos": []}, status=203)}
+
+        def handler(request: HTTPRequest) -> HTTPResponse:
+            return answers[request.method]
+
+        async with VideoAPI(
+            CANARY_KEY,
+            base_url=BASE_URL,
+            transport=MockTransport(handler),
+            retry=RetryPolicy.disabled(),
+        ) as api:
+            with pytest.raises(ResponseDecodeError) as listed:
+                await api.list_videos()
+            answers["GET"] = HTTPResponse.from_json([], status=206)
+            with pytest.raises(ResponseDecodeError) as got:
+                await api.get_video("vid-1")
+        assert "HTTP 203" in str(listed.value)
+        assert "got an object" in str(listed.value)
+        assert listed.value.status_code == 203
+        assert "HTTP 206" in str(got.value)
+        assert "got an array" in str(got.value)

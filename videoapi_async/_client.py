@@ -495,7 +495,7 @@ class VideoAPI:
         reply = await self._requester.send(
             "GET", path, extras=Extras.of(extra_headers, extra_query, extra_body)
         )
-        return parse_videos(reply.value, method="GET", path=path)
+        return parse_videos(reply.value, method="GET", path=path, status=reply.status)
 
     async def get_video(
         self,
@@ -516,7 +516,7 @@ class VideoAPI:
         reply = await self._requester.send(
             "GET", path, extras=Extras.of(extra_headers, extra_query, extra_body)
         )
-        return parse_video(reply.value, method="GET", path=path)
+        return parse_video(reply.value, method="GET", path=path, status=reply.status)
 
     async def get_video_metadata(
         self,
@@ -537,7 +537,7 @@ class VideoAPI:
         reply = await self._requester.send(
             "GET", path, extras=Extras.of(extra_headers, extra_query, extra_body)
         )
-        return parse_metadata(reply.value, method="GET", path=path)
+        return parse_metadata(reply.value, method="GET", path=path, status=reply.status)
 
     async def create_video(
         self,
@@ -792,7 +792,7 @@ class VideoAPI:
             idempotent=True,
             extras=Extras.of(extra_headers, extra_query, extra_body),
         )
-        return parse_subtitles(reply.value, method="POST", path=path)
+        return parse_subtitles(reply.value, method="POST", path=path, status=reply.status)
 
     async def create_voice_preview(
         self,
@@ -823,7 +823,7 @@ class VideoAPI:
             priority=PRIORITY_CREATE,
             extras=Extras.of(extra_headers, extra_query, extra_body),
         )
-        return parse_voice_preview(reply.value, method="POST", path=path, status=201)
+        return parse_voice_preview(reply.value, method="POST", path=path, status=reply.status)
 
     async def get_voice_preview(
         self,
@@ -843,7 +843,7 @@ class VideoAPI:
         reply = await self._requester.send(
             "GET", path, extras=Extras.of(extra_headers, extra_query, extra_body)
         )
-        return parse_voice_preview(reply.value, method="GET", path=path)
+        return parse_voice_preview(reply.value, method="GET", path=path, status=reply.status)
 
     async def get_usage_summary(
         self,
@@ -877,7 +877,7 @@ class VideoAPI:
         reply = await self._requester.send(
             "GET", path, query=query, extras=Extras.of(extra_headers, extra_query, extra_body)
         )
-        return parse_usage(reply.value, method="GET", path=path)
+        return parse_usage(reply.value, method="GET", path=path, status=reply.status)
 
     async def get_create_example(
         self, draft_id: str, example_type: str = "create"
@@ -1079,8 +1079,11 @@ class VideoAPI:
             path,
             priority=PRIORITY_POLL,
             retry=False,
-            decode=lambda _, __, body: parse_video(
-                decode_json(body, status=200, method="GET", path=path), method="GET", path=path
+            decode=lambda status, _, body: parse_video(
+                decode_json(body, status=status, method="GET", path=path),
+                method="GET",
+                path=path,
+                status=status,
             ),
         )
         return reply.value, reply.elapsed
@@ -1103,7 +1106,9 @@ class VideoAPI:
         """Read one voice preview's state for its poller, and what that cost."""
         path = f"/voice-preview/{encode_id(task_id, 'task_id')}"
         reply = await self._requester.send("GET", path, priority=PRIORITY_POLL, retry=False)
-        return parse_voice_preview(reply.value, method="GET", path=path), reply.elapsed
+        return parse_voice_preview(
+            reply.value, method="GET", path=path, status=reply.status
+        ), reply.elapsed
 
 
 def _create_request(

@@ -396,7 +396,8 @@ def _expect(
 def _json_kind(data: Any) -> str:
     if data is None:
         return "null"
-    return {list: "an array", str: "a string", bool: "a boolean"}.get(type(data), "a number")
+    kinds = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    return kinds.get(type(data), "a number")
 
 
 def parse_video(data: Any, *, method: str, path: str, status: int = 200) -> Video:

@@ -23,7 +23,7 @@ import asyncio
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import attrs
 
@@ -37,10 +37,12 @@ from videoapi_async import (
     RenderUpdate,
     ResponseDecodeError,
     Video,
-    VideoAPI,
     VideoAPIError,
     VideoStatus,
 )
+
+if TYPE_CHECKING:
+    from videoapi_async import VideoAPI
 from videoapi_async._recovery import LOST_CREATE_GRACE
 
 from ._download import Downloader, DownloadError, download_name

@@ -10,13 +10,16 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 from rich.table import Table
 from rich.text import Text
 
-from videoapi_async import CreateVideoRequest, RenderUpdate, Video, VideoAPI, VideoAPIError
+from videoapi_async import CreateVideoRequest, RenderUpdate, Video, VideoAPIError
+
+if TYPE_CHECKING:
+    from videoapi_async import VideoAPI
 
 from ._amend import plan_amendment
 from ._batch import (

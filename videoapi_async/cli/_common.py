@@ -10,7 +10,7 @@ import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import IO, Any, Final, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 import click
@@ -26,9 +26,11 @@ from videoapi_async import (
     RateLimit,
     RenderFailedError,
     RenderTimeoutError,
-    VideoAPI,
     VideoAPIError,
 )
+
+if TYPE_CHECKING:
+    from videoapi_async import VideoAPI
 
 __all__ = [
     "BATCH_POLL",
@@ -190,6 +192,8 @@ async def open_client(
     The in-process sandbox holds three finished videos, renders in one to four seconds,
     and stops with the command. ``max_rps`` caps the requests started per second.
     """
+    from videoapi_async import VideoAPI  # here, not at the top: --help needs no aiohttp
+
     settings.check()
     rate_limit = RateLimit(requests_per_second=settings.max_rps)
     if settings.sandbox:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 from rich.table import Table
 from rich.text import Text
 
-from videoapi_async import CreateVideoRequest, SourceDraftVideoRequest, Video, VideoAPI
+from videoapi_async import CreateVideoRequest, SourceDraftVideoRequest, Video
+
+if TYPE_CHECKING:
+    pass
 
 from ._common import (
     SANDBOX_POLL,
@@ -61,6 +64,8 @@ async def run_demo(
             SourceDraftVideoRequest(name=name, source_draft_id=f"demo-draft-{n}")
             for n, name in enumerate(names, start=1)
         ]
+        from videoapi_async import VideoAPI  # not at the top: --help needs no aiohttp
+
         async with VideoAPI(sandbox.api_key, base_url=sandbox.base_url, poll=SANDBOX_POLL) as api:
             created_at: dict[str, float] = {}
             done_at: dict[str, float] = {}

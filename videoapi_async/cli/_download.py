@@ -19,11 +19,13 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-import aiohttp
 import attrs
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["DownloadError", "Downloaded", "Downloader", "download_name"]
 
@@ -115,6 +117,8 @@ class Downloader:
         read_timeout: float = 60.0,
         retry_wait: float = 0.5,
     ) -> None:
+        import aiohttp  # here, not at the top: --help needs no aiohttp
+
         self.folder = Path(folder)
         self.overwrite = overwrite
         self._attempts = max(1, attempts)
@@ -123,6 +127,8 @@ class Downloader:
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Downloader:
+        import aiohttp  # here, not at the top: --help needs no aiohttp
+
         # No default headers: nothing of the API's (its key above all) reaches this host.
         self._session = aiohttp.ClientSession(timeout=self._timeout, auto_decompress=False)
         return self
@@ -146,6 +152,8 @@ class Downloader:
             DownloadError: The server refused, or the file stayed incomplete after every
                 try (its ``.part`` is kept, so a later run resumes it).
         """
+        import aiohttp  # here, not at the top: --help needs no aiohttp
+
         if self._session is None:
             raise RuntimeError("use the Downloader as 'async with Downloader(...) as d'")
         if Path(name).name != name or name in ("", ".", ".."):
@@ -195,6 +203,8 @@ class Downloader:
 
     async def _fetch(self, url: str, part: Path, on_progress: Progress | None) -> int | None:
         """One try: append to (or restart) ``part``; return its size if complete, else None."""
+        import aiohttp  # here, not at the top: --help needs no aiohttp
+
         assert self._session is not None
         offset = _size(part)
         headers = {"Accept-Encoding": "identity"}
