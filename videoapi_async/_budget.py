@@ -181,6 +181,8 @@ class RequestBudget:
         """How many 429 answers the budget was told about."""
         self.slowdowns = 0
         """How many times it cut the rate (one per congestion signal, not per 429)."""
+        self.share: Callable[[float | None], None] | None = None
+        """Told of each fresh 429 this client meets, to slow other replicas too."""
 
     @property
     def limit(self) -> RateLimit:
@@ -384,13 +386,20 @@ class RequestBudget:
 
     # --- congestion -----------------------------------------------------------------------
 
-    def on_rate_limited(self, retry_after: float | None, ticket: int | None = None) -> None:
+    def on_rate_limited(
+        self, retry_after: float | None, ticket: int | None = None, *, relayed: bool = False
+    ) -> None:
         """Take a 429 answering the request that held `ticket` (None: a fresh signal).
 
         Pauses every request for ``Retry-After`` when it is at most `max_pause`, and
-        cuts the rate unless the request was sent before the last cut.
+        cuts the rate unless the request was sent before the last cut. A `relayed` 429
+        is one another replica met: not counted, not shared again, and it cuts the rate
+        only if this client sent requests since its last cut.
         """
-        self.rate_limited += 1
+        if relayed:
+            ticket = self._tickets
+        else:
+            self.rate_limited += 1
         now = self._clock()
         if retry_after is not None and 0 < retry_after <= self._max_pause:
             until = now + retry_after  # a longer Retry-After is refused, so not obeyed
@@ -399,6 +408,8 @@ class RequestBudget:
                 self._expire(now)
         if ticket is not None and ticket <= self._cut_ticket:
             return  # sent before the last cut: the same congestion, already acted on
+        if self.share is not None and not relayed:
+            self.share(retry_after)
         self._cut_ticket = self._tickets
         current = self.current_rate(now)
         met = self._rate_met(now)

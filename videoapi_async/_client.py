@@ -34,6 +34,7 @@ from ._config import (
     Timeouts,
     env_setting,
 )
+from ._coordination import Coordination
 from ._errors import (
     APIConnectionError,
     CreateOutcomeUnknownError,
@@ -86,6 +87,7 @@ from ._requests import (
     build_voice_preview_body,
 )
 from ._resources import Subtitles, UsagePeriod, VoicePreview
+from ._shared import SharedPolls
 from ._transport import Transport
 from ._version import __version__
 from ._videolist import VideoList
@@ -184,6 +186,10 @@ class VideoAPI:
             decompression (default 64 MiB, room for a list of some 10,000 videos).
             Reading stops there with a `ResponseDecodeError`, so an endless or hugely
             compressed body cannot exhaust memory.
+        coordination: Share polls, webhook news and back-off with the other replicas
+            of a service through a backend, such as
+            `videoapi_async.coordination.RedisCoordination`. The client starts it on
+            ``async with`` (or its first wait) and closes it with itself.
         clock: A monotonic clock in seconds; injectable for tests.
         sleep: The coroutine used to wait; injectable for tests.
 
@@ -211,6 +217,7 @@ class VideoAPI:
         rate_limit: RateLimit | None = None,
         max_connections: int = 64,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        coordination: Coordination | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -317,6 +324,20 @@ class VideoAPI:
         )
         self.webhooks: Final = Webhooks(self._requester)
         """The account's webhooks (list, create, update, delete, ...); needs `bearer_token`."""
+        self._shared: SharedPolls | None = None
+        if coordination is not None:
+            budget = self._requester.budget
+            self._shared = SharedPolls(
+                coordination,
+                feed=lambda video_id, video, webhook: self._poller.feed(
+                    video_id, video, webhook=webhook
+                ),
+                watching=self._poller.is_watching,
+                backoff=lambda retry_after: budget.on_rate_limited(retry_after, relayed=True),
+                clock=clock,
+            )
+            self._poller.share = self._shared
+            budget.share = self._shared.rate_limited
 
     def with_options(
         self,
@@ -451,6 +472,8 @@ class VideoAPI:
     async def __aenter__(self: _C) -> _C:
         if self._own_transport is not None:
             await self._own_transport.open()
+        if self._shared is not None:
+            await self._shared.start()
         return self
 
     async def __aexit__(
@@ -470,6 +493,8 @@ class VideoAPI:
         self._requester.close()
         await self._poller.aclose()
         await self._voice_poller.aclose()
+        if self._shared is not None:
+            await self._shared.aclose()
         if self._own_transport is not None:
             await self._own_transport.aclose()
 
@@ -1061,12 +1086,16 @@ class VideoAPI:
         progress are polled only every `PollPolicy.webhook_safety_interval` seconds,
         as a safety net for lost deliveries.
 
+        With ``coordination=``, the event is relayed to the other replicas too.
+
         Returns:
-            Whether anybody was waiting on that video.
+            Whether anybody was waiting on that video (in this replica).
         """
         video = event.video
         if video is not None and event.outcome is not None and not video.is_terminal:
             video = None  # an event says it ended, the video says not: ask the API
+        if self._shared is not None:
+            self._shared.relay_event(event.video_id, video)
         return self._poller.feed(event.video_id, video)
 
     # --- reads for the pollers: one attempt each, lowest priority -----------------------

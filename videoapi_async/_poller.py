@@ -19,13 +19,16 @@ import itertools
 import logging
 import random
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
-from typing import Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
 from ._cadence import Job, PollPolicy
 from ._errors import RateLimitError, VideoAPIError
 from ._retry import is_transient
 from ._strategy import ListStrategy
 from ._watch import IN_FLIGHT, Subscription, Watch, WatchEvent, WatchState, closed_error
+
+if TYPE_CHECKING:
+    from ._shared import Lease, PollShare
 
 __all__ = ["Poller", "Subscription", "closed_error"]
 
@@ -95,6 +98,8 @@ class Poller(Generic[J]):
         """List calls answered so far that read many renders at once (GET /videos)."""
         self.webhooks = policy.webhooks
         """Whether webhooks feed this poller (polls then slow to a safety net)."""
+        self.share: PollShare[J] | None = None
+        """Other replicas to share polls with: poll only the jobs they leave to us."""
 
     # --- subscriptions -----------------------------------------------------------------
 
@@ -145,6 +150,10 @@ class Poller(Generic[J]):
             self._ensure_running()
         return sub
 
+    def is_watching(self, job_id: str) -> bool:
+        """Whether anybody waits on `job_id` here."""
+        return job_id in self._watches
+
     def unsubscribe(self, sub: Subscription[J]) -> None:
         """Stop waiting; the last waiter to leave stops (and cancels) the job's polling."""
         watch, sub.watch = sub.watch, None
@@ -164,14 +173,14 @@ class Poller(Generic[J]):
         if not self._watches and self._list_read is not None:
             self._list_read.cancel()
 
-    def feed(self, job_id: str, state: J | None) -> bool:
+    def feed(self, job_id: str, state: J | None, *, webhook: bool = True) -> bool:
         """Take news of a job from outside polling (a webhook); return whether it is watched.
 
         A full state is handled like a poll's answer (a terminal one ends the waits at
-        once); without one, the job is polled right away. From now on, polls of jobs
-        in progress only happen every `PollPolicy.webhook_safety_interval` seconds.
+        once); without one, the job is polled right away. After a `webhook`, polls of
+        jobs in progress only happen every `PollPolicy.webhook_safety_interval` seconds.
         """
-        self.webhooks = True
+        self.webhooks = self.webhooks or webhook
         watch = self._watches.get(job_id)
         if watch is None:
             return False
@@ -354,6 +363,8 @@ class Poller(Generic[J]):
 
     async def _poll_one(self, watch: Watch[J]) -> None:
         try:
+            if self.share is not None and not await self._claim([watch]):
+                return
             video, cost = await self._fetch_one(watch.video_id)
         except Exception as exc:  # every failure must reach the waiters
             answer: J | Exception = exc
@@ -361,6 +372,8 @@ class Poller(Generic[J]):
             answer = video
             self.polls += 1
             self._strategy.measured_get(cost)
+            if self.share is not None:
+                self.share.publish(video)
         finally:
             self._polls_in_flight -= 1
         if watch.task is not asyncio.current_task():
@@ -375,6 +388,16 @@ class Poller(Generic[J]):
 
     async def _poll_list(self, due: list[Watch[J]]) -> None:
         assert self._fetch_many is not None
+        if self.share is not None:
+            try:
+                due = await self._claim(due)
+            except asyncio.CancelledError:
+                self._strategy.cancelled()
+                self._unread(due, self._clock())
+                raise
+            if not due:
+                self._strategy.cancelled()  # every one is polled elsewhere
+                return
         ids = list(self._watches)
         try:
             found, cost = await self._fetch_many(ids)
@@ -395,6 +418,8 @@ class Poller(Generic[J]):
             if watch is None:
                 continue
             video = found.get(video_id)
+            if video is not None and self.share is not None:
+                self.share.publish(video)
             listed = watch.state is WatchState.LISTED
             if listed:
                 watch.task = None
@@ -405,6 +430,34 @@ class Poller(Generic[J]):
                     # Not (yet) in the list: poll it on its own.
                     watch.move(WatchEvent.UNREAD)
                     self._schedule(watch, at)
+
+    async def _claim(self, due: list[Watch[J]]) -> list[Watch[J]]:
+        """Return the watches to read here; take the others' shared states instead."""
+        assert self.share is not None
+        leases = await self.share.claim([watch.video_id for watch in due])
+        at = self._clock()
+        mine = []
+        for watch, lease in zip(due, leases, strict=True):
+            if watch.task is not asyncio.current_task():
+                continue  # abandoned meanwhile
+            if lease.held and (lease.state is None or not lease.state.is_terminal):
+                mine.append(watch)
+            else:
+                watch.task = None
+                with self._guard(watch):
+                    self._take_shared(watch, lease, at)
+        return mine
+
+    def _take_shared(self, watch: Watch[J], lease: Lease[J], at: float) -> None:
+        """Another replica reads this job: take its state now, and claim it again later."""
+        if lease.state is not None:
+            self._observe(watch, lease.state, at, ends_read=True)
+        else:
+            watch.move(WatchEvent.UNREAD)
+            self._schedule(watch, self._next_due(watch, at))
+        if not watch.ended:
+            again = at + max(lease.retry_in or 0.0, self.policy.min_interval)
+            self._schedule(watch, max(watch.due, again))
 
     def _unread(self, due: list[Watch[J]], at: float) -> None:
         for watch in due:

@@ -45,7 +45,8 @@ class WatchEvent(enum.Enum):
     NEWS = "news"
     """A state that is not final arrived (poll, list call or webhook)."""
     UNREAD = "unread"
-    """A list call covering it ended without its state (failed, or it was not listed)."""
+    """A read ended without its state: a list call failed or did not list it, or
+    another replica polls it (see `videoapi_async.coordination`)."""
     SOFT_FAILURE = "soft_failure"
     """Its own poll failed in a way that may pass, and somebody still waits."""
     END = "end"
@@ -63,6 +64,7 @@ _TRANSITIONS: Final[dict[tuple[WatchState, WatchEvent], WatchState]] = {
     (_S.RETRYING, _E.NEWS): _S.SCHEDULED,
     (_S.POLLING, _E.NEWS): _S.SCHEDULED,
     (_S.POLLING, _E.SOFT_FAILURE): _S.RETRYING,
+    (_S.POLLING, _E.UNREAD): _S.SCHEDULED,  # left to the replica that holds its lease
     (_S.LISTED, _E.NEWS): _S.SCHEDULED,
     (_S.LISTED, _E.UNREAD): _S.SCHEDULED,
     **{(state, _E.END): _S.ENDED for state in _S if state is not _S.ENDED},

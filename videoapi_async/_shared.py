@@ -1,0 +1,276 @@
+"""Connect one client's render poller and request budget to a `Coordination` backend.
+
+`SharedPolls` is the only thing the poller and the request path talk to when a client
+has ``coordination=``: it turns videos into the JSON text the backend stores and back,
+sends what this replica learns (states it polled, webhook news, 429s) in batches from
+one writer task, and hands the other replicas' news to the poller and the budget.
+
+It also owns the fallback. When the backend raises `CoordinationUnavailable`, every
+claim answers "poll it yourself" (without asking the backend again for `_PROBE`
+seconds), publishing stops, and one warning says so; one more record says when the
+backend answers again. A wait never fails because the backend did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from typing import Final, Generic, Protocol, TypeVar
+
+import attrs
+
+from ._converters import converter
+from ._coordination import Coordination, CoordinationUnavailable
+from ._errors import ResponseDecodeError
+from ._models import Video
+from ._protocol import parse_video
+
+__all__ = ["Lease", "PollShare", "SharedPolls"]
+
+logger: Final = logging.getLogger("videoapi_async")
+
+J = TypeVar("J")
+
+_PROBE: Final = 1.0  # seconds between attempts to reach a backend that failed
+_FLUSH: Final = 1.0  # seconds allowed, on close, to send what is still pending
+
+
+@attrs.frozen
+class Lease(Generic[J]):
+    """The poller's view of a claim: poll the job yourself, or leave it to another replica.
+
+    Attributes:
+        held: Poll it (this replica holds the lease, or the backend is unreachable).
+        state: The latest state shared by any replica, if one is known.
+        retry_in: When not held: seconds until the holder's lease could lapse.
+    """
+
+    held: bool
+    state: J | None = None
+    retry_in: float | None = None
+
+
+class PollShare(Protocol[J]):
+    """What a poller calls when its client is coordinated with other replicas."""
+
+    async def claim(self, job_ids: Sequence[str]) -> list[Lease[J]]:
+        """Before polling: whether to poll each job here, and its latest shared state."""
+
+    def publish(self, job: J) -> None:
+        """After polling: share the state read (sent later, from a task of its own)."""
+
+
+def encode_video(video: Video) -> str:
+    """Return a video as the JSON text shared between replicas."""
+    return json.dumps(converter.unstructure(video), separators=(",", ":"))
+
+
+def decode_video(state: str) -> Video | None:
+    """Read a shared state back; None (logged) when it is not a video."""
+    try:
+        return parse_video(json.loads(state), method="SHARED", path="state")
+    except (ValueError, ResponseDecodeError) as exc:
+        logger.debug("ignored a shared state that is not a video: %s", exc)
+        return None
+
+
+class SharedPolls:
+    """One client's link to a `Coordination` backend, with the fallback when it is down.
+
+    Args:
+        coordination: The backend.
+        feed: Hands a job's news to the render poller: ``feed(video_id, video, webhook)``.
+        watching: Says whether the render poller still watches a video.
+        backoff: Slows the request budget as if this replica had been answered 429.
+        clock: The client's monotonic clock.
+    """
+
+    def __init__(
+        self,
+        coordination: Coordination,
+        *,
+        feed: Callable[[str, Video | None, bool], object],
+        watching: Callable[[str], bool],
+        backoff: Callable[[float | None], None],
+        clock: Callable[[], float],
+    ) -> None:
+        self.coordination = coordination
+        self._feed = feed
+        self._watching = watching
+        self._backoff = backoff
+        self._clock = clock
+        self._started: asyncio.Future[None] | None = None
+        self._down_until: float | None = None  # set while the backend is unreachable
+        self._published: dict[str, tuple[str, int | None]] = {}
+        self._states: dict[str, str] = {}
+        self._events: list[tuple[str, str | None]] = []
+        self._retry_after: list[float | None] = []
+        self._wake: asyncio.Event | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @property
+    def available(self) -> bool:
+        """Whether the backend answered the last time it was asked."""
+        return self._down_until is None
+
+    # --- the backend's state --------------------------------------------------------------
+
+    def _failed(self, exc: BaseException) -> None:
+        if self._down_until is None:
+            logger.warning(
+                "coordination unavailable (%s): waits poll the API on their own until it "
+                "answers again",
+                exc,
+            )
+        self._down_until = self._clock() + _PROBE
+
+    def _answered(self) -> None:
+        if self._down_until is not None:
+            self._down_until = None
+            logger.warning("coordination answers again: polling is shared between replicas")
+
+    def _skip(self) -> bool:
+        return self._down_until is not None and self._clock() < self._down_until
+
+    def _begin(self) -> asyncio.Future[None]:
+        if self._started is None:
+            self._started = asyncio.ensure_future(self._do_start())
+        return self._started
+
+    async def start(self) -> None:
+        """Start the backend and the writer (once; later calls wait for the first)."""
+        await asyncio.shield(self._begin())
+
+    async def _do_start(self) -> None:
+        self._wake = asyncio.Event()
+        self._writer = asyncio.get_running_loop().create_task(
+            self._write(), name="videoapi_async-coordination-writer"
+        )
+        try:
+            await self.coordination.start(self)
+        except CoordinationUnavailable as exc:
+            self._failed(exc)
+        self._wake.set()  # send what came before the start
+
+    # --- what the poller calls ------------------------------------------------------------
+
+    async def claim(self, video_ids: Sequence[str]) -> list[Lease[Video]]:
+        """Claim the polling of each video: one `Lease` per id, in order."""
+        await self.start()
+        if self._skip() or self._closed:
+            return [Lease(True) for _ in video_ids]
+        try:
+            claims = await self.coordination.claim(video_ids)
+        except Exception as exc:  # whatever went wrong, the waits poll on their own
+            self._failed(exc)
+            return [Lease(True) for _ in video_ids]
+        self._answered()
+        return [
+            Lease(
+                claim.held,
+                decode_video(claim.state) if claim.state is not None else None,
+                claim.expires_in,
+            )
+            for claim in claims
+        ]
+
+    def publish(self, video: Video) -> None:
+        """Share a state this replica polled, if it differs from the last one shared."""
+        seen = (video.status.value, video.progress)
+        if self._published.get(video.id) == seen:
+            return
+        if video.is_terminal:
+            self._published.pop(video.id, None)
+        else:
+            self._published[video.id] = seen
+        self._states[video.id] = encode_video(video)
+        self._kick()
+
+    def relay_event(self, video_id: str, video: Video | None) -> None:
+        """Share webhook news received by this replica."""
+        self._events.append((video_id, None if video is None else encode_video(video)))
+        self._kick()
+
+    def rate_limited(self, retry_after: float | None) -> None:
+        """Share a 429 this replica received."""
+        self._retry_after.append(retry_after)
+        self._kick()
+
+    def _kick(self) -> None:
+        if self._closed:
+            return
+        if self._wake is None:
+            self._begin()  # nothing polled yet (a webhook or a 429 came first)
+        else:
+            self._wake.set()
+
+    async def _write(self) -> None:
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not (self._states or self._events or self._retry_after):
+            return
+        states, self._states = list(self._states.items()), {}
+        events, self._events = self._events, []
+        backoffs, self._retry_after = self._retry_after, []
+        for video_id in [v for v in self._published if not self._watching(v)]:
+            del self._published[video_id]
+        if self._skip():
+            return  # the others poll on their own meanwhile
+        try:
+            for video_id, state in events:
+                await self.coordination.publish_event(video_id, state)
+            if states:
+                await self.coordination.publish_states(states)
+            if backoffs:
+                known = [b for b in backoffs if b is not None]
+                await self.coordination.publish_backoff(max(known) if known else None)
+        except CoordinationUnavailable as exc:
+            self._failed(exc)
+        else:
+            self._answered()
+
+    # --- what the backend calls (CoordinationListener) ---------------------------------
+
+    def on_state(self, video_id: str, state: str) -> None:
+        """Take a state another replica polled."""
+        video = decode_video(state)
+        if video is not None and video.id == video_id:
+            self._feed(video_id, video, False)
+
+    def on_event(self, video_id: str, state: str | None) -> None:
+        """Take webhook news another replica received."""
+        video = None if state is None else decode_video(state)
+        self._feed(video_id, video if video is not None and video.id == video_id else None, True)
+
+    def on_backoff(self, retry_after: float | None) -> None:
+        """Slow down: another replica was answered 429."""
+        self._backoff(retry_after)
+
+    def wants(self, video_id: str) -> bool:
+        """Whether this client still waits on the video."""
+        return not self._closed and self._watching(video_id)
+
+    # --- lifetime -----------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Send what is pending (briefly), then close the backend."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+        if self._started is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._flush(), _FLUSH)
+            await self.coordination.aclose()
