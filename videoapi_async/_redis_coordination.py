@@ -37,6 +37,7 @@ logger: Final = logging.getLogger("videoapi_async")
 _CHUNK: Final = 500  # videos per script call: keeps each atomic step short
 _RECONNECT_MIN: Final = 0.1
 _RECONNECT_MAX: Final = 2.0
+_LISTEN_POLL: Final = 1.0  # seconds a listener waits for a message before looking up
 
 # KEYS: n lease keys, then their n state keys. ARGV: token, lease ms.
 # Returns held (0/1), ms left on another's lease, latest state (or nil) per video.
@@ -191,7 +192,7 @@ class RedisCoordination:
         """Release the leases held, stop the background tasks and close what was opened."""
         if self._closed:
             return
-        self._closed = True
+        self._closed = True  # the tasks end on this even if a cancellation is swallowed
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -236,7 +237,7 @@ class RedisCoordination:
 
     async def _keep_leases(self) -> None:
         """Renew the leases still wanted every third of the lease time; release the rest."""
-        while True:
+        while not self._closed:
             await asyncio.sleep(self.lease_time / 3)
             listener = self._listener
             if not self._held or listener is None:
@@ -294,14 +295,14 @@ class RedisCoordination:
     async def _listen(self) -> None:
         """Deliver the channel's messages to the listener; reconnect when it breaks."""
         pause = _RECONNECT_MIN
-        while True:
+        while not self._closed:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._channel)
                 self._subscribed.set()
                 pause = _RECONNECT_MIN
-                while True:
-                    message = await pubsub.get_message(timeout=None)
+                while not self._closed:
+                    message = await pubsub.get_message(timeout=_LISTEN_POLL)
                     if message is not None:
                         self._deliver(message["data"])
             except (RedisError, OSError) as exc:

@@ -202,15 +202,17 @@ class SharedPolls:
 
     def _kick(self) -> None:
         if self._closed:
-            return
+            return  # what comes after closing is not sent
         if self._wake is None:
             self._begin()  # nothing polled yet (a webhook or a 429 came first)
         else:
             self._wake.set()
 
     async def _write(self) -> None:
+        # Ends on `_closed` rather than on cancellation, which asyncio.wait_for (in the
+        # backend's calls) can swallow on Python < 3.12.
         assert self._wake is not None
-        while True:
+        while not self._closed:
             await self._wake.wait()
             self._wake.clear()
             await self._flush()
@@ -266,11 +268,13 @@ class SharedPolls:
         if self._closed:
             return
         self._closed = True
-        if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+        writer = self._writer
+        if writer is not None and self._wake is not None:
+            self._wake.set()  # one last flush of what is pending, then it ends
+            await asyncio.wait({writer}, timeout=_FLUSH)
+            if not writer.done():
+                writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writer
         if self._started is not None:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._flush(), _FLUSH)
             await self.coordination.aclose()
