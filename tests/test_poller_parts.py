@@ -41,6 +41,8 @@ class TestWatchStates:
         assert transition(state, WatchEvent.NEWS) is WatchState.SCHEDULED
         assert transition(state, WatchEvent.SOFT_FAILURE) is WatchState.RETRYING
         assert transition(WatchState.RETRYING, WatchEvent.POLL) is WatchState.POLLING
+        # Left to the replica that holds the lease (coordination): back to scheduled.
+        assert transition(state, WatchEvent.UNREAD) is WatchState.SCHEDULED
 
     def test_a_list_round_trip(self) -> None:
         """A listed watch goes back to scheduled with its state, or unread without it."""
@@ -62,7 +64,7 @@ class TestWatchStates:
             (WatchState.POLLING, WatchEvent.POLL),
             (WatchState.LISTED, WatchEvent.POLL),
             (WatchState.SCHEDULED, WatchEvent.SOFT_FAILURE),
-            (WatchState.POLLING, WatchEvent.UNREAD),
+            (WatchState.RETRYING, WatchEvent.UNREAD),
         ],
     )
     def test_impossible_moves_are_refused(self, state: WatchState, event: WatchEvent) -> None:
