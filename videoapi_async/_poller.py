@@ -456,8 +456,9 @@ class Poller(Generic[J]):
             watch.move(WatchEvent.UNREAD)
             self._schedule(watch, self._next_due(watch, at))
         if not watch.ended:
+            # Look again by its cadence, or as soon as the holder's lease could lapse.
             again = at + max(lease.retry_in or 0.0, self.policy.min_interval)
-            self._schedule(watch, max(watch.due, again))
+            self._schedule(watch, min(watch.due, again))
 
     def _unread(self, due: list[Watch[J]], at: float) -> None:
         for watch in due:
