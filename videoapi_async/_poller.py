@@ -187,6 +187,9 @@ class Poller(Generic[J]):
         now = self._clock()
         if state is not None:
             self._observe(watch, state, now, ends_read=False)
+            if not webhook and self.share is not None and watch.state is WatchState.SCHEDULED:
+                # Polled by another replica, which may die: look again when its lease could.
+                self._schedule(watch, min(watch.due, now + self.share.lease_time))
         elif watch.state not in IN_FLIGHT:
             self._schedule(watch, now)
         self._poke()

@@ -56,6 +56,10 @@ class Lease(Generic[J]):
 class PollShare(Protocol[J]):
     """What a poller calls when its client is coordinated with other replicas."""
 
+    @property
+    def lease_time(self) -> float:
+        """Seconds a replica's lease lasts unless renewed."""
+
     async def claim(self, job_ids: Sequence[str]) -> list[Lease[J]]:
         """Before polling: whether to poll each job here, and its latest shared state."""
 
@@ -111,6 +115,11 @@ class SharedPolls:
         self._wake: asyncio.Event | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
+
+    @property
+    def lease_time(self) -> float:
+        """Seconds a replica's lease lasts unless renewed (the backend's)."""
+        return self.coordination.lease_time
 
     @property
     def available(self) -> bool:
