@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from videoapi_async import PollPolicy, RateLimit, RateLimitError, RetryPolicy, VideoAPI
-from videoapi_async.sandbox import RateLimit as SandboxRateLimit
-from videoapi_async.sandbox import Sandbox
+from videoapi_async.sandbox import Sandbox, ServerRateLimit
 from videoapi_async.webhooks import parse_event
 
 from .conftest import RedisServer
@@ -106,7 +105,7 @@ async def test_a_429_in_one_replica_slows_the_others(sandbox: Sandbox, make: Mak
     second = await make(rate_limit=RateLimit(requests_per_second=20))
     (video_id,) = _renders(sandbox, 1, 600.0)
     await second.get_video(video_id)  # a replica that sent nothing has no rate to cut
-    sandbox.set_rate_limit(SandboxRateLimit(rate=1, burst=1))
+    sandbox.set_rate_limit(ServerRateLimit(rate=1, burst=1))
     for _ in range(3):
         with contextlib.suppress(RateLimitError):
             await first.get_video(video_id)
