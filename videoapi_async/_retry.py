@@ -11,6 +11,7 @@ retried.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
@@ -80,12 +81,21 @@ def backoff(attempt: int, *, first: float, maximum: float, factor: float = 2.0) 
     ``first * factor ** (attempt - 1)``, capped at `maximum`: tenacity's exponential
     wait, the package's one backoff formula, for retries and for polls alike.
     """
-    state = tenacity.RetryCallState(_BACKOFF_STATE_OWNER, fn=None, args=(), kwargs={})
+    state = tenacity.RetryCallState(_exponential_owner(), fn=None, args=(), kwargs={})
     state.attempt_number = attempt
-    return tenacity.wait_exponential(multiplier=first, exp_base=factor, max=maximum)(state)
+    return _exponential(first, factor, maximum)(state)
 
 
-_BACKOFF_STATE_OWNER: Final = tenacity.AsyncRetrying()
+@functools.lru_cache(maxsize=32)
+def _exponential(first: float, factor: float, maximum: float) -> tenacity.wait_exponential:
+    # One strategy object per policy: polls without news call this on every poll.
+    return tenacity.wait_exponential(multiplier=first, exp_base=factor, max=maximum)
+
+
+@functools.cache
+def _exponential_owner() -> tenacity.AsyncRetrying:
+    # RetryCallState wants the retrying object it belongs to; its waits never read it.
+    return tenacity.AsyncRetrying()
 
 
 class _wait_retry_after_or(tenacity.wait.wait_base):
