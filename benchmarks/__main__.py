@@ -29,6 +29,7 @@ from benchmarks._machine import machine_info
 from benchmarks._percall import run_percall
 from benchmarks._plan import FULL, QUICK, Plan
 from benchmarks._profile import run_profile
+from benchmarks._replicas import replica_targets, run_replicas
 from benchmarks._report import draw_chart, render_markdown, write_readme
 from benchmarks._sections import (
     STRATEGY_AUTO,
@@ -42,7 +43,16 @@ from benchmarks._sections import (
 from benchmarks._startup import run_startup
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("percall", "waiting", "crossover", "pressure", "bulk", "startup", "profile")
+SECTIONS = (
+    "percall",
+    "waiting",
+    "crossover",
+    "pressure",
+    "bulk",
+    "startup",
+    "replicas",
+    "profile",
+)
 WALL_LIMIT = 1.3  # get_video wall time per call, sequential, / raw aiohttp
 STARTUP_AIM = 3.0  # ``videoapi --help`` wall time / ``python -c pass``: reported, an aim
 
@@ -150,7 +160,7 @@ def targets(sections: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": wall["ratio"]["median"] <= STARTUP_AIM,
             }
         )
-    return found
+    return found + replica_targets(sections.get("replicas"))
 
 
 def previous_pressure(json_path: Path) -> dict[str, Any] | None:
@@ -201,6 +211,9 @@ def run(plan: Plan, sections: tuple[str, ...], candidates: tuple[str, ...]) -> d
         if "startup" in sections:
             _log("startup")
             out["startup"] = run_startup(rounds=plan.startup_rounds)
+        if "replicas" in sections:
+            _log("many replicas, coordinated through Redis")
+            out["replicas"] = run_replicas(server, plan, _log)
         if "profile" in sections:
             _log("profile")
             out["profile"] = run_profile(

@@ -40,6 +40,13 @@ class Plan:
     bulk_cap: float = 10.0
     # startup: ``videoapi --help`` against ``python -c pass``
     startup_rounds: int = 15
+    # many replicas (coordinated through Redis)
+    replicas_processes: int = 4
+    replicas_batch: int = 1000
+    replicas_webhook_batch: int = 200
+    replicas_failover_batch: int = 200
+    replicas_failover_scale: float = 10.0
+    replicas_lease: float = 5.0
     # profile
     profile_calls: int = 2000
     profile_batch: int = 2000
@@ -70,6 +77,11 @@ QUICK = Plan(
     bulk_min_duration=0.5,
     bulk_max_duration=1.0,
     startup_rounds=2,
+    replicas_batch=40,
+    replicas_webhook_batch=20,
+    replicas_failover_batch=20,
+    replicas_failover_scale=60.0,
+    replicas_lease=1.0,
     profile_calls=200,
     profile_batch=50,
     poll_overrides=(("first_poll", 0.2), ("min_interval", 0.05), ("max_interval", 1.0)),

@@ -7,6 +7,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from benchmarks._replicas import replicas_markdown
+
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"
 
@@ -334,6 +336,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         ]
     if "startup" in sections:
         parts += ["#### Startup of the command line", startup_table(sections["startup"])]
+    if "replicas" in sections:
+        parts += ["#### Many replicas through Redis", replicas_markdown(sections["replicas"])]
     if "profile" in sections:
         parts += [
             "#### Profile of one get_video",

@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from videoapi_async.sandbox import RenderProfile, Sandbox, ServerRateLimit
+from videoapi_async.sandbox import RenderProfile, Sandbox, ServerRateLimit, WebhookConfig
 
 
 def _cpu_seconds() -> float:
@@ -58,6 +58,7 @@ class Control:
             web.post("/timings", self.timings),
             web.post("/rate_limit", self.rate_limit),
             web.post("/render_profile", self.render_profile),
+            web.post("/webhooks", self.webhooks),
         ]
 
     async def account(self, request: web.Request) -> web.Response:
@@ -165,6 +166,13 @@ class Control:
                 else ServerRateLimit(float(rate), int(burst))
             )
             self.sandbox.set_rate_limit(limit)
+        return _json({"ok": True})
+
+    async def webhooks(self, request: web.Request) -> web.Response:
+        """Deliver webhooks to ``url``, signed with ``secret`` (``url`` null: no webhooks)."""
+        body = await request.json()
+        url = body.get("url")
+        self.sandbox.set_webhooks(None if url is None else WebhookConfig(url, body["secret"]))
         return _json({"ok": True})
 
 
