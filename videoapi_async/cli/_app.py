@@ -23,6 +23,7 @@ from ._around import delete, subtitles, usage
 from ._batch_cmd import batch
 from ._common import (
     CliError,
+    CoroutineRunner,
     ExitCode,
     Interrupted,
     Settings,
@@ -33,6 +34,7 @@ from ._common import (
     open_client,
     progress_console,
     run_async,
+    running_with,
 )
 from ._demo import demo
 from ._download import Downloader, DownloadError, download_name
@@ -71,9 +73,17 @@ class _Group(click.Group):
         prog_name: str | None = None,
         complete_var: str | None = None,
         standalone_mode: bool = True,
+        *,
+        runner: CoroutineRunner | None = None,
         **extra: Any,
     ) -> Any:
-        code = self._run(args, prog_name, complete_var, **extra)
+        """Run the command; ``runner`` runs its coroutines instead of `asyncio.run`.
+
+        Tests pass ``runner=loop.run_until_complete`` to run a command on a loop of their
+        own, such as a simulated-time loop that also serves the sandbox it talks to.
+        """
+        with running_with(runner):
+            code = self._run(args, prog_name, complete_var, **extra)
         if standalone_mode:
             sys.exit(code)
         return code

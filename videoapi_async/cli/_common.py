@@ -9,8 +9,9 @@ import json
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import IO, TYPE_CHECKING, Any, Final, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from contextvars import ContextVar
+from typing import IO, TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 import attrs
 import click
@@ -36,6 +37,7 @@ __all__ = [
     "BATCH_POLL",
     "SANDBOX_POLL",
     "CliError",
+    "CoroutineRunner",
     "ExitCode",
     "Interrupted",
     "Settings",
@@ -47,6 +49,7 @@ __all__ = [
     "open_client",
     "progress_console",
     "run_async",
+    "running_with",
     "safe_text",
 ]
 
@@ -196,11 +199,13 @@ async def open_client(
 
     settings.check()
     rate_limit = RateLimit(requests_per_second=settings.max_rps)
+    # The loop's clock is time.monotonic, unless a test runs the command in simulated time.
+    clock = asyncio.get_running_loop().time
     if settings.sandbox:
         from videoapi_async.sandbox import RenderProfile, Sandbox
 
         profile = RenderProfile(min_duration=2.0, max_duration=8.0, time_scale=2.0)
-        async with Sandbox(render=profile) as sandbox:
+        async with Sandbox(render=profile, clock=clock) as sandbox:
             sandbox.seed_videos(3)
             async with VideoAPI(
                 sandbox.api_key,
@@ -208,6 +213,7 @@ async def open_client(
                 bearer_token=sandbox.bearer_token,
                 poll=SANDBOX_POLL,
                 rate_limit=rate_limit,
+                clock=clock,
             ) as api:
                 yield api
         return
@@ -219,6 +225,7 @@ async def open_client(
             team_id=settings.team_id,
             poll=poll,
             rate_limit=rate_limit,
+            clock=clock,
         )
     except (VideoAPIError, ValueError, TypeError) as exc:
         hint = " (or try the command with --sandbox)" if settings.api_key is None else ""
@@ -227,11 +234,37 @@ async def open_client(
         yield api
 
 
+class CoroutineRunner(Protocol):
+    """Runs a coroutine to its end and returns its result, as `asyncio.run` does."""
+
+    def __call__(self, main: Coroutine[Any, Any, _T], /) -> _T:
+        """Run ``main`` to its end and return its result (or raise its exception)."""
+        ...
+
+
+_RUNNER: ContextVar[CoroutineRunner] = ContextVar("videoapi_cli_runner", default=asyncio.run)
+
+
+@contextlib.contextmanager
+def running_with(runner: CoroutineRunner | None) -> Iterator[None]:
+    """Make `run_async` run its coroutines with ``runner`` inside the block (None: as is)."""
+    if runner is None:
+        yield
+        return
+    token = _RUNNER.set(runner)
+    try:
+        yield
+    finally:
+        _RUNNER.reset(token)
+
+
 def run_async(work: Callable[[], Awaitable[_T]]) -> _T:
     """Run ``work()`` in a new event loop; Ctrl-C cancels it cleanly and raises `Interrupted`.
 
     The first Ctrl-C cancels the work, so its ``finally`` blocks run (journals are closed,
-    connections released); `Interrupted` is raised once it has unwound.
+    connections released); `Interrupted` is raised once it has unwound. The loop is
+    `asyncio.run`'s, unless the command was started with another runner (see
+    `running_with`).
     """
     interrupted = False
 
@@ -257,7 +290,7 @@ def run_async(work: Callable[[], Awaitable[_T]]) -> _T:
                 loop.remove_signal_handler(signal.SIGINT)
 
     try:
-        return asyncio.run(guarded())
+        return _RUNNER.get()(guarded())
     except KeyboardInterrupt:
         raise Interrupted() from None
     except asyncio.CancelledError:

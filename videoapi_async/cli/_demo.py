@@ -9,7 +9,6 @@ then shows what happened and what it cost in requests.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING, Any, Final
 
 import click
@@ -57,8 +56,9 @@ async def run_demo(
         failure_rate=failure_rate,
         time_scale=_TIME_SCALE * speed,
     )
-    started = time.monotonic()
-    async with Sandbox(seed=seed, render=profile) as sandbox:
+    clock = asyncio.get_running_loop().time  # time.monotonic, unless in simulated time
+    started = clock()
+    async with Sandbox(seed=seed, render=profile, clock=clock) as sandbox:
         names = [f"Demo video {n}" for n in range(1, count + 1)]
         requests: list[CreateVideoRequest] = [
             SourceDraftVideoRequest(name=name, source_draft_id=f"demo-draft-{n}")
@@ -66,7 +66,9 @@ async def run_demo(
         ]
         from videoapi_async import VideoAPI  # not at the top: --help needs no aiohttp
 
-        async with VideoAPI(sandbox.api_key, base_url=sandbox.base_url, poll=SANDBOX_POLL) as api:
+        async with VideoAPI(
+            sandbox.api_key, base_url=sandbox.base_url, poll=SANDBOX_POLL, clock=clock
+        ) as api:
             created_at: dict[str, float] = {}
             done_at: dict[str, float] = {}
             finals: dict[str, Video] = {}
@@ -78,7 +80,7 @@ async def run_demo(
                         board.update(video.id, update)
                     if update.is_terminal:
                         finals[video.id] = update.video
-                        done_at[video.id] = time.monotonic()
+                        done_at[video.id] = clock()
                         if board is not None:
                             board.finish(
                                 video.id, ok=update.video.is_ready, state=update.status.value
@@ -88,7 +90,7 @@ async def run_demo(
                 label = names[result.index]
                 if result.video is None:
                     return
-                created_at[result.video.id] = time.monotonic()
+                created_at[result.video.id] = clock()
                 if board is not None:
                     board.add(result.video.id, label)
                 followers.append(asyncio.ensure_future(follow(result.video, label)))
@@ -102,7 +104,7 @@ async def run_demo(
                 for task in followers:
                     task.cancel()
             client_stats = api.stats
-        finished = time.monotonic()
+        finished = clock()
         stats = sandbox.stats
         videos = []
         for result in results:
