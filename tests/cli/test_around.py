@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from .conftest import ThreadSandbox, invoke
+from .conftest import LoopSandbox, invoke
 
 
-def test_delete(thread_sandbox: ThreadSandbox) -> None:
+def test_delete(cli_sandbox: LoopSandbox) -> None:
     """The delete command removes the video; a second delete exits 3 unless --missing-ok."""
-    video = thread_sandbox.create(status="ready")
-    env = thread_sandbox.env()
+    video = cli_sandbox.create(status="ready")
+    env = cli_sandbox.env()
     first = invoke(["delete", video["id"], "--json"], env=env)
     assert first.exit_code == 0, first.stderr
     assert json.loads(first.stdout) == {"video_id": video["id"], "deleted": True}
@@ -20,10 +20,10 @@ def test_delete(thread_sandbox: ThreadSandbox) -> None:
     assert invoke(["delete", video["id"], "--missing-ok"], env=env).exit_code == 0
 
 
-def test_subtitles(thread_sandbox: ThreadSandbox) -> None:
+def test_subtitles(cli_sandbox: LoopSandbox) -> None:
     """The subtitles command prints a ready video's file URL and refuses an unfinished one."""
-    env = thread_sandbox.env()
-    ready = thread_sandbox.create(status="ready")
+    env = cli_sandbox.env()
+    ready = cli_sandbox.create(status="ready")
     made = invoke(
         ["subtitles", ready["id"], "--language", "fr", "--format", "srt", "--json"], env=env
     )
@@ -32,17 +32,17 @@ def test_subtitles(thread_sandbox: ThreadSandbox) -> None:
     assert shape["language_code"] == "fr"
     assert shape["format"] == "srt"
     assert shape["url"].endswith(".srt")
-    busy = thread_sandbox.create(status="processing")
+    busy = cli_sandbox.create(status="processing")
     refused = invoke(["subtitles", busy["id"]], env=env)
     assert refused.exit_code != 0
     assert "finished render" in refused.stderr
     assert invoke(["subtitles", ready["id"], "--language", "xx"], env=env).exit_code == 2
 
 
-def test_usage(thread_sandbox: ThreadSandbox) -> None:
+def test_usage(cli_sandbox: LoopSandbox) -> None:
     """The usage command prints periods as JSON and as a table, and refuses a reversed window."""
-    env = thread_sandbox.env()
-    thread_sandbox.create(status="ready")
+    env = cli_sandbox.env()
+    cli_sandbox.create(status="ready")
     listed = invoke(["usage", "--breakdown", "daily", "--json"], env=env)
     assert listed.exit_code == 0, listed.stderr
     periods = json.loads(listed.stdout)

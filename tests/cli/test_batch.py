@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import os
 import signal
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from videoapi_async.cli._common import ExitCode
 from videoapi_async.sandbox import ServerRateLimit
 from videoapi_async.sandbox._faults import Fault
 
-from .conftest import ThreadSandbox, invoke
+from .conftest import LoopSandbox, invoke
 
 ROW_KEYS = [
     "row",
@@ -51,7 +50,7 @@ def _jsonl(tmp_path: Path, rows: int) -> Path:
     return path
 
 
-def _assert_created_once(sandbox: ThreadSandbox, rows: int) -> None:
+def _assert_created_once(sandbox: LoopSandbox, rows: int) -> None:
     stats = sandbox.sandbox.stats
     assert stats.duplicate_creates() == {}
     assert len(stats.created_ids) == rows
@@ -59,12 +58,12 @@ def _assert_created_once(sandbox: ThreadSandbox, rows: int) -> None:
 
 
 def test_batch_creates_each_row_and_reports_the_malformed_one(
-    thread_sandbox: ThreadSandbox, tmp_path: Path
+    cli_sandbox: LoopSandbox, tmp_path: Path
 ) -> None:
     """Good rows become ready videos; the bad row is reported with its line; status is 1."""
     results = tmp_path / "results.csv"
     result = invoke(
-        ["batch", str(_csv(tmp_path)), "--results", str(results)], env=thread_sandbox.env()
+        ["batch", str(_csv(tmp_path)), "--results", str(results)], env=cli_sandbox.env()
     )
     assert result.exit_code == ExitCode.RENDER_FAILED, result.stderr
     rows = list(csv.DictReader(results.read_text().splitlines()))
@@ -78,17 +77,17 @@ def test_batch_creates_each_row_and_reports_the_malformed_one(
     assert "source_draft_id or recipe_id" in rows[2]["error"]
     assert all(r["video_player_url"] for r in rows if r["ok"] == "true")
     assert "3 of 4 rows ok, 1 invalid" in result.stdout
-    _assert_created_once(thread_sandbox, 3)
-    names = {record.body["name"] for record in thread_sandbox.sandbox.records}  # type: ignore[index]
+    _assert_created_once(cli_sandbox, 3)
+    names = {record.body["name"] for record in cli_sandbox.sandbox.records}  # type: ignore[index]
     assert "Intro" in names  # the user's own name is kept
     assert any(name.startswith("batch-") and name.endswith("-row-2") for name in names)
 
 
 def test_batch_json_streams_one_line_per_row_then_a_summary(
-    thread_sandbox: ThreadSandbox, tmp_path: Path
+    cli_sandbox: LoopSandbox, tmp_path: Path
 ) -> None:
     """--json prints JSON Lines: a row record as each row finishes, a summary last."""
-    result = invoke(["batch", str(_jsonl(tmp_path, 3)), "--json"], env=thread_sandbox.env())
+    result = invoke(["batch", str(_jsonl(tmp_path, 3)), "--json"], env=cli_sandbox.env())
     assert result.exit_code == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [record["type"] for record in records] == ["row", "row", "row", "summary"]
@@ -100,35 +99,35 @@ def test_batch_json_streams_one_line_per_row_then_a_summary(
 
 
 def test_running_a_finished_batch_again_creates_nothing(
-    thread_sandbox: ThreadSandbox, tmp_path: Path
+    cli_sandbox: LoopSandbox, tmp_path: Path
 ) -> None:
     """A re-run reports every row from the journal and sends no create."""
     jobs = _jsonl(tmp_path, 4)
-    first = invoke(["batch", str(jobs), "--json"], env=thread_sandbox.env())
+    first = invoke(["batch", str(jobs), "--json"], env=cli_sandbox.env())
     assert first.exit_code == 0, first.stderr
-    again = invoke(["batch", str(jobs), "--json"], env=thread_sandbox.env())
+    again = invoke(["batch", str(jobs), "--json"], env=cli_sandbox.env())
     assert again.exit_code == 0, again.stderr
     summary = json.loads(again.stdout.splitlines()[-1])
     assert (summary["creates_sent"], summary["already_done"], summary["ok"]) == (0, 4, 4)
-    _assert_created_once(thread_sandbox, 4)
+    _assert_created_once(cli_sandbox, 4)
 
 
 def test_the_journal_refuses_a_changed_input_or_another_api(
-    thread_sandbox: ThreadSandbox, tmp_path: Path
+    cli_sandbox: LoopSandbox, tmp_path: Path
 ) -> None:
     """A journal is bound to its input's hash and its base URL; misuse exits 2, sends nothing."""
     jobs = _jsonl(tmp_path, 2)
-    assert invoke(["batch", str(jobs)], env=thread_sandbox.env()).exit_code == 0
-    elsewhere = {**thread_sandbox.env(), "VIDEOAPI_BASE_URL": "http://127.0.0.1:9/api/v1"}
+    assert invoke(["batch", str(jobs)], env=cli_sandbox.env()).exit_code == 0
+    elsewhere = {**cli_sandbox.env(), "VIDEOAPI_BASE_URL": "http://127.0.0.1:9/api/v1"}
     moved = invoke(["batch", str(jobs)], env=elsewhere)
     assert moved.exit_code == ExitCode.USAGE
     assert "was made against" in moved.stderr
     jobs.write_text(jobs.read_text() + json.dumps({"recipe_id": "new"}) + "\n")
-    changed = invoke(["batch", str(jobs)], env=thread_sandbox.env())
+    changed = invoke(["batch", str(jobs)], env=cli_sandbox.env())
     assert changed.exit_code == ExitCode.USAGE
     assert "belongs to another input" in changed.stderr
     assert "--amend" in changed.stderr
-    _assert_created_once(thread_sandbox, 2)
+    _assert_created_once(cli_sandbox, 2)
 
 
 @pytest.mark.parametrize(
@@ -153,20 +152,20 @@ def test_a_bad_input_file_exits_2(
 
 
 def test_a_refused_key_stops_the_batch_and_a_rerun_finishes_it(
-    thread_sandbox: ThreadSandbox, tmp_path: Path
+    cli_sandbox: LoopSandbox, tmp_path: Path
 ) -> None:
     """With a wrong key the batch stops (status 3, nothing created); the right key finishes it."""
     jobs = _jsonl(tmp_path, 3)
-    wrong = invoke(["batch", str(jobs)], env={**thread_sandbox.env(), "VIDEOAPI_API_KEY": "bad"})
+    wrong = invoke(["batch", str(jobs)], env={**cli_sandbox.env(), "VIDEOAPI_API_KEY": "bad"})
     assert wrong.exit_code == ExitCode.API_ERROR
     assert "401" in wrong.stderr
-    right = invoke(["batch", str(jobs), "--json"], env=thread_sandbox.env())
+    right = invoke(["batch", str(jobs), "--json"], env=cli_sandbox.env())
     assert right.exit_code == 0, right.stderr
-    _assert_created_once(thread_sandbox, 3)
+    _assert_created_once(cli_sandbox, 3)
 
 
 def test_batch_downloads_and_a_rerun_keeps_the_files(
-    thread_sandbox: ThreadSandbox, tmp_path: Path
+    cli_sandbox: LoopSandbox, tmp_path: Path
 ) -> None:
     """--download saves each ready video and names it in the results; a re-run keeps them."""
     jobs = _jsonl(tmp_path, 2)
@@ -176,7 +175,7 @@ def test_batch_downloads_and_a_rerun_keeps_the_files(
     state.parent.mkdir()
     args = ["batch", str(jobs), "--download", str(out), "--results", str(results)]
     args += ["--state", str(state)]
-    first = invoke(args, env=thread_sandbox.env())
+    first = invoke(args, env=cli_sandbox.env())
     assert first.exit_code == 0, first.stderr
     assert state.exists()
     assert not (tmp_path / "jobs.jsonl.videoapi-journal.sqlite").exists()
@@ -184,36 +183,36 @@ def test_batch_downloads_and_a_rerun_keeps_the_files(
     files = sorted(Path(row["file"]) for row in rows)
     assert files == sorted(out / f"{row['video_id']}.mp4" for row in rows)
     stamps = [path.stat().st_mtime_ns for path in files]
-    again = invoke(args, env=thread_sandbox.env())
+    again = invoke(args, env=cli_sandbox.env())
     assert again.exit_code == 0, again.stderr
     assert [path.stat().st_mtime_ns for path in files] == stamps
-    _assert_created_once(thread_sandbox, 2)
+    _assert_created_once(cli_sandbox, 2)
 
 
-def _interrupt_on_post(sandbox: ThreadSandbox, count: int) -> threading.Thread:
-    """Send this process SIGINT (Ctrl-C) once the sandbox has received `count` creates."""
+def _interrupt_on_post(sandbox: LoopSandbox, count: int) -> asyncio.Task[None]:
+    """Send this process SIGINT (Ctrl-C) once the sandbox has received `count` creates.
 
-    def watch() -> None:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if sandbox.sandbox.stats.requests["POST /videos"] >= count:
-                os.kill(os.getpid(), signal.SIGINT)
-                return
-            time.sleep(0.002)
+    The watch runs on the sandbox's loop and looks every 2 ms of simulated time, well
+    within the slow answer it interrupts.
+    """
 
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
+    async def watch() -> None:
+        # The sandbox has no event to await for a request: read its counters.
+        while sandbox.sandbox.stats.requests["POST /videos"] < count:  # noqa: ASYNC110
+            await asyncio.sleep(0.002)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    return sandbox.loop.loop.create_task(watch())
 
 
 def test_a_batch_interrupted_mid_way_resumes_and_creates_every_row_once(
-    thread_sandbox: ThreadSandbox, tmp_path: Path
+    cli_sandbox: LoopSandbox, tmp_path: Path
 ) -> None:
     """Ctrl-C with one create's answer lost and another in flight: the re-run finds both."""
     rows = 7
     jobs = _jsonl(tmp_path, rows)
-    faults = thread_sandbox.sandbox.faults
-    thread_sandbox.run(
+    faults = cli_sandbox.sandbox.faults
+    cli_sandbox.run(
         lambda: faults.queue(
             "POST /videos",
             Fault("delay", seconds=0),  # row 1: answered
@@ -221,45 +220,43 @@ def test_a_batch_interrupted_mid_way_resumes_and_creates_every_row_once(
             Fault("slow_body", seconds=0.3),  # row 3: stored, answer still coming at Ctrl-C
         )
     )
-    watcher = _interrupt_on_post(thread_sandbox, 3)
-    stopped = invoke(["batch", str(jobs), "--concurrency", "1"], env=thread_sandbox.env())
-    watcher.join()
+    watcher = _interrupt_on_post(cli_sandbox, 3)
+    stopped = invoke(["batch", str(jobs), "--concurrency", "1"], env=cli_sandbox.env())
+    assert watcher.done()
     assert stopped.exit_code == ExitCode.INTERRUPTED, stopped.stderr
     assert "is intact" in stopped.stderr
     assert f"videoapi batch {jobs}" in stopped.stderr
-    assert len(thread_sandbox.sandbox.stats.created_ids) == 3
+    assert len(cli_sandbox.sandbox.stats.created_ids) == 3
 
-    resumed = invoke(
-        ["batch", str(jobs), "--json", "--lost-grace", "0.5"], env=thread_sandbox.env()
-    )
+    resumed = invoke(["batch", str(jobs), "--json", "--lost-grace", "0.5"], env=cli_sandbox.env())
     assert resumed.exit_code == 0, resumed.stderr
     summary = json.loads(resumed.stdout.splitlines()[-1])
     assert summary["found_again"] == 2
     assert summary["ok"] == rows
     assert summary["creates_sent"] == rows - 3
-    _assert_created_once(thread_sandbox, rows)
+    _assert_created_once(cli_sandbox, rows)
 
 
 @pytest.mark.parametrize("how", ["option", "environment"])
 def test_max_rps_keeps_a_batch_under_the_servers_rate_limit(
-    thread_sandbox: ThreadSandbox, tmp_path: Path, how: str
+    cli_sandbox: LoopSandbox, tmp_path: Path, how: str
 ) -> None:
     """Capped below the server's 5 requests/s by --max-rps (or VIDEOAPI_MAX_RPS): no 429."""
     limiter = ServerRateLimit(rate=5, burst=10)
-    thread_sandbox.run(lambda: thread_sandbox.sandbox.set_rate_limit(limiter))
+    cli_sandbox.run(lambda: cli_sandbox.sandbox.set_rate_limit(limiter))
     jobs = _jsonl(tmp_path, 16)
     args = ["batch", str(jobs), "--concurrency", "16", "--json"]
-    env = thread_sandbox.env()
+    env = cli_sandbox.env()
     if how == "option":
         args += ["--max-rps", "4"]
     else:
         env["VIDEOAPI_MAX_RPS"] = "4"
     result = invoke(args, env=env)
     assert result.exit_code == 0, result.stderr
-    stats = thread_sandbox.sandbox.stats
+    stats = cli_sandbox.sandbox.stats
     assert stats.total_requests > 16
     assert stats.responses[429] == 0
-    _assert_created_once(thread_sandbox, 16)
+    _assert_created_once(cli_sandbox, 16)
 
 
 @pytest.mark.usefixtures("clean_env")

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from videoapi_async.cli._common import ExitCode
 
-from .conftest import CANARY_KEY, ThreadSandbox, ThreadServer, invoke
+from .conftest import CANARY_KEY, CommandLoop, LoopSandbox, LoopServer, invoke
 
 VIDEO_KEYS = {
     "id",
@@ -65,10 +65,10 @@ def test_list_prints_a_table_for_people() -> None:
     assert "3 videos" in result.stdout
 
 
-def test_get_and_metadata_show_one_video(thread_sandbox: ThreadSandbox) -> None:
+def test_get_and_metadata_show_one_video(cli_sandbox: LoopSandbox) -> None:
     """The get and metadata commands read the named video, in both output modes."""
-    video = thread_sandbox.create(status="ready")
-    env = thread_sandbox.env()
+    video = cli_sandbox.create(status="ready")
+    env = cli_sandbox.env()
     got = invoke(["get", video["id"], "--json"], env=env)
     assert got.exit_code == 0, got.stderr
     assert json.loads(got.stdout)["id"] == video["id"]
@@ -87,18 +87,18 @@ def test_get_and_metadata_show_one_video(thread_sandbox: ThreadSandbox) -> None:
     assert "Duration:" in invoke(["metadata", video["id"]], env=env).stdout
 
 
-def test_create_sends_the_flat_form_from_options(thread_sandbox: ThreadSandbox) -> None:
+def test_create_sends_the_flat_form_from_options(cli_sandbox: LoopSandbox) -> None:
     """Options send exactly the fields given (and the workspace and team headers)."""
     result = invoke(
         [
             *("create", "--source-draft-id", "d-9", "--name", "From options"),
             *("--workspace-id", "ws-1", "--json"),
         ],
-        env={**thread_sandbox.env(), "VIDEOAPI_TEAM_ID": "team-1"},
+        env={**cli_sandbox.env(), "VIDEOAPI_TEAM_ID": "team-1"},
     )
     assert result.exit_code == 0, result.stderr
     video = json.loads(result.stdout)
-    record = thread_sandbox.sandbox.video_record(video["id"])
+    record = cli_sandbox.sandbox.video_record(video["id"])
     assert record is not None
     sent = dict(record.body)
     assert sent.pop("correlation_id").startswith("videoapi-async-")  # added by the client
@@ -106,15 +106,13 @@ def test_create_sends_the_flat_form_from_options(thread_sandbox: ThreadSandbox) 
     assert (record.workspace_id, record.team_id) == ("ws-1", "team-1")
 
 
-def test_create_takes_a_tagged_form_as_json_on_stdin(thread_sandbox: ThreadSandbox) -> None:
+def test_create_takes_a_tagged_form_as_json_on_stdin(cli_sandbox: LoopSandbox) -> None:
     """--json-body - reads any create form, here a workflow, from stdin."""
     body = {"type": "workflow", "workflow_id": "wf", "variables": [{"name": "n", "value": "v"}]}
-    result = invoke(
-        ["create", "--json-body", "-"], env=thread_sandbox.env(), input=json.dumps(body)
-    )
+    result = invoke(["create", "--json-body", "-"], env=cli_sandbox.env(), input=json.dumps(body))
     assert result.exit_code == 0, result.stderr
     assert "Created video" in result.stdout
-    sent = dict(thread_sandbox.sandbox.records[-1].body)
+    sent = dict(cli_sandbox.sandbox.records[-1].body)
     assert sent.pop("correlation_id").startswith("videoapi-async-")  # added by the client
     assert sent == body
 
@@ -150,16 +148,16 @@ def test_a_missing_key_is_a_usage_error_that_says_what_to_do() -> None:
     assert "--sandbox" in line
 
 
-def test_an_unknown_video_exits_3(thread_sandbox: ThreadSandbox) -> None:
+def test_an_unknown_video_exits_3(cli_sandbox: LoopSandbox) -> None:
     """A 404 is an API error: status 3, the server's reason, no traceback."""
-    result = invoke(["get", "no-such-video"], env=thread_sandbox.env())
+    result = invoke(["get", "no-such-video"], env=cli_sandbox.env())
     assert result.exit_code == ExitCode.API_ERROR
     assert "404" in _one_error_line(result.stderr)
 
 
-def test_the_key_never_appears_in_output_errors_or_logs(thread_sandbox: ThreadSandbox) -> None:
+def test_the_key_never_appears_in_output_errors_or_logs(cli_sandbox: LoopSandbox) -> None:
     """A refused key is reported (status 3) without ever printing it, even with -v."""
-    env = {**thread_sandbox.env(), "VIDEOAPI_API_KEY": CANARY_KEY}
+    env = {**cli_sandbox.env(), "VIDEOAPI_API_KEY": CANARY_KEY}
     for args in (["list", "-v"], ["--api-key", CANARY_KEY, "get", "x", "-v", "--json"]):
         result = invoke(args, env=env)
         assert result.exit_code == ExitCode.API_ERROR
@@ -167,10 +165,10 @@ def test_the_key_never_appears_in_output_errors_or_logs(thread_sandbox: ThreadSa
         assert CANARY_KEY not in result.stdout + result.stderr
 
 
-def test_wait_prints_the_render_result(thread_sandbox: ThreadSandbox) -> None:
+def test_wait_prints_the_render_result(cli_sandbox: LoopSandbox) -> None:
     """With --json, wait prints one render result document for a render that ends ready."""
-    video = thread_sandbox.create()
-    result = invoke(["wait", video["id"], "--json"], env=thread_sandbox.env())
+    video = cli_sandbox.create()
+    result = invoke(["wait", video["id"], "--json"], env=cli_sandbox.env())
     assert result.exit_code == 0, result.stderr
     shape = json.loads(result.stdout)
     assert list(shape) == RESULT_KEYS
@@ -178,19 +176,19 @@ def test_wait_prints_the_render_result(thread_sandbox: ThreadSandbox) -> None:
     assert shape["video"]["video_player_url"]
 
 
-def test_a_failed_render_exits_1(thread_sandbox: ThreadSandbox) -> None:
+def test_a_failed_render_exits_1(cli_sandbox: LoopSandbox) -> None:
     """A render that ends failed gives status 1, the result on stdout, the reason on stderr."""
-    video = thread_sandbox.create(status="failed")
-    result = invoke(["wait", video["id"], "--json"], env=thread_sandbox.env())
+    video = cli_sandbox.create(status="failed")
+    result = invoke(["wait", video["id"], "--json"], env=cli_sandbox.env())
     assert result.exit_code == ExitCode.RENDER_FAILED
     assert json.loads(result.stdout)["ok"] is False
     assert "failed" in _one_error_line(result.stderr)
 
 
-def test_a_wait_timeout_exits_4(thread_sandbox: ThreadSandbox) -> None:
+def test_a_wait_timeout_exits_4(cli_sandbox: LoopSandbox) -> None:
     """--timeout ends the wait (not the render) with status 4 and the last state seen."""
-    video = thread_sandbox.create(status="processing", progress=40)
-    result = invoke(["wait", video["id"], "--timeout", "0.3", "--json"], env=thread_sandbox.env())
+    video = cli_sandbox.create(status="processing", progress=40)
+    result = invoke(["wait", video["id"], "--timeout", "0.3", "--json"], env=cli_sandbox.env())
     assert result.exit_code == ExitCode.TIMEOUT
     shape = json.loads(result.stdout)
     assert (shape["ok"], shape["status"]) == (False, "processing")
@@ -210,7 +208,9 @@ def test_render_creates_waits_and_downloads(tmp_path: Path) -> None:
     assert (tmp_path / f"{shape['video_id']}.mp4").read_bytes()[4:8] == b"ftyp"
 
 
-def test_the_download_host_never_receives_the_api_key(clean_env: None, tmp_path: Path) -> None:
+def test_the_download_host_never_receives_the_api_key(
+    clean_env: None, command_loop: CommandLoop, tmp_path: Path
+) -> None:
     """With --download, wait fetches the file without the api-key header the API calls carry."""
     payload = b"\x00\x00\x00\x18ftypmp42" + bytes(2000)
 
@@ -230,7 +230,7 @@ def test_the_download_host_never_receives_the_api_key(clean_env: None, tmp_path:
     async def file(request: web.Request) -> web.Response:
         return web.Response(body=payload, content_type="video/mp4")
 
-    server = ThreadServer({"/api/v1/videos/{id}": video, "/files/{name}": file})
+    server = LoopServer(command_loop, {"/api/v1/videos/{id}": video, "/files/{name}": file})
     try:
         env = {"VIDEOAPI_BASE_URL": server.url("/api/v1"), "VIDEOAPI_API_KEY": CANARY_KEY}
         result = invoke(["wait", "v-1", "--download", str(tmp_path)], env=env)

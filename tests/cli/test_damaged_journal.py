@@ -12,7 +12,7 @@ import pytest
 from videoapi_async.cli._common import ExitCode
 from videoapi_async.cli._journal import Journal
 
-from .conftest import ThreadSandbox, invoke
+from .conftest import LoopSandbox, invoke
 
 
 def _jobs(tmp_path: Path) -> Path:
@@ -55,23 +55,23 @@ def _other_schema(path: Path) -> None:
     ],
 )
 def test_a_damaged_journal_is_refused_and_nothing_is_created_again(
-    thread_sandbox: ThreadSandbox,
+    cli_sandbox: LoopSandbox,
     tmp_path: Path,
     damage: Callable[[Path], None],
     message: str,
 ) -> None:
     """Empty, zeroed, unreadable or other-version journals exit 2 with advice; none is resent."""
     jobs = _jobs(tmp_path)
-    first = invoke(["batch", str(jobs)], env=thread_sandbox.env())
+    first = invoke(["batch", str(jobs)], env=cli_sandbox.env())
     assert first.exit_code == 0, first.stderr
     journal = tmp_path / "jobs.jsonl.videoapi-journal.sqlite"
     damage(journal)
-    again = invoke(["batch", str(jobs), "--json"], env=thread_sandbox.env())
+    again = invoke(["batch", str(jobs), "--json"], env=cli_sandbox.env())
     assert again.exit_code == ExitCode.USAGE, again.stderr
     assert message in again.stderr
     assert "Nothing was sent" in again.stderr or "finish the batch" in again.stderr
     assert "Traceback" not in again.stderr
-    assert len(thread_sandbox.sandbox.stats.created_ids) == 3
+    assert len(cli_sandbox.sandbox.stats.created_ids) == 3
     assert journal.exists()  # the evidence is left where it was
 
 

@@ -44,7 +44,7 @@ def test_the_demo_reports_every_render_and_what_it_cost() -> None:
 def test_demo_json_runs_as_a_real_process() -> None:
     """As a real process, 'videoapi demo --json' prints one report document and exits 0."""
     completed = subprocess.run(
-        [*_COMMAND, "demo", "--json", "--count", "5", "--seed", "2", "--speed", "20"],
+        [*_COMMAND, "demo", "--json", "--count", "5", "--seed", "2", "--speed", "200"],
         capture_output=True,
         text=True,
         timeout=60,

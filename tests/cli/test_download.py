@@ -11,6 +11,8 @@ from aiohttp.test_utils import TestServer
 
 from videoapi_async.cli._download import Downloader, DownloadError, download_name
 
+pytestmark = pytest.mark.simulated_time
+
 PAYLOAD = bytes(range(256)) * 400  # 100 KiB
 
 

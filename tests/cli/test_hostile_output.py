@@ -11,7 +11,7 @@ from aiohttp import web
 
 from videoapi_async.cli._common import ExitCode, safe_text
 
-from .conftest import CANARY_KEY, ThreadSandbox, ThreadServer, invoke
+from .conftest import CANARY_KEY, CommandLoop, LoopSandbox, LoopServer, invoke
 
 HOSTILE_NAMES = [
     "[/]",
@@ -38,7 +38,7 @@ def _video(video_id: str, name: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def hostile(clean_env: None) -> Any:
+def hostile(clean_env: None, command_loop: CommandLoop) -> Any:
     """Serve videos named with markup and terminal escapes; yield the environment to use it."""
     videos = [_video(f"v-{n}", name) for n, name in enumerate(HOSTILE_NAMES)]
 
@@ -49,7 +49,7 @@ def hostile(clean_env: None) -> Any:
         index = int(request.match_info["id"].split("-")[1])
         return web.json_response(videos[index])
 
-    server = ThreadServer({"/api/v1/videos": listing, "/api/v1/videos/{id}": one})
+    server = LoopServer(command_loop, {"/api/v1/videos": listing, "/api/v1/videos/{id}": one})
     try:
         yield {"VIDEOAPI_BASE_URL": server.url("/api/v1"), "VIDEOAPI_API_KEY": CANARY_KEY}
     finally:
@@ -98,10 +98,10 @@ def test_json_output_escapes_c1_controls(hostile: dict[str, str]) -> None:
 )
 @pytest.mark.parametrize("command", ["get", "wait", "metadata", "delete"])
 def test_a_bad_video_id_is_a_usage_error(
-    thread_sandbox: ThreadSandbox, command: str, video_id: str, message: str
+    cli_sandbox: LoopSandbox, command: str, video_id: str, message: str
 ) -> None:
     """An id the client cannot send exits 2 with the client's reason, not 70."""
-    result = invoke([command, video_id], env=thread_sandbox.env())
+    result = invoke([command, video_id], env=cli_sandbox.env())
     assert result.exit_code == ExitCode.USAGE, result.stderr
     assert message in result.stderr
     assert "unexpected" not in result.stderr
@@ -109,10 +109,10 @@ def test_a_bad_video_id_is_a_usage_error(
 
 @pytest.mark.parametrize("args", [["list"], ["create", "--source-draft-id", "d1"]])
 def test_a_base_url_without_the_api_path_says_the_url_looks_wrong(
-    thread_sandbox: ThreadSandbox, args: list[str]
+    cli_sandbox: LoopSandbox, args: list[str]
 ) -> None:
     """List or create answering 404 means the URL is wrong, not that a video is missing."""
-    env = {**thread_sandbox.env(), "VIDEOAPI_BASE_URL": thread_sandbox.sandbox.origin}
+    env = {**cli_sandbox.env(), "VIDEOAPI_BASE_URL": cli_sandbox.sandbox.origin}
     result = invoke(args, env=env)
     assert result.exit_code == ExitCode.API_ERROR
     assert "base URL looks wrong" in result.stderr
@@ -120,13 +120,15 @@ def test_a_base_url_without_the_api_path_says_the_url_looks_wrong(
     assert "no such video" not in result.stderr
 
 
-def test_an_error_detail_with_escapes_is_printed_as_text(clean_env: None) -> None:
+def test_an_error_detail_with_escapes_is_printed_as_text(
+    clean_env: None, command_loop: CommandLoop
+) -> None:
     """A server error message cannot drive the terminal through stderr."""
 
     async def broken(request: web.Request) -> web.Response:
         return web.json_response({"detail": "no\x1b]0;pwned\x07 [red]way[/]"}, status=400)
 
-    server = ThreadServer({"/api/v1/videos/{id}": broken})
+    server = LoopServer(command_loop, {"/api/v1/videos/{id}": broken})
     try:
         env = {"VIDEOAPI_BASE_URL": server.url("/api/v1"), "VIDEOAPI_API_KEY": CANARY_KEY}
         result = invoke(["get", "v-1"], env=env)
@@ -139,7 +141,7 @@ def test_an_error_detail_with_escapes_is_printed_as_text(clean_env: None) -> Non
 
 @pytest.mark.parametrize("as_json", [False, True])
 def test_a_failed_download_reports_the_finished_render_first(
-    clean_env: None, tmp_path: Path, as_json: bool
+    clean_env: None, command_loop: CommandLoop, tmp_path: Path, as_json: bool
 ) -> None:
     """The ready video is printed; the error says how to fetch it without rendering again."""
 
@@ -150,7 +152,7 @@ def test_a_failed_download_reports_the_finished_render_first(
     async def gone(request: web.Request) -> web.Response:
         return web.Response(status=404)
 
-    server = ThreadServer({"/api/v1/videos/{id}": video, "/files/{name}": gone})
+    server = LoopServer(command_loop, {"/api/v1/videos/{id}": video, "/files/{name}": gone})
     try:
         env = {"VIDEOAPI_BASE_URL": server.url("/api/v1"), "VIDEOAPI_API_KEY": CANARY_KEY}
         args = ["wait", "v-1", "--download", str(tmp_path / "out")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -21,18 +21,26 @@ from videoapi_async.sandbox._faults import Fault
 
 from .conftest import FAST
 
+pytestmark = pytest.mark.simulated_time
+
 QUICK = PollPolicy(first_poll=0.05, min_interval=0.02, max_interval=0.2, list_polling="never")
+
+
+def _clock() -> Callable[[], float]:
+    return asyncio.get_running_loop().time
 
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox(seed=5, render=FAST) as running:
+    async with Sandbox(seed=5, render=FAST, clock=_clock()) as running:
         yield running
 
 
 @pytest.fixture
 async def api(sandbox: Sandbox) -> AsyncIterator[VideoAPI]:
-    async with VideoAPI(sandbox.api_key, base_url=sandbox.base_url, poll=QUICK) as client:
+    async with VideoAPI(
+        sandbox.api_key, base_url=sandbox.base_url, poll=QUICK, clock=_clock()
+    ) as client:
         yield client
 
 
@@ -238,7 +246,7 @@ async def test_a_resume_gives_a_slow_server_time_to_store_an_interrupted_create(
     storing.store_delay = 1.0
     data = _data([{"source_draft_id": "d1"}, {"source_draft_id": "d2"}])
     journal_path = tmp_path / "j.sqlite"
-    async with VideoAPI("k", base_url=storing.base_url, poll=QUICK) as client:
+    async with VideoAPI("k", base_url=storing.base_url, poll=QUICK, clock=_clock()) as client:
 
         class StopWhenSent(BatchObserver):
             def sending(self, row: RowRecord) -> None:
@@ -283,7 +291,7 @@ async def test_lost_creates_are_found_on_a_server_that_shortens_names(
             for n in range(1, 5)
         ]
     )
-    async with VideoAPI("k", base_url=storing.base_url, poll=QUICK) as client:
+    async with VideoAPI("k", base_url=storing.base_url, poll=QUICK, clock=_clock()) as client:
         rows = await _run(client, tmp_path / "j.sqlite", data, concurrency=1)
     assert storing.posts == 4
     assert [row.state for row in rows] == ["done"] * 4

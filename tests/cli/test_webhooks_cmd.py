@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 
-from .conftest import ThreadSandbox, invoke
+from .conftest import LoopSandbox, invoke
 
 
-def bearer_env(sandbox: ThreadSandbox) -> dict[str, str]:
+def bearer_env(sandbox: LoopSandbox) -> dict[str, str]:
     return {**sandbox.env(), "VIDEOAPI_BEARER_TOKEN": sandbox.sandbox.bearer_token}
 
 
-def test_webhook_lifecycle(thread_sandbox: ThreadSandbox) -> None:
+def test_webhook_lifecycle(cli_sandbox: LoopSandbox) -> None:
     """Create prints the secret; list, update, toggles, rotate-secret and delete follow."""
-    env = bearer_env(thread_sandbox)
+    env = bearer_env(cli_sandbox)
     made = invoke(
         [
             "webhooks",
@@ -58,9 +58,9 @@ def test_webhook_lifecycle(thread_sandbox: ThreadSandbox) -> None:
     assert invoke(["webhooks", "delete", hook["id"], "--missing-ok"], env=env).exit_code == 0
 
 
-def test_bad_input_and_missing_token(thread_sandbox: ThreadSandbox) -> None:
+def test_bad_input_and_missing_token(cli_sandbox: LoopSandbox) -> None:
     """A bad URL or event exits 2; without the bearer token the message says what to set."""
-    env = bearer_env(thread_sandbox)
+    env = bearer_env(cli_sandbox)
     bad_url = invoke(["webhooks", "create", "--name", "n", "--url", "ftp://h"], env=env)
     assert bad_url.exit_code == 2
     assert "http" in bad_url.stderr
@@ -68,14 +68,14 @@ def test_bad_input_and_missing_token(thread_sandbox: ThreadSandbox) -> None:
         ["webhooks", "create", "--name", "n", "--url", "https://h", "--event", "x"], env=env
     )
     assert bad_event.exit_code == 2
-    no_token = invoke(["webhooks", "list"], env=thread_sandbox.env())
+    no_token = invoke(["webhooks", "list"], env=cli_sandbox.env())
     assert no_token.exit_code != 0
     assert "VIDEOAPI_BEARER_TOKEN" in no_token.stderr
 
 
-def test_create_example(thread_sandbox: ThreadSandbox) -> None:
+def test_create_example(cli_sandbox: LoopSandbox) -> None:
     """create-example prints the suggested body as JSON, or its curl line with --curl."""
-    env = bearer_env(thread_sandbox)
+    env = bearer_env(cli_sandbox)
     body = invoke(["create-example", "draft-7", "--type", "override"], env=env)
     assert body.exit_code == 0, body.stderr
     assert json.loads(body.stdout)["type"] == "override"
