@@ -28,7 +28,7 @@ from videoapi_async import (
     VoicePreviewStatus,
     WorkflowVariable,
     WorkflowVideoRequest,
-    _contract,
+    contract,
     flat_create_fields,
     request_from_json,
     request_to_json,
@@ -445,41 +445,41 @@ class TestContract:
     def test_enums_are_the_documents(self) -> None:
         """The contract module's enums are the OpenAPI document's, value for value."""
         schemas = self.SCHEMAS
-        assert set(_contract.VIDEO_STATUSES) == set(schemas["VideoStatusEnum"]["enum"])
-        assert tuple(schemas["StatusTypes"]["enum"]) == _contract.VOICE_PREVIEW_STATUSES
+        assert set(contract.VIDEO_STATUSES) == set(schemas["VideoStatusEnum"]["enum"])
+        assert tuple(schemas["StatusTypes"]["enum"]) == contract.VOICE_PREVIEW_STATUSES
         assert (
             tuple(schemas["SupportedTranslationSubtitlesLanguagesCode"]["enum"])
-            == _contract.SUBTITLE_LANGUAGES
+            == contract.SUBTITLE_LANGUAGES
         )
-        assert tuple(schemas["SubtitlesFileExtension"]["enum"]) == _contract.SUBTITLE_FORMATS
-        assert tuple(schemas["UsageBreakdown"]["enum"]) == _contract.USAGE_BREAKDOWNS
+        assert tuple(schemas["SubtitlesFileExtension"]["enum"]) == contract.SUBTITLE_FORMATS
+        assert tuple(schemas["UsageBreakdown"]["enum"]) == contract.USAGE_BREAKDOWNS
 
     def test_tags_are_the_documents(self) -> None:
         """The create forms' and scenes' `type` values are the document's, in its order."""
         mapping = self.SCHEMAS["InitiatorVideoRequest"]["discriminator"]["mapping"]
-        assert tuple(mapping) == _contract.CREATE_FORM_TAGS
+        assert tuple(mapping) == contract.CREATE_FORM_TAGS
         scenes = [
             self.SCHEMAS[n]["properties"]["type"]["enum"] for n in ("VideoScene", "NewVideoScene")
         ]
-        assert tuple(value for (value,) in scenes) == _contract.SCENE_TYPES
-        assert set(REQUEST_TYPE_TAGS.values()) == {None, *_contract.CREATE_FORM_TAGS}
+        assert tuple(value for (value,) in scenes) == contract.SCENE_TYPES
+        assert set(REQUEST_TYPE_TAGS.values()) == {None, *contract.CREATE_FORM_TAGS}
 
     def test_limits_are_the_documents(self) -> None:
         """The contract module's limits are the OpenAPI document's."""
         props = {name: schema.get("properties", {}) for name, schema in self.SCHEMAS.items()}
-        assert props["VideoScene"]["transcript"]["maxLength"] == _contract.MAX_TRANSCRIPT
+        assert props["VideoScene"]["transcript"]["maxLength"] == contract.MAX_TRANSCRIPT
         assert props["NewVideoRequest"]["correlation_id"]["maxLength"] == (
-            _contract.MAX_CORRELATION_ID
+            contract.MAX_CORRELATION_ID
         )
-        assert props["SceneMediaAttribute"]["url"]["maxLength"] == _contract.MAX_URL
-        assert props["RequestPalette"]["color"]["pattern"] == _contract.PALETTE_COLOR_PATTERN
+        assert props["SceneMediaAttribute"]["url"]["maxLength"] == contract.MAX_URL
+        assert props["RequestPalette"]["color"]["pattern"] == contract.PALETTE_COLOR_PATTERN
 
     def test_the_status_enums_follow_the_contract(self) -> None:
         """VideoStatus and VoicePreviewStatus have exactly the contract's members."""
-        assert tuple(m.value for m in VideoStatus) == _contract.VIDEO_STATUSES
-        assert {m.value for m in VideoStatus if m.is_success} == _contract.SUCCESS_STATUSES
-        assert {m.value for m in VideoStatus if m.is_failure} == _contract.FAILURE_STATUSES
-        assert tuple(m.value for m in VoicePreviewStatus) == _contract.VOICE_PREVIEW_STATUSES
+        assert tuple(m.value for m in VideoStatus) == contract.VIDEO_STATUSES
+        assert {m.value for m in VideoStatus if m.is_success} == contract.SUCCESS_STATUSES
+        assert {m.value for m in VideoStatus if m.is_failure} == contract.FAILURE_STATUSES
+        assert tuple(m.value for m in VoicePreviewStatus) == contract.VOICE_PREVIEW_STATUSES
 
 
 OVERRIDE_JSON: dict[str, Any] = {

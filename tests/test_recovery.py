@@ -316,3 +316,29 @@ async def test_views_share_what_the_client_learnt_about_echoes() -> None:
         video = await api.find_created_video(error)
     assert video is not None
     assert video.correlation_id == error.correlation_id
+
+
+def test_the_public_matching_rule_is_the_one_find_created_video_uses() -> None:
+    """CreateMarker and match_lost_creates: exact names first, shortened names, echoed fields."""
+    from videoapi_async import CreateMarker, VideoStatus, match_lost_creates
+
+    def video(id: str, name: str, draft: str = "d1") -> Video:
+        return Video(
+            id=id, status=VideoStatus.READY, req_id="r", draft_id=draft, name=name,
+            source_draft_id=draft,
+        )  # fmt: skip
+
+    long = CreateMarker(
+        field="name", value="quarterly-update-for-emea", body={"source_draft_id": "d1"}
+    )
+    assert long.matches(video("a", "quarterly-update-for-emea"))
+    assert long.matches(video("b", "quarterly-update-fo"))  # shortened by the server
+    assert not long.matches(video("c", "quarterly"))  # too short to be taken for it
+    assert not long.matches(video("d", "quarterly-update-for-emea", draft="d2"))  # echo differs
+    assert not long.matches(video("b", "quarterly-update-fo"), names={"quarterly-update-fo"})
+    tagged = CreateMarker(field="correlation_id", value="c-1")
+    found = match_lost_creates(
+        [("x", long), ("y", tagged)],
+        [video("b", "quarterly-update-fo"), video("a", "quarterly-update-for-emea")],
+    )
+    assert found == {"x": video("a", "quarterly-update-for-emea")}  # the exact name wins

@@ -344,7 +344,7 @@ class TestCreateExample:
 
 def test_webhook_status_members_are_the_documented_states() -> None:
     """WebhookStatus has exactly the document's states, and keeps unknown ones as unknown."""
-    from videoapi_async._contract import WEBHOOK_STATUSES
+    from videoapi_async.contract import WEBHOOK_STATUSES
 
     assert tuple(status.value for status in WebhookStatus) == WEBHOOK_STATUSES
     assert all(status.is_known for status in WebhookStatus)
@@ -356,15 +356,15 @@ def test_contract_constants_match_the_openapi_document() -> None:
     import json
     from pathlib import Path
 
-    from videoapi_async import _contract
+    from videoapi_async import contract
 
     document = json.loads((Path(__file__).parent / "hourone-openapi.json").read_text())
     schemas = document["components"]["schemas"]
-    assert tuple(schemas["EventName"]["enum"]) == _contract.WEBHOOK_EVENTS
-    assert tuple(schemas["WebhookStatusOptions"]["enum"]) == _contract.WEBHOOK_STATUSES
+    assert tuple(schemas["EventName"]["enum"]) == contract.WEBHOOK_EVENTS
+    assert tuple(schemas["WebhookStatusOptions"]["enum"]) == contract.WEBHOOK_STATUSES
     operation = document["paths"]["/examples/create-video"]["get"]
     [example_type] = [p for p in operation["parameters"] if p["name"] == "example_type"]
-    assert example_type["schema"]["default"] == _contract.CREATE_EXAMPLE_TYPES[0]
+    assert example_type["schema"]["default"] == contract.CREATE_EXAMPLE_TYPES[0]
 
 
 async def test_draft_ids_are_sent_as_given() -> None:

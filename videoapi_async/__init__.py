@@ -11,8 +11,10 @@ Quick use::
 Everything public is importable from this package; the underscore modules are private.
 Names are imported on first use, so ``import videoapi_async`` (and the pytest plugin
 and ``videoapi --help``) load neither aiohttp nor the client until something needs them.
-Two public submodules stand apart: `videoapi_async.sandbox` (a local stand-in for the
-API) and `videoapi_async.webhooks` (verifying and acting on webhook deliveries).
+Public submodules stand apart: `videoapi_async.sandbox` (a local stand-in for the
+API), `videoapi_async.webhooks` (verifying and acting on webhook deliveries),
+`videoapi_async.coordination` (replicas sharing their work) and
+`videoapi_async.contract` (the vendor's enums and limits).
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ if TYPE_CHECKING:
         WorkflowVariable,
         WorkflowVideoRequest,
     )
+    from ._recovery import LOST_CREATE_GRACE, CreateMarker, match_lost_creates
     from ._requester import RawResponse
     from ._requests import flat_create_fields, request_from_json, request_to_json
     from ._resources import Subtitles, UsagePeriod, VoicePreview, VoicePreviewStatus
@@ -121,6 +124,9 @@ _WHERE: Final[dict[str, str]] = {
     "VideoStatus": "_models",
     "WorkflowVariable": "_models",
     "WorkflowVideoRequest": "_models",
+    "CreateMarker": "_recovery",
+    "LOST_CREATE_GRACE": "_recovery",
+    "match_lost_creates": "_recovery",
     "RawResponse": "_requester",
     "flat_create_fields": "_requests",
     "request_from_json": "_requests",
@@ -162,7 +168,8 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 
 
-__all__ = [
+# Plain sorted order (tests/test_exported_members.py pins it), not ruff's constants-first.
+__all__ = [  # noqa: RUF022
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
@@ -170,6 +177,7 @@ __all__ = [
     "BatchUpdate",
     "BatchWait",
     "CreateExample",
+    "CreateMarker",
     "CreateOutcomeUnknownError",
     "CreateResult",
     "CreateScene",
@@ -177,6 +185,7 @@ __all__ = [
     "ErrorDetail",
     "HTTPRequest",
     "HTTPResponse",
+    "LOST_CREATE_GRACE",
     "MediaElement",
     "MetadataValue",
     "MockTransport",
@@ -227,6 +236,7 @@ __all__ = [
     "WorkflowVideoRequest",
     "__version__",
     "flat_create_fields",
+    "match_lost_creates",
     "request_from_json",
     "request_to_json",
     "response_to_json",

@@ -70,7 +70,7 @@ from ._protocol import (
     parse_voice_preview,
     video_path,
 )
-from ._recovery import LOST_CREATE_GRACE, Marker, match_lost, new_correlation_id
+from ._recovery import LOST_CREATE_GRACE, CreateMarker, match_lost_creates, new_correlation_id
 from ._requester import (
     Extras,
     RawResponse,
@@ -715,11 +715,11 @@ class VideoAPI:
         videos = await self.list_videos()
         markers = []
         if correlation_id:
-            markers.append(Marker(field="correlation_id", value=correlation_id, body=body))
+            markers.append(CreateMarker(field="correlation_id", value=correlation_id, body=body))
         if name and echoes is not True:
-            markers.append(Marker(field="name", value=name, body=body))
+            markers.append(CreateMarker(field="name", value=name, body=body))
         for marker in markers:
-            found = match_lost([(0, marker)], videos, exclude=exclude).get(0)
+            found = match_lost_creates([(0, marker)], videos, exclude=exclude).get(0)
             if found is not None:
                 if marker.field == "correlation_id" and "type" not in body:
                     self._echoes["flat"] = True

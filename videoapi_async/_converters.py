@@ -27,7 +27,6 @@ from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.strategies import configure_tagged_union
 
-from ._contract import CREATE_FORM_TAGS, SCENE_TYPES
 from ._models import (
     NO_EXTRA,
     CreateScene,
@@ -51,6 +50,7 @@ from ._models import (
     WorkflowVideoRequest,
 )
 from ._resources import Subtitles, UsagePeriod, VoicePreview, VoicePreviewStatus
+from .contract import CREATE_FORM_TAGS, SCENE_TYPES
 
 __all__ = [
     "REQUEST_TYPE_TAGS",

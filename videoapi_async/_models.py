@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import attrs
 
-from ._contract import FAILURE_STATUSES, SUCCESS_STATUSES
+from .contract import FAILURE_STATUSES, SUCCESS_STATUSES
 
 __all__ = [
     "NO_EXTRA",

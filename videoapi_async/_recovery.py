@@ -1,5 +1,8 @@
 """Finding the video a lost create made, from the account's list of videos. Pure functions.
 
+`VideoAPI.find_created_video` looks for one create; `match_lost_creates` is the same rule
+for many (a bulk job that lost several answers), public so that such a job needs no more.
+
 A create whose answer was lost (a reset, a timeout, a kill) may or may not have made a
 video. Each request carries a *marker* the server keeps:
 
@@ -29,9 +32,8 @@ __all__ = [
     "ECHOED_FIELDS",
     "LOST_CREATE_GRACE",
     "MIN_NAME_PREFIX",
-    "Marker",
-    "could_match",
-    "match_lost",
+    "CreateMarker",
+    "match_lost_creates",
     "new_correlation_id",
 ]
 
@@ -53,34 +55,45 @@ def new_correlation_id() -> str:
 
 
 @attrs.frozen(kw_only=True)
-class Marker:
+class CreateMarker:
     """How one create request is recognised among the account's videos.
 
     Attributes:
-        field: ``"correlation_id"`` or ``"name"``.
+        field: ``"correlation_id"`` (tagged forms; the flat form once its server is
+            known to keep it) or ``"name"``.
         value: What the request sent in that field.
-        body: The create body sent (its echoed fields check a named match).
+        body: The create body sent, as JSON (its echoed fields check a named match).
     """
 
     field: Literal["correlation_id", "name"]
     value: str
     body: Mapping[str, Any] = attrs.field(factory=dict)
 
+    def matches(self, video: Video, *, names: Collection[str] = ()) -> bool:
+        """Return whether ``video`` could be the one a create with this marker made.
 
-def _echoes_agree(marker: Marker, video: Video) -> bool:
+        Args:
+            video: A video of the account.
+            names: Every name marker in use: a video named exactly so belongs to that
+                request, never a shortened match of this one.
+        """
+        return _exact(self, video) or _shortened(self, video, names)
+
+
+def _echoes_agree(marker: CreateMarker, video: Video) -> bool:
     return all(
         getattr(video, name) is None or getattr(video, name) == marker.body.get(name)
         for name in ECHOED_FIELDS
     )
 
 
-def _exact(marker: Marker, video: Video) -> bool:
+def _exact(marker: CreateMarker, video: Video) -> bool:
     if marker.field == "correlation_id":
         return video.correlation_id == marker.value
     return video.name == marker.value and _echoes_agree(marker, video)
 
 
-def _shortened(marker: Marker, video: Video, names: Collection[str]) -> bool:
+def _shortened(marker: CreateMarker, video: Video, names: Collection[str]) -> bool:
     name = video.name
     return (
         marker.field == "name"
@@ -93,19 +106,17 @@ def _shortened(marker: Marker, video: Video, names: Collection[str]) -> bool:
     )
 
 
-def could_match(marker: Marker, video: Video, names: Collection[str] = ()) -> bool:
-    """Return whether ``video`` could be what a request with ``marker`` made."""
-    return _exact(marker, video) or _shortened(marker, video, names)
-
-
-def match_lost(
-    lost: Sequence[tuple[_K, Marker]],
+def match_lost_creates(
+    lost: Sequence[tuple[_K, CreateMarker]],
     videos: Iterable[Video],
     *,
     exclude: Collection[str] = (),
     names: Collection[str] = (),
 ) -> dict[_K, Video]:
     """Return the video each lost request made, for those found among ``videos``.
+
+    Exact matches are taken before shortened names, and a video goes to one request only;
+    a request absent from the result made no video (if the server had time to store it).
 
     Args:
         lost: The requests whose answers were lost, each with a key of the caller's.

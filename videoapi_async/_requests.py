@@ -14,15 +14,6 @@ from typing import Any, Final, TypeVar
 import attrs
 import cattrs
 
-from ._contract import (
-    MAX_CORRELATION_ID,
-    MAX_TRANSCRIPT,
-    MAX_URL,
-    PALETTE_COLOR_PATTERN,
-    SUBTITLE_FORMATS,
-    SUBTITLE_LANGUAGES,
-    USAGE_BREAKDOWNS,
-)
 from ._converters import structure_request, unstructure_request
 from ._models import (
     CreateScene,
@@ -36,6 +27,15 @@ from ._models import (
     TextElement,
     WorkflowVariable,
     WorkflowVideoRequest,
+)
+from .contract import (
+    MAX_CORRELATION_ID,
+    MAX_TRANSCRIPT,
+    MAX_URL,
+    PALETTE_COLOR_PATTERN,
+    SUBTITLE_FORMATS,
+    SUBTITLE_LANGUAGES,
+    USAGE_BREAKDOWNS,
 )
 
 __all__ = [

@@ -10,13 +10,13 @@ from typing import Any
 
 import attrs
 
-from ._contract import (
+from ._models import OpenEnum, _extra_field
+from .contract import (
     SUBTITLE_FORMATS,
     SUBTITLE_LANGUAGES,
     USAGE_BREAKDOWNS,
     VOICE_PREVIEW_STATUSES,
 )
-from ._models import OpenEnum, _extra_field
 
 __all__ = [
     "SUBTITLE_FORMATS",

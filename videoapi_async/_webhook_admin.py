@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ._contract import CREATE_EXAMPLE_TYPES, MAX_URL, WEBHOOK_EVENTS, WEBHOOK_STATUSES
 from ._converters import converter
 from ._errors import APIStatusError, AuthenticationError, NotFoundError
 from ._models import OpenEnum
 from ._protocol import _expect_array, _expect_object, _json_kind, _structure, encode_id
 from ._requester import Requester
+from .contract import CREATE_EXAMPLE_TYPES, MAX_URL, WEBHOOK_EVENTS, WEBHOOK_STATUSES
 
 __all__ = [
     "CreateExample",

@@ -11,11 +11,17 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from videoapi_async import PollPolicy, Video, VideoAPI, VideoStatus
+from videoapi_async import (
+    CreateMarker,
+    PollPolicy,
+    Video,
+    VideoAPI,
+    VideoStatus,
+    match_lost_creates,
+)
 from videoapi_async.cli._batch import BatchObserver
 from videoapi_async.cli._batch_cmd import run_batch_file
 from videoapi_async.cli._journal import Journal, RowRecord
-from videoapi_async.cli._reconcile import Marker, match_lost
 from videoapi_async.sandbox import Sandbox
 from videoapi_async.sandbox._faults import Fault
 
@@ -302,8 +308,8 @@ async def test_lost_creates_are_found_on_a_server_that_shortens_names(
 def test_a_shortened_name_that_is_another_rows_marker_is_not_taken() -> None:
     """Row 1's exact name never stands in for row 10's lost create, though it is a prefix."""
     body = {"source_draft_id": "d"}
-    one = Marker(field="name", value="batch-0123456789ab-row-1", body=body)
-    ten = Marker(field="name", value="batch-0123456789ab-row-10", body=body)
+    one = CreateMarker(field="name", value="batch-0123456789ab-row-1", body=body)
+    ten = CreateMarker(field="name", value="batch-0123456789ab-row-10", body=body)
     video = Video(
         id="v1",
         status=VideoStatus.READY,
@@ -313,8 +319,8 @@ def test_a_shortened_name_that_is_another_rows_marker_is_not_taken() -> None:
         source_draft_id="d",
     )
     names = {one.value, ten.value}
-    assert match_lost([(10, ten)], [video], names=names) == {}
-    assert match_lost([(1, one), (10, ten)], [video], names=names) == {1: video}
+    assert match_lost_creates([(10, ten)], [video], names=names) == {}
+    assert match_lost_creates([(1, one), (10, ten)], [video], names=names) == {1: video}
     cut = Video(
         id="v2",
         status=VideoStatus.READY,
@@ -323,4 +329,4 @@ def test_a_shortened_name_that_is_another_rows_marker_is_not_taken() -> None:
         name=ten.value[:20],
         source_draft_id="d",
     )
-    assert match_lost([(10, ten)], [cut], names=names) == {10: cut}
+    assert match_lost_creates([(10, ten)], [cut], names=names) == {10: cut}

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from videoapi_async import Video, VideoStatus
+from videoapi_async import Video, VideoStatus, match_lost_creates
 from videoapi_async.cli._batch import marker_of, plan_rows, preexisting_ids, row_json
 from videoapi_async.cli._input import (
     InputError,
@@ -17,7 +17,6 @@ from videoapi_async.cli._input import (
     request_from_json,
 )
 from videoapi_async.cli._journal import RowRecord
-from videoapi_async.cli._reconcile import match_lost
 
 OVERRIDE = {
     "type": "override",
@@ -181,7 +180,7 @@ def test_rows_get_findable_markers_and_keep_the_users_own() -> None:
 def _find(row: RowRecord, videos: list[Video], exclude: set[str]) -> Video | None:
     marker = marker_of(row)
     assert marker is not None
-    return match_lost([(row.row, marker)], videos, exclude=exclude).get(row.row)
+    return match_lost_creates([(row.row, marker)], videos, exclude=exclude).get(row.row)
 
 
 def test_a_named_row_matches_only_a_video_with_the_same_name_and_fields() -> None:

@@ -113,6 +113,6 @@ def test_server_modules_import_only_the_contract_of_the_client() -> None:
         if path.name == "pytest_plugin.py":
             continue
         modules = _imports_of_the_package(path)
-        assert set(modules) <= {"videoapi_async._contract"}, f"{path.name}: {modules}"
-    contract = PACKAGE.parent / "_contract.py"
+        assert set(modules) <= {"videoapi_async.contract"}, f"{path.name}: {modules}"
+    contract = PACKAGE.parent / "contract.py"
     assert _imports_of_the_package(contract) == [], "the contract imports nothing else"

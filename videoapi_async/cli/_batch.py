@@ -8,13 +8,13 @@ blindly a second time:
 * the flat form's page lists no ``correlation_id``, so the ``name`` is used: the row's
   own, or ``batch-<input hash>-row-<n>`` when it has none.
 
-`_reconcile` says how a marker matches a video (names the server shortened included).
-Videos already in the account when the journal was made, and videos other rows own,
-never match. A run first looks for the videos of rows left ``sent`` by an earlier run,
-once the server has had ``lost_grace`` seconds since their last send to store them (one
-``GET /videos``), and adopts them; only rows not found are created again. A create whose
-answer is lost during a run is looked for the same way after the same grace, and sent
-again only if its video is not there.
+The library's `match_lost_creates` says how a marker matches a video (names the server
+shortened included). Videos already in the account when the journal was made, and videos
+other rows own, never match. A run first looks for the videos of rows left ``sent`` by an
+earlier run, once the server has had ``lost_grace`` seconds since their last send to store
+them (one ``GET /videos``), and adopts them; only rows not found are created again. A
+create whose answer is lost during a run is looked for the same way after the same grace,
+and sent again only if its video is not there.
 """
 
 from __future__ import annotations
@@ -28,9 +28,11 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import attrs
 
 from videoapi_async import (
+    LOST_CREATE_GRACE,
     APIConnectionError,
     APIStatusError,
     AuthenticationError,
+    CreateMarker,
     CreateOutcomeUnknownError,
     CreateVideoRequest,
     RenderTimeoutError,
@@ -39,16 +41,15 @@ from videoapi_async import (
     Video,
     VideoAPIError,
     VideoStatus,
+    match_lost_creates,
 )
 
 if TYPE_CHECKING:
     from videoapi_async import VideoAPI
-from videoapi_async._recovery import LOST_CREATE_GRACE
 
 from ._download import Downloader, DownloadError, download_name
 from ._input import InputRow, request_from_json
 from ._journal import Journal, RowPlan, RowRecord
-from ._reconcile import Marker, could_match, match_lost
 
 __all__ = [
     "LOST_GRACE",
@@ -104,13 +105,13 @@ def plan_rows(rows: Iterable[InputRow], tag: str) -> list[RowPlan]:
     return plans
 
 
-def marker_of(row: RowPlan | RowRecord) -> Marker | None:
+def marker_of(row: RowPlan | RowRecord) -> CreateMarker | None:
     """Return how a row's video is recognised, or None for a row that is never sent."""
     if row.marker is None or row.body is None:
         return None
     if row.marker_field == "correlation_id":
-        return Marker(field="correlation_id", value=row.marker, body=row.body)
-    return Marker(field="name", value=row.marker, body=row.body)
+        return CreateMarker(field="correlation_id", value=row.marker, body=row.body)
+    return CreateMarker(field="name", value=row.marker, body=row.body)
 
 
 def name_markers(rows: Iterable[RowPlan | RowRecord]) -> set[str]:
@@ -122,9 +123,7 @@ def preexisting_ids(plans: Sequence[RowPlan], videos: Iterable[Video]) -> list[s
     """Return the ids of existing videos that some row's lost create could be taken for."""
     markers = [marker for marker in map(marker_of, plans) if marker is not None]
     names = name_markers(plans)
-    return [
-        video.id for video in videos if any(could_match(marker, video, names) for marker in markers)
-    ]
+    return [video.id for video in videos if any(m.matches(video, names=names) for m in markers)]
 
 
 def row_json(row: RowRecord) -> dict[str, Any]:
@@ -281,7 +280,7 @@ class BatchRunner:
             await asyncio.sleep(settle)
         videos = await self.api.list_videos()
         self._listed, self._listed_at = videos, time.monotonic()
-        found = match_lost(
+        found = match_lost_creates(
             [(row.row, marker) for row in lost if (marker := marker_of(row)) is not None],
             videos,
             exclude=self.journal.owned_ids() | self.journal.preexisting(),
@@ -307,7 +306,7 @@ class BatchRunner:
                 self._listed = await self.api.list_videos()
                 self._listed_at = time.monotonic()
             exclude = self.journal.owned_ids() | self.journal.preexisting()
-            found = match_lost(
+            found = match_lost_creates(
                 [(row.row, marker)], self._listed, exclude=exclude, names=self._names
             )
             video = found.get(row.row)

@@ -11,7 +11,7 @@ import click
 from rich.table import Table
 
 from videoapi_async import CreateExample, Webhook
-from videoapi_async._contract import CREATE_EXAMPLE_TYPES, WEBHOOK_EVENTS
+from videoapi_async.contract import CREATE_EXAMPLE_TYPES, WEBHOOK_EVENTS
 
 from ._common import ExitCode, Settings, call, emit_json, human_console, open_client
 from ._options import api_command

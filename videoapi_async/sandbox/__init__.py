@@ -1,7 +1,7 @@
 """A local stand-in for the Hour One Video API, for tests, demos and benchmarks.
 
 The sandbox is an independent aiohttp server (it shares only the vendor's enums and
-limits, `videoapi_async._contract`, with the client) that answers the API under
+limits, `videoapi_async.contract`, with the client) that answers the API under
 ``/api/v1`` the way the real service does: same JSON shapes, FastAPI-style errors
 (422 with ``detail`` items, 404 ``Video not found``, 403 ``Not authenticated`` without
 an ``api-key``, 401 ``Invalid API key`` with a wrong one, 405 with ``Allow``, 307 to

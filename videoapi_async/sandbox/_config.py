@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from videoapi_async._contract import WEBHOOK_EVENTS
+from videoapi_async.contract import WEBHOOK_EVENTS
 
 from ._routes import ALL_ROUTES, check_route_key
 

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 import attrs
 
-from videoapi_async._contract import SUBTITLE_FORMATS, SUBTITLE_LANGUAGES, USAGE_BREAKDOWNS
+from videoapi_async.contract import SUBTITLE_FORMATS, SUBTITLE_LANGUAGES, USAGE_BREAKDOWNS
 
 from ._validation import BodyError, ErrorItem, Loc, _coerce_str, _error, decode_json_body
 

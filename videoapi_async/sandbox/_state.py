@@ -25,7 +25,7 @@ from typing import Any, Final
 
 import attrs
 
-from videoapi_async._contract import (
+from videoapi_async.contract import (
     FAILURE_STATUSES,
     IN_PROGRESS_STATUSES,
     SUCCESS_STATUSES,

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import attrs
 
-from videoapi_async._contract import SCENE_TYPES
+from videoapi_async.contract import SCENE_TYPES
 
 from ._config import RenderProfile
 from ._routes import MEDIA_PREFIX

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from videoapi_async._contract import SUBTITLE_FORMATS, SUBTITLE_LANGUAGES
+from videoapi_async.contract import SUBTITLE_FORMATS, SUBTITLE_LANGUAGES
 
 __all__ = [
     "SUBTITLE_CONTENT_TYPES",

@@ -25,7 +25,7 @@ from typing import Any, Final
 
 import attrs
 
-from videoapi_async._contract import (
+from videoapi_async.contract import (
     CREATE_FORM_TAGS,
     MAX_CORRELATION_ID,
     MAX_TRANSCRIPT,

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import attrs
 
-from videoapi_async._contract import VOICE_PREVIEW_STATUSES
+from videoapi_async.contract import VOICE_PREVIEW_STATUSES
 
 from ._config import VoicePreviewProfile
 from ._state import WORDS_PER_SECOND

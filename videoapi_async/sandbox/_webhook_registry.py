@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 import attrs
 from aiohttp import web
 
-from videoapi_async._contract import CREATE_EXAMPLE_TYPES, MAX_URL, WEBHOOK_EVENTS
+from videoapi_async.contract import CREATE_EXAMPLE_TYPES, MAX_URL, WEBHOOK_EVENTS
 
 from ._config import WebhookConfig
 from ._more_routes import Result, read_body

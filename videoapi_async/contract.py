@@ -1,8 +1,11 @@
 """The vendor's enums and limits, each stated once; the client and the sandbox import them.
 
-Values come from the vendor's OpenAPI document (its schema names are given); the
-tuples keep its order, except the video statuses, which follow a render's life. This
-module imports nothing of the package, so any module may import it.
+Public, so that a program can check its input before sending it (``from
+videoapi_async.contract import SUBTITLE_LANGUAGES``) and offer the choices the API
+does (``WEBHOOK_EVENTS``, ``CREATE_EXAMPLE_TYPES``). Values come from the vendor's
+OpenAPI document (its schema names are given); the tuples keep its order, except the
+video statuses, which follow a render's life. This module imports nothing of the
+package, so any module may import it.
 """
 
 from __future__ import annotations
