@@ -2,8 +2,14 @@
 
 Both run as fresh processes of the same interpreter, interleaved (pass, help, pass,
 help, ...); the ratio is taken within each round and the median reported. The command
-runs as ``python -m videoapi_async.cli --help``, what the ``videoapi`` script runs,
-so that a stale or missing script on ``PATH`` cannot change the figure.
+runs as the ``videoapi`` script when there is one beside the interpreter, else as
+``python -m videoapi_async.cli``, so that a stale script elsewhere on ``PATH`` cannot
+change the figure.
+
+Three more processes run in the same rounds, to show where the time goes:
+``videoapi --version``, ``videoapi get --help`` (a command's own help, which imports
+that command's module) and ``python -c "import click"`` (the floor that importing the
+command's library alone sets).
 """
 
 from __future__ import annotations
@@ -18,11 +24,14 @@ from typing import Any
 
 BASELINE = (sys.executable, "-c", "pass")
 _SCRIPT = Path(sys.executable).with_name("videoapi")
-HELP = (
-    (str(_SCRIPT), "--help")
-    if _SCRIPT.is_file()
-    else (sys.executable, "-m", "videoapi_async.cli", "--help")
-)
+_VIDEOAPI = (str(_SCRIPT),) if _SCRIPT.is_file() else (sys.executable, "-m", "videoapi_async.cli")
+HELP = (*_VIDEOAPI, "--help")
+OTHERS = {
+    "videoapi --version": (*_VIDEOAPI, "--version"),
+    "videoapi get --help": (*_VIDEOAPI, "get", "--help"),
+    "python -c 'import click'": (sys.executable, "-c", "import click"),
+}
+"""Measured in the same rounds, to show where the time of ``--help`` goes."""
 
 
 def _children_cpu() -> float:
@@ -40,27 +49,42 @@ def _run(command: tuple[str, ...]) -> tuple[float, float]:
 
 
 def run_startup(*, rounds: int) -> dict[str, Any]:
-    """Measure both commands ``rounds`` times, interleaved, after one warm-up each.
+    """Measure every command ``rounds`` times, interleaved, after one warm-up each.
 
     The children's CPU time is recorded beside the wall time: on a busy machine the
     wall time also counts waiting for a core.
     """
-    _run(BASELINE)
-    _run(HELP)
-    baseline, help_ = [], []
+    commands = {"python -c pass": BASELINE, "videoapi --help": HELP, **OTHERS}
+    for command in commands.values():
+        _run(command)
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for _ in range(rounds):
-        baseline.append(_run(BASELINE))
-        help_.append(_run(HELP))
+        for name, command in commands.items():
+            times[name].append(_run(command))
+    baseline, help_ = times.pop("python -c pass"), times.pop("videoapi --help")
     summary: dict[str, Any] = {"rounds": rounds, "command": "videoapi --help"}
     for index, kind in enumerate(("wall", "cpu")):
-        ratios = [h[index] / b[index] for h, b in zip(help_, baseline, strict=True) if b[index]]
         summary[kind] = {
             "python_pass_ms_median": statistics.median(b[index] for b in baseline) * 1e3,
             "help_ms_median": statistics.median(h[index] for h in help_) * 1e3,
-            "ratio": {
-                "median": statistics.median(ratios),
-                "min": min(ratios),
-                "max": max(ratios),
-            },
+            "ratio": _ratios(help_, baseline, index),
         }
+    summary["others"] = {
+        name: {
+            kind: {
+                "ms_median": statistics.median(t[index] for t in measured) * 1e3,
+                "ratio": _ratios(measured, baseline, index),
+            }
+            for index, kind in enumerate(("wall", "cpu"))
+        }
+        for name, measured in times.items()
+    }
     return summary
+
+
+def _ratios(
+    measured: list[tuple[float, float]], baseline: list[tuple[float, float]], index: int
+) -> dict[str, float]:
+    """Return the median, least and greatest of the per-round ratios to the baseline."""
+    ratios = [m[index] / b[index] for m, b in zip(measured, baseline, strict=True) if b[index]]
+    return {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)}

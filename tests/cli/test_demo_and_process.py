@@ -115,32 +115,6 @@ def test_importing_the_library_never_imports_click_or_rich() -> None:
     assert completed.stdout == ""
 
 
-@pytest.mark.parametrize("flag", ["--help", "--version"])
-def test_help_and_version_load_neither_aiohttp_nor_the_sandbox(flag: str) -> None:
-    """Videoapi --help and --version import neither aiohttp nor the sandbox."""
-    code = (
-        "import sys\n"
-        "from videoapi_async.cli import main\n"
-        "try:\n"
-        f"    main([{flag!r}])\n"
-        "except SystemExit as exc:\n"
-        "    assert exc.code == 0, exc.code\n"
-        "loaded = sorted(m for m in sys.modules if m.startswith('videoapi_async.sandbox')\n"
-        "                or m.split('.')[0] == 'aiohttp')\n"
-        "print('LOADED', loaded)\n"
-    )
-    completed = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=_env(),
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert "LOADED []" in completed.stdout
-
-
 def test_the_command_uses_only_the_public_api() -> None:
     """No module of the command imports a private module of the library."""
     cli_dir = REPO / "videoapi_async" / "cli"

@@ -6,11 +6,13 @@ from a CSV or JSON Lines file with a journal that makes it safe to re-run; ``san
 serves a local stand-in API. Run ``videoapi --help`` for the details.
 
 The command needs the ``cli`` extra (click and rich). Importing ``videoapi_async`` never
-imports them, and neither does importing this package: only `main` does.
+imports them, and neither does importing this package: only `main` does, and it imports
+each command's module (with rich and the client) only when that command runs.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -31,13 +33,11 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     Exits with the command's status (see ``videoapi --help``), or with 2 and one line on
     stderr when the ``cli`` extra is not installed.
     """
-    try:
-        import click  # noqa: F401  (only checking that it is installed)
-        import rich  # noqa: F401
-    except ImportError:
+    # Looked for, not imported: --help and --version never need rich.
+    if any(importlib.util.find_spec(name) is None for name in ("click", "rich")):
         print(MISSING_EXTRA_MESSAGE, file=sys.stderr)
         sys.exit(2)
-    from ._app import cli
+    from ._root import cli
 
     cli.main(args=list(argv) if argv is not None else None, prog_name="videoapi")
     sys.exit(0)  # cli.main always exits; this line keeps the NoReturn promise honest

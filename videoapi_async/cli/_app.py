@@ -1,4 +1,4 @@
-"""The ``videoapi`` group and the commands that call one endpoint each.
+"""The commands that call one endpoint each (the ``videoapi`` group is in `_root`).
 
 ``list``, ``get``, ``metadata`` and ``create`` print what the API answered; ``wait`` and
 ``render`` follow a render with a live bar. ``batch``, ``demo``, ``sandbox`` and the calls
@@ -7,9 +7,7 @@ around a render (``delete``, ``subtitles``, ``usage``) live in their own modules
 
 from __future__ import annotations
 
-import sys
 import time
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -17,13 +15,10 @@ from typing import IO, Any
 import click
 from rich.table import Table
 
-from videoapi_async import RenderTimeoutError, RenderWait, Video, VideoAPIError, __version__
+from videoapi_async import RenderTimeoutError, RenderWait, Video, VideoAPIError
 
-from ._around import delete, subtitles, usage
-from ._batch_cmd import batch
 from ._common import (
     CliError,
-    CoroutineRunner,
     ExitCode,
     Interrupted,
     Settings,
@@ -34,133 +29,14 @@ from ._common import (
     open_client,
     progress_console,
     run_async,
-    running_with,
 )
-from ._demo import demo
 from ._download import Downloader, DownloadError, download_name
-from ._options import (
-    GroupState,
-    api_command,
-    create_options,
-    group_options,
-    request_from_options,
-)
+from ._options import api_command, create_options, request_from_options
 from ._progress import RenderBoard
-from ._sandbox_cmd import sandbox
+from ._root import cli, command_help
 from ._shapes import metadata_json, render_result_json, video_json
-from ._webhooks_cmd import create_example, webhooks
 
-__all__ = ["cli"]
-
-_EPILOG = """\b
-Settings come from options or the environment: VIDEOAPI_API_KEY, VIDEOAPI_BASE_URL,
-VIDEOAPI_WORKSPACE_ID, VIDEOAPI_TEAM_ID, VIDEOAPI_MAX_RPS. Options may go before or
-after the command.
-
-\b
-Exit status: 0 done; 1 a render failed (or batch rows have no video); 2 bad usage or
-input, or no API key; 3 the API refused or could not be reached, or a download
-failed; 4 --timeout passed first; 130 interrupted (Ctrl-C); 70 an unexpected error.
-"""
-
-
-class _Group(click.Group):
-    """The ``videoapi`` group: every error ends as one line on stderr and an exit status."""
-
-    def main(
-        self,
-        args: Sequence[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        *,
-        runner: CoroutineRunner | None = None,
-        **extra: Any,
-    ) -> Any:
-        """Run the command; ``runner`` runs its coroutines instead of `asyncio.run`.
-
-        Tests pass ``runner=loop.run_until_complete`` to run a command on a loop of their
-        own, such as a simulated-time loop that also serves the sandbox it talks to.
-        """
-        with running_with(runner):
-            code = self._run(args, prog_name, complete_var, **extra)
-        if standalone_mode:
-            sys.exit(code)
-        return code
-
-    def _run(
-        self,
-        args: Sequence[str] | None,
-        prog_name: str | None,
-        complete_var: str | None,
-        **extra: Any,
-    ) -> int:
-        try:
-            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.UsageError as exc:
-            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-            CliError(f"{exc.format_message()}{hint}", ExitCode.USAGE).show()
-            return ExitCode.USAGE
-        except click.ClickException as exc:
-            exc.show()
-            return exc.exit_code
-        except click.Abort:
-            CliError("interrupted", ExitCode.INTERRUPTED).show()
-            return ExitCode.INTERRUPTED
-        except BrokenPipeError:
-            return ExitCode.OK  # the reader went away (| head): nothing left to say
-        except Exception as exc:  # a bug: say so in one line, with the details on demand
-            if "-v" in sys.argv or "--verbose" in sys.argv:
-                traceback.print_exc()
-            CliError(
-                f"unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)",
-                70,
-            ).show()
-            return 70
-        return result if isinstance(result, int) else ExitCode.OK
-
-
-@click.group(cls=_Group, epilog=_EPILOG, context_settings={"max_content_width": 100})
-@click.version_option(__version__, prog_name="videoapi")
-@group_options
-@click.pass_context
-def cli(
-    ctx: click.Context,
-    api_key: str | None,
-    base_url: str | None,
-    workspace_id: str | None,
-    team_id: str | None,
-    max_rps: float | None,
-    sandbox: bool | None,
-    as_json: bool | None,
-    verbose: int,
-) -> None:
-    """Make videos with Hour One's Video API from the terminal.
-
-    Start with 'videoapi demo': it needs no key and no network.
-    """
-    ctx.obj = GroupState(
-        settings=Settings(
-            api_key=api_key,
-            base_url=base_url,
-            workspace_id=workspace_id,
-            team_id=team_id,
-            sandbox=bool(sandbox),
-            max_rps=max_rps,
-        ),
-        as_json=bool(as_json),
-        verbose=verbose,
-    )
-
-
-cli.add_command(demo)
-cli.add_command(batch)
-cli.add_command(sandbox)
-cli.add_command(delete)
-cli.add_command(subtitles)
-cli.add_command(usage)
-cli.add_command(webhooks)
-cli.add_command(create_example)
+__all__ = ["cli", "create", "get", "list_command", "metadata", "render", "wait"]
 
 
 def _video_table(videos: Sequence[Video]) -> Table:
@@ -188,10 +64,10 @@ def _show_video(video: Video) -> None:
     human_console().print(table)
 
 
-@cli.command(name="list")
+@click.command(name="list", help=command_help("list"))
 @api_command
 def list_command(*, settings: Settings, as_json: bool) -> int:
-    """List every video of the account (the API returns them all at once)."""
+    """Run ``videoapi list`` (its help is in `COMMANDS`)."""
 
     async def work() -> list[Video]:
         async with open_client(settings) as api:
@@ -209,11 +85,11 @@ def list_command(*, settings: Settings, as_json: bool) -> int:
     return ExitCode.OK
 
 
-@cli.command()
+@click.command(help=command_help("get"))
 @click.argument("video_id")
 @api_command
 def get(video_id: str, *, settings: Settings, as_json: bool) -> int:
-    """Show one video and the state of its render."""
+    """Run ``videoapi get`` (its help is in `COMMANDS`)."""
 
     async def work() -> Video:
         async with open_client(settings) as api:
@@ -227,11 +103,11 @@ def get(video_id: str, *, settings: Settings, as_json: bool) -> int:
     return ExitCode.OK
 
 
-@cli.command()
+@click.command(help=command_help("metadata"))
 @click.argument("video_id")
 @api_command
 def metadata(video_id: str, *, settings: Settings, as_json: bool) -> int:
-    """Show a rendered video's duration and the timing of its scenes."""
+    """Run ``videoapi metadata`` (its help is in `COMMANDS`)."""
 
     async def work() -> Any:
         async with open_client(settings) as api:
@@ -252,17 +128,19 @@ def metadata(video_id: str, *, settings: Settings, as_json: bool) -> int:
     return ExitCode.OK
 
 
-@cli.command()
+@click.command(
+    help=command_help(
+        "create",
+        "Give the project or recipe with options (--source-draft-id, --recipe-id, --name "
+        "...), or any create form as JSON with --json-body.",
+    )
+)
 @create_options
 @api_command
 def create(
     *, settings: Settings, as_json: bool, json_body: IO[str] | None, **fields: str | None
 ) -> int:
-    """Start a render and print the new video (follow it with 'videoapi wait ID').
-
-    Give the project or recipe with options (--source-draft-id, --recipe-id, --name ...),
-    or any create form as JSON with --json-body.
-    """
+    """Run ``videoapi create`` (its help is in `COMMANDS` and the decorator)."""
     request = request_from_options(fields, json_body)
 
     async def work() -> Video:
@@ -304,7 +182,7 @@ def _download_options(function: Any) -> Any:
     )(function)
 
 
-@cli.command()
+@click.command(help=command_help("wait"))
 @click.argument("video_id")
 @_timeout_option
 @_download_options
@@ -318,7 +196,7 @@ def wait(
     download_dir: Path | None,
     overwrite: bool,
 ) -> int:
-    """Wait for a render to finish, with a live progress bar."""
+    """Run ``videoapi wait`` (its help is in `COMMANDS`)."""
     return _follow(
         settings,
         as_json,
@@ -329,7 +207,12 @@ def wait(
     )
 
 
-@cli.command()
+@click.command(
+    help=command_help(
+        "render",
+        "Takes the options of 'create', and can download the result with --download DIR.",
+    )
+)
 @create_options
 @_timeout_option
 @_download_options
@@ -344,10 +227,7 @@ def render(
     overwrite: bool,
     **fields: str | None,
 ) -> int:
-    """Create a video and wait for its render, with a live progress bar.
-
-    Takes the options of 'create', and can download the result with --download DIR.
-    """
+    """Run ``videoapi render`` (its help is in `COMMANDS` and the decorator)."""
     request = request_from_options(fields, json_body)
     return _follow(
         settings,

@@ -18,16 +18,17 @@ from ._common import (
     open_client,
 )
 from ._options import api_command
+from ._root import command_help
 
 __all__ = ["delete", "subtitles", "usage"]
 
 
-@click.command()
+@click.command(help=command_help("delete"))
 @click.argument("video_id")
 @click.option("--missing-ok", is_flag=True, help="Succeed when the video is already gone.")
 @api_command
 def delete(video_id: str, *, missing_ok: bool, settings: Settings, as_json: bool) -> int:
-    """Delete a video."""
+    """Run ``videoapi delete`` (its help is in `COMMANDS`)."""
 
     async def work() -> None:
         async with open_client(settings) as api:
@@ -41,7 +42,7 @@ def delete(video_id: str, *, missing_ok: bool, settings: Settings, as_json: bool
     return ExitCode.OK
 
 
-@click.command()
+@click.command(help=command_help("subtitles"))
 @click.argument("video_id")
 @click.option(
     "--language",
@@ -63,7 +64,7 @@ def delete(video_id: str, *, missing_ok: bool, settings: Settings, as_json: bool
 def subtitles(
     video_id: str, *, language_code: str, file_format: str, settings: Settings, as_json: bool
 ) -> int:
-    """Make a subtitle file for a finished video and print where to get it."""
+    """Run ``videoapi subtitles`` (its help is in `COMMANDS`)."""
 
     async def work() -> Subtitles:
         async with open_client(settings) as api:
@@ -77,7 +78,7 @@ def subtitles(
     return ExitCode.OK
 
 
-@click.command()
+@click.command(help=command_help("usage"))
 @click.option(
     "--breakdown",
     default="monthly",
@@ -98,7 +99,7 @@ def usage(
     settings: Settings,
     as_json: bool,
 ) -> int:
-    """Show how many videos were made, and for how long, per day, week or month."""
+    """Run ``videoapi usage`` (its help is in `COMMANDS`)."""
 
     async def work() -> list[UsagePeriod]:
         async with open_client(settings) as api:

@@ -49,6 +49,7 @@ from ._input import InputFileError, InputRow, detect_format, read_rows
 from ._journal import JOURNAL_SUFFIX, Journal, JournalError, RowPlan, RowRecord
 from ._options import api_command
 from ._progress import RenderBoard
+from ._root import command_help
 from ._shapes import ROW_FIELDS
 
 __all__ = ["batch", "run_batch_file", "write_results"]
@@ -247,9 +248,7 @@ async def _amend_journal(
     return amendment.new
 
 
-_BATCH_HELP: Final = """Create and follow one video per row of FILE (CSV or JSON Lines).
-
-\b
+_BATCH_HELP: Final = """\b
 CSV columns are the create fields: name, source_draft_id, recipe_id, folder_id,
 palette_id, character_id, voice_id. A JSON Lines row is any create body, tagged
 forms included. A malformed row is reported with its line; the others go on.
@@ -267,7 +266,7 @@ and new rows are created, and rows removed from FILE without a video are dropped
 """
 
 
-@click.command(help=_BATCH_HELP)
+@click.command(help=command_help("batch", _BATCH_HELP))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--concurrency",
@@ -346,7 +345,7 @@ def batch(
     amend: bool,
     fmt: str | None,
 ) -> int:
-    """Create and follow one video per row of FILE (the help text is `_BATCH_HELP`)."""
+    """Run ``videoapi batch`` (its help is in `COMMANDS` and `_BATCH_HELP`)."""
     settings.check()
     if results_path is not None and results_path.suffix.lower() not in _RESULT_SUFFIXES:
         raise CliError("--results must end in .csv or .jsonl", ExitCode.USAGE)

@@ -30,6 +30,7 @@ from ._common import (
     safe_text,
 )
 from ._progress import RenderBoard
+from ._root import command_help
 
 __all__ = ["demo", "run_demo"]
 
@@ -181,7 +182,13 @@ def _print_report(report: dict[str, Any]) -> None:
     )
 
 
-@click.command()
+@click.command(
+    help=command_help(
+        "demo",
+        "Creates the batch, follows each render live, then shows how each one ended, how "
+        "long it took, how many requests it cost, and where to play it.",
+    )
+)
 @click.option(
     "--count", type=click.IntRange(1, 1000), default=20, show_default=True, help="Videos to make."
 )
@@ -202,11 +209,7 @@ def _print_report(report: dict[str, Any]) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document.")
 def demo(count: int, failure_rate: float, seed: int | None, speed: float, as_json: bool) -> int:
-    """Make a batch of videos against a local sandbox: no key, no network.
-
-    Creates the batch, follows each render live, then shows how each one ended, how
-    long it took, how many requests it cost, and where to play it.
-    """
+    """Run ``videoapi demo`` (its help is in `COMMANDS` and the decorator)."""
     console = progress_console()
 
     async def work() -> dict[str, Any]:

@@ -2,24 +2,24 @@
 
 ``videoapi --sandbox list --json`` and ``videoapi list --sandbox --json`` mean the same:
 the group keeps what it was given in `GroupState`, and a command's own options win.
+
+``videoapi --help`` lists these options, so this module imports click and nothing of the
+client: what the commands need (`Settings`, the create form) is imported when they run.
 """
 
 from __future__ import annotations
 
 import functools
-import json
-import logging
 import sys
 from collections.abc import Callable
-from typing import IO, Any, Final, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 
-import attrs
 import click
 
-from videoapi_async import CreateVideoRequest
+if TYPE_CHECKING:
+    from videoapi_async import CreateVideoRequest
 
-from ._common import CliError, ExitCode, Settings
-from ._input import FLAT_FIELDS, InputError, request_from_json
+    from ._common import Settings
 
 __all__ = [
     "GroupState",
@@ -36,11 +36,12 @@ ENV_MAX_RPS: Final = "VIDEOAPI_MAX_RPS"
 """The environment variable that caps the command's requests per second."""
 
 
-@attrs.frozen(kw_only=True)
-class GroupState:
+# Not attrs, nor a dataclass: ``videoapi --help`` imports this module, and both are slow
+# to import; a NamedTuple is as frozen and needs only typing, which click imports anyway.
+class GroupState(NamedTuple):
     """What was given before the command name."""
 
-    settings: Settings = attrs.field(factory=Settings)
+    settings: Settings
     as_json: bool = False
     verbose: int = 0
 
@@ -135,19 +136,23 @@ def api_command(function: _F) -> _F:
         verbose: int,
         **kwargs: Any,
     ) -> Any:
-        state = ctx.find_object(GroupState) or GroupState()
-        settings = state.settings.merged(
-            Settings(
-                api_key=api_key,
-                base_url=base_url,
-                workspace_id=workspace_id,
-                team_id=team_id,
-                sandbox=bool(sandbox),
-                max_rps=max_rps,
-            )
+        from ._common import Settings
+
+        settings = Settings(
+            api_key=api_key,
+            base_url=base_url,
+            workspace_id=workspace_id,
+            team_id=team_id,
+            sandbox=bool(sandbox),
+            max_rps=max_rps,
         )
-        configure_logging(max(verbose, state.verbose))
-        return function(*args, settings=settings, as_json=bool(as_json) or state.as_json, **kwargs)
+        state = ctx.find_object(GroupState)
+        if state is not None:
+            settings = state.settings.merged(settings)
+            verbose = max(verbose, state.verbose)
+            as_json = bool(as_json) or state.as_json
+        configure_logging(verbose)
+        return function(*args, settings=settings, as_json=bool(as_json), **kwargs)
 
     command: _F = wrapper  # type: ignore[assignment]
     for option in reversed(_api_options()):
@@ -159,6 +164,8 @@ def configure_logging(verbose: int) -> None:
     """With ``verbose`` > 0, log each request of the client (and its retries) to stderr."""
     if verbose <= 0:
         return
+    import logging
+
     logger = logging.getLogger("videoapi_async")
     logger.setLevel(logging.DEBUG)
     if not any(getattr(handler, "_videoapi_cli", False) for handler in logger.handlers):
@@ -181,6 +188,8 @@ _CREATE_HELP: Final = {
 
 def create_options(function: _F) -> _F:
     """Add the flat create form's fields as options, and ``--json-body``."""
+    from ._input import FLAT_FIELDS
+
     function = click.option(
         "--json-body",
         type=click.File("r", encoding="utf-8"),
@@ -198,6 +207,11 @@ def create_options(function: _F) -> _F:
 
 def request_from_options(fields: dict[str, Any], json_body: IO[str] | None) -> CreateVideoRequest:
     """Build the create request the options ask for, or fail with a usage error."""
+    import json
+
+    from ._common import CliError, ExitCode
+    from ._input import FLAT_FIELDS, InputError, request_from_json
+
     given = {name: fields[name] for name in FLAT_FIELDS if fields.get(name) is not None}
     try:
         if json_body is not None:

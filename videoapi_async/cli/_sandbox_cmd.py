@@ -15,6 +15,7 @@ from typing import NoReturn
 import click
 
 from ._common import CliError, ExitCode
+from ._root import command_help
 
 __all__ = ["sandbox"]
 
@@ -40,12 +41,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 @click.command(
+    help=command_help("sandbox"),
     context_settings={"ignore_unknown_options": True, "help_option_names": []},
     add_help_option=False,
 )
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def sandbox(args: tuple[str, ...]) -> int:
-    """Serve a local sandbox API until Ctrl-C (--help lists its options)."""
+    """Run ``videoapi sandbox`` (its help is in `COMMANDS`)."""
     parser = _parser()
     if "-h" in args or "--help" in args:
         click.echo(parser.format_help(), nl=False)

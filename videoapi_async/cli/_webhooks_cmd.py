@@ -15,6 +15,7 @@ from videoapi_async.contract import CREATE_EXAMPLE_TYPES, WEBHOOK_EVENTS
 
 from ._common import ExitCode, Settings, call, emit_json, human_console, open_client
 from ._options import api_command
+from ._root import command_help
 
 __all__ = ["create_example", "webhooks"]
 
@@ -66,14 +67,16 @@ def _one(settings: Settings, operation: str, webhook_id: str) -> Webhook:
     return call(work)
 
 
-@click.group()
+@click.group(
+    help=command_help(
+        "webhooks",
+        "These commands need the bearer token in VIDEOAPI_BEARER_TOKEN (the API key does not "
+        "work for them). Verify deliveries with the signing secret that `create` and "
+        "`rotate-secret` print.",
+    )
+)
 def webhooks() -> None:
-    """Manage the webhooks that tell your service when renders end.
-
-    These commands need the bearer token in VIDEOAPI_BEARER_TOKEN (the API key does not
-    work for them). Verify deliveries with the signing secret that `create` and
-    `rotate-secret` print.
-    """
+    """Group ``videoapi webhooks`` (its help is in `COMMANDS` and the decorator)."""
 
 
 @webhooks.command(name="list")
@@ -210,7 +213,7 @@ def toggle_active(webhook_id: str, *, settings: Settings, as_json: bool) -> int:
     return _show(_one(settings, "toggle_active", webhook_id), as_json)
 
 
-@click.command(name="create-example")
+@click.command(name="create-example", help=command_help("create-example"))
 @click.argument("draft_id")
 @click.option(
     "--type",
@@ -225,7 +228,7 @@ def toggle_active(webhook_id: str, *, settings: Settings, as_json: bool) -> int:
 def create_example(
     draft_id: str, *, example_type: str, show_curl: bool, settings: Settings, as_json: bool
 ) -> int:
-    """Print the create body the API suggests for a project (needs the bearer token)."""
+    """Run ``videoapi create-example`` (its help is in `COMMANDS`)."""
 
     async def work() -> CreateExample:
         async with open_client(settings) as api:
