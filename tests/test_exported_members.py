@@ -25,6 +25,7 @@ EXPECTED = {
     "CreateMarker",
     "LOST_CREATE_GRACE",
     "match_lost_creates",
+    "run_together",
     "BatchWait",
     "BatchUpdate",
     "APIConnectionError",

@@ -26,7 +26,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._budget import RateLimit
-    from ._bulk import CreateResult
+    from ._bulk import CreateResult, run_together
     from ._cadence import PollPolicy
     from ._client import VideoAPI
     from ._config import RetryPolicy, Timeouts
@@ -83,6 +83,7 @@ if TYPE_CHECKING:
 _WHERE: Final[dict[str, str]] = {
     "RateLimit": "_budget",
     "CreateResult": "_bulk",
+    "run_together": "_bulk",
     "PollPolicy": "_cadence",
     "VideoAPI": "_client",
     "RetryPolicy": "_config",
@@ -240,4 +241,5 @@ __all__ = [  # noqa: RUF022
     "request_from_json",
     "request_to_json",
     "response_to_json",
+    "run_together",
 ]

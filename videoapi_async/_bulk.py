@@ -1,16 +1,45 @@
-"""Bulk creation: many creates with bounded concurrency and one result per request."""
+"""Bulk jobs: many coroutines run together, and many creates with one result per request.
+
+`run_together` is the one way the library and the ``videoapi batch`` command run many
+tasks at once: all of them finish, or none outlives the call.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TypeVar
 
 import attrs
 
 from ._errors import CreateOutcomeUnknownError, VideoAPIError
 from ._models import CreateVideoRequest, Video
 
-__all__ = ["CreateResult", "create_many"]
+__all__ = ["CreateResult", "create_many", "run_together"]
+
+_T = TypeVar("_T")
+
+
+async def run_together(awaitables: Iterable[Awaitable[_T]]) -> list[_T]:
+    """Run awaitables as concurrent tasks and return their results, in order.
+
+    Like `asyncio.gather`, except that no task outlives the call: when one raises, or
+    the caller is cancelled, the others are cancelled and awaited before the exception
+    propagates (what `asyncio.TaskGroup` does from Python 3.11). Catch inside each
+    awaitable the errors that should not stop the others.
+
+    Raises:
+        BaseException: The first exception a task raised, or `asyncio.CancelledError`
+            when the caller was cancelled.
+    """
+    tasks = [asyncio.ensure_future(awaitable) for awaitable in awaitables]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 @attrs.frozen(kw_only=True)
@@ -62,12 +91,5 @@ async def create_many(
         if on_result is not None:
             on_result(result)
 
-    tasks = [asyncio.ensure_future(one(i, r)) for i, r in enumerate(requests)]
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+    await run_together(one(i, r) for i, r in enumerate(requests))
     return [r for r in results if r is not None]

@@ -42,6 +42,7 @@ from videoapi_async import (
     VideoAPIError,
     VideoStatus,
     match_lost_creates,
+    run_together,
 )
 
 if TYPE_CHECKING:
@@ -257,15 +258,7 @@ class BatchRunner:
             for row in rows
             if row.state not in ("invalid", "done") or self._wants_download(row)
         ]
-        tasks = [asyncio.ensure_future(self._process(row)) for row in work]
-        try:
-            if tasks:
-                await asyncio.gather(*tasks)
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        await run_together(self._process(row) for row in work)
 
     async def _adopt_lost(self, lost: Sequence[RowRecord]) -> None:
         """Look for the videos of rows whose create answer an earlier run never got.

@@ -35,10 +35,11 @@ create, so no video was made), ``invalid`` (the input row is malformed; never se
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -217,9 +218,7 @@ class Journal:
     ) -> None:
         """Write a new journal's schema, metadata, rows and pre-existing videos at once."""
         now = time.time()
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
@@ -227,19 +226,7 @@ class Journal:
                 "INSERT INTO meta(key, value) VALUES (?, ?)",
                 {**meta, "schema": SCHEMA_VERSION, "created_at": repr(now)}.items(),
             )
-            db.executemany(
-                "INSERT INTO rows(row, line, body, marker_field, marker, user_marker, state, "
-                "error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [_plan_values(plan, now) for plan in rows],
-            )
-            db.executemany(
-                "INSERT OR IGNORE INTO preexisting(video_id) VALUES (?)",
-                [(video_id,) for video_id in preexisting],
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            _add_rows(db, rows, preexisting, now)
         self.is_new = False
 
     def amend(
@@ -252,26 +239,23 @@ class Journal:
         preexisting: Iterable[str] = (),
     ) -> None:
         """Take an edited input at once: new line numbers, dropped rows, new rows, metadata."""
-        now = time.time()
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             db.executemany(
                 "UPDATE rows SET line = ? WHERE row = ?", [(v, k) for k, v in lines.items()]
             )
             db.executemany(
                 "DELETE FROM rows WHERE row = ? AND video_id IS NULL", [(row,) for row in drop]
             )
-            db.executemany(
-                "INSERT INTO rows(row, line, body, marker_field, marker, user_marker, state, "
-                "error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [_plan_values(plan, now) for plan in rows],
-            )
+            _add_rows(db, rows, preexisting, time.time())
             db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta.items())
-            db.executemany(
-                "INSERT OR IGNORE INTO preexisting(video_id) VALUES (?)",
-                [(video_id,) for video_id in preexisting],
-            )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run a block as one transaction: all of it is written, or none."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -346,6 +330,21 @@ class Journal:
     def mark_file(self, row: int, file: str) -> None:
         """Record where the row's video was downloaded."""
         self._update(row, file=file, error=None)
+
+
+def _add_rows(
+    db: sqlite3.Connection, rows: Sequence[RowPlan], preexisting: Iterable[str], now: float
+) -> None:
+    """Insert planned rows and the ids of videos that were there before them."""
+    db.executemany(
+        "INSERT INTO rows(row, line, body, marker_field, marker, user_marker, state, "
+        "error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [_plan_values(plan, now) for plan in rows],
+    )
+    db.executemany(
+        "INSERT OR IGNORE INTO preexisting(video_id) VALUES (?)",
+        [(video_id,) for video_id in preexisting],
+    )
 
 
 def _plan_values(plan: RowPlan, now: float) -> tuple[Any, ...]:
