@@ -610,3 +610,121 @@ def test_list_results_survive_copy_and_pickle(copier: Any) -> None:
     assert isinstance(skipped.error, ResponseDecodeError)
     assert str(skipped.error) == str(videos.skipped[0].error)
     assert skipped.error.body_excerpt == videos.skipped[0].error.body_excerpt
+
+
+# --- list items: nested parts checked with the list, built on first read ---------------
+
+LISTED: dict[str, Any] = {
+    **VIDEO,
+    "status": "ready",
+    "scenes": [
+        {
+            "type": "create_scene",
+            "name": "intro",
+            "layout_id": "L",
+            "media_elements": [{"id": "logo", "url": "https://m/logo.png"}],
+            "texts_elements": [{"id": "title", "text": "Hello"}],
+            "transcript": "Hi.",
+        },
+        {"type": "override_scene", "name": "outro", "media": ["https://m/a.png"]},
+    ],
+    "palette": [{"color": "#112233"}],
+    "global_media_elements": [{"url": "https://m/bg.png"}],
+    "metadata": {"row": 1},
+}
+DEFERRED = ("scenes", "palette", "global_media_elements")
+
+
+def listed(*items: dict[str, Any]) -> list[Video]:
+    return list(parse_videos(copy.deepcopy(list(items)), method="GET", path="/videos"))
+
+
+def raw_slot(video: Video, name: str) -> Any:
+    """Return what a Video's slot holds, without building it."""
+    return type(video).__dict__[name].slot.__get__(video, Video)
+
+
+def test_listed_video_builds_each_nested_part_once_on_first_read() -> None:
+    """A listed video keeps scenes, palette and media as JSON until read, then keeps the build."""
+    (video,) = listed(LISTED)
+    assert type(video) is Video
+    assert [type(raw_slot(video, name)) for name in DEFERRED] == [list, list, list]
+    scenes = video.scenes
+    assert type(raw_slot(video, "scenes")) is tuple
+    assert video.scenes is scenes
+    assert [type(raw_slot(video, name)) for name in ("palette", "global_media_elements")] == [
+        list,
+        list,
+    ]
+    assert scenes == (
+        CreateScene(
+            name="intro",
+            layout_id="L",
+            media_elements=(MediaElement(id="logo", url="https://m/logo.png"),),
+            texts_elements=(TextElement(id="title", text="Hello"),),
+            transcript="Hi.",
+        ),
+        OverrideScene(name="outro", media=("https://m/a.png",)),
+    )
+    assert video.palette == (PaletteColor(color="#112233"),)
+    assert video.global_media_elements == (MediaElement(url="https://m/bg.png"),)
+
+
+def test_get_video_builds_nested_parts_at_once() -> None:
+    """parse_video builds everything, so changing the decoded JSON later changes nothing."""
+    data = copy.deepcopy(LISTED)
+    video = parse_video(data, method="GET", path="/videos/vid-1")
+    assert [type(raw_slot(video, name)) for name in DEFERRED] == [tuple, tuple, tuple]
+    data["scenes"][0]["name"] = "changed"
+    assert video.scenes[0].name == "intro"
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda v: v == parse_video(copy.deepcopy(LISTED), method="GET", path="/"),
+        lambda v: hash(v) == hash(parse_video(copy.deepcopy(LISTED), method="GET", path="/")),
+        lambda v: repr(v) == repr(parse_video(copy.deepcopy(LISTED), method="GET", path="/")),
+        lambda v: pickle.loads(pickle.dumps(v)).scenes[0].name == "intro",
+        lambda v: copy.copy(v).palette == (PaletteColor(color="#112233"),),
+        lambda v: response_to_json(v)["scenes"][1]["type"] == "override_scene",
+    ],
+    ids=["eq", "hash", "repr", "pickle", "copy", "response_to_json"],
+)
+def test_unread_listed_video_behaves_as_a_built_one(use: Any) -> None:
+    """Equality, hashing, repr, pickling, copies and JSON of an unread listed video are as eager."""
+    (video,) = listed(LISTED)
+    assert use(video)
+
+
+def test_listed_video_stays_frozen() -> None:
+    """A listed video refuses assignment to a deferred field, read or not."""
+    (video,) = listed(LISTED)
+    with pytest.raises(AttributeError):
+        video.scenes = ()  # type: ignore[misc]
+    assert video.scenes[0].name == "intro"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"scenes": [{"layout_id": "L"}]}, "scenes.name"),
+        ({"scenes": [{"name": "s", "layout_id": "L", "media_elements": [{"url": 5}]}]}, "url"),
+        ({"scenes": [{"name": "s", "texts": ["ok", 7]}]}, "scenes.texts"),
+        ({"palette": [{"color": None}]}, "palette.color"),
+        ({"global_media_elements": [{"media_id": []}]}, "global_media_elements.media_id"),
+        ({"scenes": {"name": "s"}}, "scenes"),
+    ],
+)
+def test_malformed_nested_part_skips_the_item_when_listed(
+    change: dict[str, Any], field: str
+) -> None:
+    """A malformed scene, colour or media leaves its item out at list time, naming the field."""
+    videos = parse_videos(
+        [LISTED, {**LISTED, "id": "vid-2", **change}], method="GET", path="/videos"
+    )
+    assert [v.id for v in videos] == ["vid-1"]
+    (skipped,) = videos.skipped
+    assert skipped.id == "vid-2"
+    assert "vid-2" in str(skipped.error)
+    assert field in str(skipped.error)

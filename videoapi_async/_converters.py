@@ -8,7 +8,9 @@ never silently turns a number or an object into text.
 
 `structure_video` reads the usual shape of a `Video` on a hand-written path (the list
 endpoint answers thousands of them); anything it does not expect goes through the
-cattrs-generated hooks, which apply the same rules and give detailed errors.
+cattrs-generated hooks, which apply the same rules and give detailed errors. For list
+items, `fast_video` checks a video's scenes, palette and media but builds them only when
+first read (`_BuiltOnFirstRead`).
 
 Requests are read strictly (unknown keys fail) as a cattrs tagged union on ``type``, the
 flat form being the one without it. Writing: only the fields that are set are emitted
@@ -213,7 +215,7 @@ def _configure() -> Callable[[Any, Any], Video]:
         ),
     )
     converter.register_structure_hook(
-        Video, lambda data, _: fast_video(data) or slow_video(data, Video)
+        Video, lambda data, _: _built_video(data) or slow_video(data, Video)
     )
     converter.register_structure_hook(
         VideoMetadata,
@@ -281,9 +283,15 @@ def _unknown(data: dict[str, Any], known: frozenset[str]) -> Mapping[str, Any]:
     return ReadOnlyMapping({k: v for k, v in data.items() if k not in known})
 
 
+def _slot(cls: type[Any], name: str) -> Any:
+    """Return the slot (member descriptor) of one field of a slotted attrs class."""
+    descriptor = cls.__dict__[name]
+    return getattr(descriptor, "slot", descriptor)  # under a `_BuiltOnFirstRead`
+
+
 def _slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
     """Return the setter of one slot of a frozen attrs class, for objects being built."""
-    setter: Callable[[Any, Any], None] = cls.__dict__[name].__set__
+    setter: Callable[[Any, Any], None] = _slot(cls, name).__set__
     return setter
 
 
@@ -292,57 +300,79 @@ def _builder(cls: type[_T]) -> Callable[..., _T]:
 
     For values the fast path has already checked and converted (tuples, not lists): it
     skips the keyword parsing and converters of the generated ``__init__``, which cost
-    more than the rest of reading a video.
+    more than the rest of reading a video. The object is filled in as an instance of a
+    subclass that adds no slots and allows plain assignment (a store the interpreter
+    makes fast, unlike a call per slot), then becomes a `cls`.
     """
     names = [field.name for field in attrs.fields(cast(Any, cls))]
-    lines = [f"def build({', '.join(names)}):", "    obj = new(cls)"]
-    lines += [f"    set_{name}(obj, {name})" for name in names]
-    lines.append("    return obj")
-    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
-    namespace.update({f"set_{name}": _slot_setter(cls, name) for name in names})
+    members = {name: _slot(cls, name) for name in names}
+    filling = type(
+        f"_Filling{cls.__name__}",
+        (cls,),
+        {
+            "__slots__": (),
+            "__setattr__": object.__setattr__,
+            "__delattr__": object.__delattr__,
+            **members,  # the bare slots, even where `cls` reads a field through a descriptor
+        },
+    )
+    lines = [f"def build({', '.join(names)}):", "    obj = new(filling)"]
+    lines += [f"    obj.{name} = {name}" for name in names]
+    lines += ["    obj.__class__ = cls", "    return obj"]
+    namespace: dict[str, Any] = {"new": object.__new__, "filling": filling, "cls": cls}
     exec("\n".join(lines), namespace)  # how attrs and cattrs build their functions too
     build: Callable[..., _T] = namespace["build"]
     return build
 
 
 # --- the fast path for Video -----------------------------------------------------------
-# Each function returns None for anything unusual; the caller then takes the cattrs path,
-# which reads the same shapes the same way and explains what is wrong.
+# `fast_video` returns None for anything unusual; the caller then takes the cattrs path,
+# which reads the same shapes the same way and explains what is wrong. The `_*_ok`
+# functions hold the fast path's rules (what it accepts); the `_build_*` functions build
+# what they accepted, without checking again.
 
 _ABSENT: Final[Any] = object()
 _STATUSES: Final = {member.value: member for member in VideoStatus}
 _SCALARS: Final = frozenset({str, int, float, bool})
 _VIDEO_KEYS: Final = frozenset(field.name for field in attrs.fields(Video)) - {"extra"}
 _build_video: Final = _builder(Video)
-_build_override_scene: Final = _builder(OverrideScene)
-_build_create_scene: Final = _builder(CreateScene)
-_build_media: Final = _builder(MediaElement)
-_build_text: Final = _builder(TextElement)
-_build_color: Final = _builder(PaletteColor)
+_new_override_scene: Final = _builder(OverrideScene)
+_new_create_scene: Final = _builder(CreateScene)
+_new_media: Final = _builder(MediaElement)
+_new_text: Final = _builder(TextElement)
+_new_color: Final = _builder(PaletteColor)
 
 
 def fast_video(data: Any) -> Video | None:
-    """Read the usual shape of a Video quickly; None for anything else (then use cattrs)."""
+    """Read the usual shape of a Video quickly; None for anything else (then use cattrs).
+
+    The video's scenes, palette and global media are checked here, but kept as their
+    JSON until first read (see `_BuiltOnFirstRead`): a list of videos is mostly read for
+    ids and statuses. Use it only on JSON nothing else holds (`parse_videos` does);
+    `structure_video` builds everything at once.
+    """
     if type(data) is not dict:
         return None
     get = data.get
     video_id = get("id")
     status = get("status")
-    status = _STATUSES.get(status) if type(status) is str else None
     req_id = get("req_id")
     draft_id = get("draft_id")
     if (
-        status is None
-        or type(video_id) is not str
+        type(video_id) is not str
+        or type(status) is not str
         or type(req_id) is not str
         or type(draft_id) is not str
     ):
         return None
-    player_url = get("video_player_url", "")
-    if player_url is None:
-        player_url = ""
-    elif type(player_url) is not str:
+    status = _STATUSES.get(status)  # an unknown status takes the cattrs path
+    if status is None:
         return None
+    player_url = get("video_player_url", "")
+    if type(player_url) is not str:
+        if player_url is not None:
+            return None
+        player_url = ""
     progress = get("progress", 0)
     if type(progress) is int:
         if progress < 0:
@@ -360,24 +390,32 @@ def fast_video(data: Any) -> Video | None:
     voice_id = get("voice_id")
     download_url = get("download_url")
     correlation_id = get("correlation_id")
-    for text in (
-        name,
-        source_draft_id,
-        recipe_id,
-        template_id,
-        palette_id,
-        character_id,
-        voice_id,
-        download_url,
-        correlation_id,
+    if (  # unrolled: this runs for every video of a list
+        (name is not None and type(name) is not str)
+        or (source_draft_id is not None and type(source_draft_id) is not str)
+        or (recipe_id is not None and type(recipe_id) is not str)
+        or (template_id is not None and type(template_id) is not str)
+        or (palette_id is not None and type(palette_id) is not str)
+        or (character_id is not None and type(character_id) is not str)
+        or (voice_id is not None and type(voice_id) is not str)
+        or (download_url is not None and type(download_url) is not str)
+        or (correlation_id is not None and type(correlation_id) is not str)
     ):
-        if text is not None and type(text) is not str:
-            return None
-    scenes: tuple[Any, ...] | None = ()
-    raw = get("scenes")
-    if raw:
-        scenes = _fast_scenes(raw)
-    elif raw is not None and raw != []:
+        return None
+    scenes = get("scenes")
+    if scenes is None or scenes == []:
+        scenes = ()
+    elif not _scenes_ok(scenes):
+        return None
+    palette = get("palette")
+    if palette is None or palette == []:
+        palette = ()
+    elif not _palette_ok(palette):
+        return None
+    global_media = get("global_media_elements")
+    if global_media is None or global_media == []:
+        global_media = ()
+    elif not _media_ok(global_media):
         return None
     metadata = get("metadata")
     if metadata is None:
@@ -385,20 +423,6 @@ def fast_video(data: Any) -> Video | None:
     elif type(metadata) is not dict or not all(
         value is None or type(value) in _SCALARS for value in metadata.values()
     ):
-        return None
-    palette: tuple[Any, ...] | None = ()
-    raw = get("palette")
-    if raw:
-        palette = _fast_palette(raw)
-    elif raw is not None and raw != []:
-        return None
-    global_media: tuple[Any, ...] | None = ()
-    raw = get("global_media_elements")
-    if raw:
-        global_media = _fast_media(raw)
-    elif raw is not None and raw != []:
-        return None
-    if scenes is None or palette is None or global_media is None:
         return None
     extra = NO_EXTRA if data.keys() <= _VIDEO_KEYS else _unknown(data, _VIDEO_KEYS)
     return _build_video(
@@ -425,13 +449,17 @@ def fast_video(data: Any) -> Video | None:
     )
 
 
-def _fast_scenes(raw: Any) -> tuple[Scene, ...] | None:
+def _is_create_scene(scene: dict[str, Any]) -> bool:
+    kind = scene.get("type")
+    return kind == _CREATE_SCENE or (kind != _OVERRIDE_SCENE and "layout_id" in scene)
+
+
+def _scenes_ok(raw: Any) -> bool:
     if type(raw) is not list:
-        return None
-    scenes: list[Scene] = []
+        return False
     for scene in raw:
         if type(scene) is not dict:
-            return None
+            return False
         get = scene.get
         name = get("name")
         transcript = get("transcript")
@@ -441,91 +469,174 @@ def _fast_scenes(raw: Any) -> tuple[Scene, ...] | None:
             or (transcript is not None and type(transcript) is not str)
             or (recording is not None and type(recording) is not str)
         ):
-            return None
-        kind = get("type")
-        if kind == _CREATE_SCENE or (kind != _OVERRIDE_SCENE and "layout_id" in scene):
-            layout_id = get("layout_id")
+            return False
+        if _is_create_scene(scene):
+            media = get("media_elements")
+            texts = get("texts_elements")
+            if (
+                type(get("layout_id")) is not str
+                or (media is not None and not _media_ok(media))
+                or (texts is not None and not _texts_ok(texts))
+            ):
+                return False
+        else:
+            media = get("media")
+            texts = get("texts")
+            if (media is not None and not _strs_ok(media)) or (
+                texts is not None and not _strs_ok(texts)
+            ):
+                return False
+    return True
+
+
+def _strs_ok(raw: Any) -> bool:
+    return type(raw) is list and all(type(item) is str for item in raw)
+
+
+def _media_ok(raw: Any) -> bool:
+    if type(raw) is not list:
+        return False
+    for item in raw:
+        if type(item) is not dict:
+            return False
+        get = item.get
+        url = get("url")
+        element_id = get("id")
+        media_id = get("media_id")
+        if (
+            (url is not None and type(url) is not str)
+            or (element_id is not None and type(element_id) is not str)
+            or (media_id is not None and type(media_id) is not str)
+        ):
+            return False
+    return True
+
+
+def _texts_ok(raw: Any) -> bool:
+    if type(raw) is not list:
+        return False
+    for item in raw:
+        if type(item) is not dict:
+            return False
+        element_id = item.get("id")
+        if type(item.get("text")) is not str or (
+            element_id is not None and type(element_id) is not str
+        ):
+            return False
+    return True
+
+
+def _palette_ok(raw: Any) -> bool:
+    return type(raw) is list and all(
+        type(item) is dict and type(item.get("color")) is str for item in raw
+    )
+
+
+def _build_scenes(raw: list[Any]) -> tuple[Scene, ...]:
+    scenes: list[Scene] = []
+    new: Scene
+    for scene in raw:
+        get = scene.get
+        if _is_create_scene(scene):
             # As the generated hooks do: a missing list stays None, a null one reads as ().
             media: Any = get("media_elements", _ABSENT)
             texts: Any = get("texts_elements", _ABSENT)
-            if type(layout_id) is not str:
-                return None
             if media is _ABSENT:
                 media = None
             elif media is None:
                 media = ()
-            elif (media := _fast_media(media)) is None:
-                return None
+            else:
+                media = _build_media(media)
             if texts is _ABSENT:
                 texts = None
             elif texts is None:
                 texts = ()
-            elif (texts := _fast_texts(texts)) is None:
-                return None
-            scenes.append(_build_create_scene(name, layout_id, media, texts, transcript, recording))
+            else:
+                texts = tuple(_new_text(item["text"], item.get("id")) for item in texts)
+            new = _new_create_scene(
+                scene["name"],
+                scene["layout_id"],
+                media,
+                texts,
+                get("transcript"),
+                get("voice_recording_url"),
+            )
         else:
             media = get("media")
             texts = get("texts")
-            if media is not None and (media := _fast_strs(media)) is None:
-                return None
-            if texts is not None and (texts := _fast_strs(texts)) is None:
-                return None
-            scenes.append(_build_override_scene(name, media, texts, transcript, recording))
+            new = _new_override_scene(
+                scene["name"],
+                None if media is None else tuple(media),
+                None if texts is None else tuple(texts),
+                get("transcript"),
+                get("voice_recording_url"),
+            )
+        scenes.append(new)
     return tuple(scenes)
 
 
-def _fast_strs(raw: Any) -> tuple[str, ...] | None:
-    if type(raw) is not list or not all(type(item) is str for item in raw):
-        return None
-    return tuple(raw)
+def _build_media(raw: list[Any]) -> tuple[MediaElement, ...]:
+    return tuple(_new_media(item.get("url"), item.get("id"), item.get("media_id")) for item in raw)
 
 
-def _fast_media(raw: Any) -> tuple[MediaElement, ...] | None:
-    if type(raw) is not list:
-        return None
-    elements = []
-    for item in raw:
-        if type(item) is not dict:
-            return None
-        url = item.get("url")
-        element_id = item.get("id")
-        media_id = item.get("media_id")
-        for text in (url, element_id, media_id):
-            if text is not None and type(text) is not str:
-                return None
-        elements.append(_build_media(url, element_id, media_id))
-    return tuple(elements)
+def _build_palette(raw: list[Any]) -> tuple[PaletteColor, ...]:
+    return tuple(_new_color(item["color"]) for item in raw)
 
 
-def _fast_texts(raw: Any) -> tuple[TextElement, ...] | None:
-    if type(raw) is not list:
-        return None
-    elements = []
-    for item in raw:
-        if type(item) is not dict:
-            return None
-        text = item.get("text")
-        element_id = item.get("id")
-        if type(text) is not str or (element_id is not None and type(element_id) is not str):
-            return None
-        elements.append(_build_text(text, element_id))
-    return tuple(elements)
+class _BuiltOnFirstRead:
+    """A field of `Video` that `fast_video` may leave as checked JSON, built when first read.
+
+    The slot holds either the built tuple or, until the field is first read, the JSON
+    list that `fast_video` checked (a built value is never a list: the field's converter
+    makes a tuple of any list given to `Video`). Reading builds the tuple once and keeps
+    it in the slot, so equality, hashing, repr, copies and pickles all see built values.
+    """
+
+    __slots__ = ("_build", "_get", "_set", "slot")
+
+    def __init__(self, slot: Any, build: Callable[[list[Any]], tuple[Any, ...]]) -> None:
+        self.slot = slot
+        self._get = slot.__get__
+        self._set = slot.__set__
+        self._build = build
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        value = self._get(obj, owner)
+        if type(value) is list:
+            value = self._build(value)
+            self._set(obj, value)
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        self._set(obj, value)
 
 
-def _fast_palette(raw: Any) -> tuple[PaletteColor, ...] | None:
-    if type(raw) is not list:
-        return None
-    colors = []
-    for item in raw:
-        if type(item) is not dict or type(item.get("color")) is not str:
-            return None
-        colors.append(_build_color(item["color"]))
-    return tuple(colors)
+_DEFERRED: Final = (
+    ("scenes", _build_scenes),
+    ("palette", _build_palette),
+    ("global_media_elements", _build_media),
+)
+for _name, _build in _DEFERRED:
+    setattr(Video, _name, _BuiltOnFirstRead(Video.__dict__[_name], _build))
+
+
+def _built_video(data: Any) -> Video | None:
+    """Return `fast_video`'s Video with everything built now, or None as it does."""
+    video = fast_video(data)
+    if video is not None:
+        for name, _ in _DEFERRED:
+            getattr(video, name)
+    return video
 
 
 def structure_video(data: Any) -> Video:
-    """Read one Video from decoded JSON, tolerantly; raise as the converter does."""
-    return fast_video(data) or converter.structure(data, Video)
+    """Read one Video from decoded JSON, tolerantly; raise as the converter does.
+
+    Everything is built now, so the caller may change or reuse `data` afterwards.
+    """
+    return _built_video(data) or converter.structure(data, Video)
 
 
 def unstructure_request(request: CreateVideoRequest) -> dict[str, Any]:
