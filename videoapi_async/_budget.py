@@ -14,6 +14,11 @@ while polls wait every `_POLL_SHARE`-th grant goes to a poll: a bulk create neve
 starves the waits. A waiter that cannot get a slot before its deadline fails
 with `RateLimitError`. No task runs in the background: the request at the front of the
 line keeps the clock for everybody, with the client's injectable ``sleep``.
+
+Replicas coordinated through a backend share the rate after a 429 (`SharedRate`): while
+a shared limit is in force, every request also takes a slot from it, a round trip to
+the backend; without one (the usual case) nothing is asked of the backend. If the
+backend stops answering, the local AIMD above paces the requests alone.
 """
 
 from __future__ import annotations
@@ -25,14 +30,21 @@ import itertools
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import attrs
 
 from ._config import _seconds
 from ._errors import RateLimitError
 
-__all__ = ["PRIORITY_CALL", "PRIORITY_CREATE", "PRIORITY_POLL", "RateLimit", "RequestBudget"]
+__all__ = [
+    "PRIORITY_CALL",
+    "PRIORITY_CREATE",
+    "PRIORITY_POLL",
+    "RateLimit",
+    "RequestBudget",
+    "SharedRate",
+]
 
 PRIORITY_CREATE: Final = 0
 PRIORITY_CALL: Final = 1
@@ -101,10 +113,30 @@ class RateLimit:
     recovery: float = attrs.field(default=30.0, validator=_seconds("RateLimit"))
 
 
+class SharedRate(Protocol):
+    """The rate limit shared by coordinated replicas, as a budget sees it."""
+
+    def rate_limited(self, retry_after: float | None, rate: float | None) -> None:
+        """Share a fresh 429, with this replica's own request rate (None: unknown)."""
+
+    async def take(self) -> float | None:
+        """Take a slot: 0, the seconds to wait first, or None when no limit is shared."""
+
+
 class _Waiter:
     """One request waiting for a slot."""
 
-    __slots__ = ("deadline", "error", "future", "line", "method", "path", "queued", "started")
+    __slots__ = (
+        "deadline",
+        "error",
+        "future",
+        "line",
+        "method",
+        "path",
+        "queued",
+        "shared_slot",
+        "started",
+    )
 
     def __init__(
         self,
@@ -123,6 +155,7 @@ class _Waiter:
         self.path = path
         self.error: RateLimitError | None = None  # set when the deadline comes first
         self.queued = True  # False once served, expired or gone; lines drop it lazily
+        self.shared_slot = False  # a slot of the replicas' shared limit is taken
 
 
 class RequestBudget:
@@ -167,6 +200,7 @@ class RequestBudget:
         self._tickets = 0
         self._starts: deque[float] = deque(maxlen=_OBSERVED)
         self._paused_until = -_NEVER
+        self._shared_until = -_NEVER  # the replicas' shared limit is in force until then
         self._lines: tuple[deque[_Waiter], deque[_Waiter], deque[_Waiter]] = (
             deque(),
             deque(),
@@ -181,8 +215,8 @@ class RequestBudget:
         """How many 429 answers the budget was told about."""
         self.slowdowns = 0
         """How many times it cut the rate (one per congestion signal, not per 429)."""
-        self.share: Callable[[float | None], None] | None = None
-        """Told of each fresh 429 this client meets, to slow other replicas too."""
+        self.shared: SharedRate | None = None
+        """The rate shared with other replicas: told of fresh 429s, drawn from while in force."""
 
     @property
     def limit(self) -> RateLimit:
@@ -233,7 +267,8 @@ class RequestBudget:
         by then fails with `RateLimitError`, naming `method` and `path`. A free slot is
         taken without sleeping, scheduling or allocating anything.
         """
-        if not self._waiting and self._take(self._clock()) == 0.0:
+        now = self._clock()
+        if not self._waiting and now >= self._shared_until and self._take(now) == 0.0:
             return self._tickets
         return await self._queue(priority, deadline, method, path)
 
@@ -249,7 +284,11 @@ class RequestBudget:
             return _NEVER  # until a slot is given back
         if now < self._paused_until:
             return self._paused_until - now
-        rate = self.current_rate(now)
+        # While the replicas share a limit, it paces them; the local AIMD state is kept
+        # for when the backend goes away, and only a configured cap applies here.
+        rate = (
+            self.current_rate(now) if now >= self._shared_until else self._limit.requests_per_second
+        )
         if rate is not None:
             self._tokens = min(
                 float(self._limit.burst), self._tokens + (now - self._updated) * rate
@@ -281,6 +320,18 @@ class RequestBudget:
                 if self._front() is not me:
                     await me.future
                     me.future = loop.create_future()
+                    continue
+                if not me.shared_slot and now < self._shared_until and self.shared is not None:
+                    wait = await self.shared.take()
+                    if wait is None:
+                        self._shared_until = -_NEVER  # lapsed, or the backend is away
+                    elif wait <= 0:
+                        me.shared_slot = True
+                    elif me.deadline is not None and now + wait > me.deadline:
+                        raise self._no_slot(me, now)
+                    else:
+                        until = self._next_deadline()
+                        await self._nap(wait if until is None else min(wait, max(until - now, 0.0)))
                     continue
                 delay = self._take(now)
                 if delay == 0.0:
@@ -333,7 +384,11 @@ class RequestBudget:
         Only while the budget holds requests back for time (a pause or a rate): a wait
         for a free connection alone is not bounded, as in the connection pool.
         """
-        if now >= self._paused_until and self.current_rate(now) is None:
+        if (
+            now >= self._paused_until
+            and now >= self._shared_until
+            and self.current_rate(now) is None
+        ):
             return
         limit = max(now, self._paused_until)
         deadlines = self._deadlines
@@ -401,6 +456,7 @@ class RequestBudget:
         else:
             self.rate_limited += 1
         now = self._clock()
+        until = None
         if retry_after is not None and 0 < retry_after <= self._max_pause:
             until = now + retry_after  # a longer Retry-After is refused, so not obeyed
             if until > self._paused_until:
@@ -408,11 +464,12 @@ class RequestBudget:
                 self._expire(now)
         if ticket is not None and ticket <= self._cut_ticket:
             return  # sent before the last cut: the same congestion, already acted on
-        if self.share is not None and not relayed:
-            self.share(retry_after)
         self._cut_ticket = self._tickets
         current = self.current_rate(now)
         met = self._rate_met(now)
+        if self.shared is not None and not relayed:
+            obeyed = retry_after if until is not None else None
+            self.shared.rate_limited(obeyed, met if met is not None else current)
         if met is None and current is None:
             return  # too few requests to tell a rate: the pause is all there is to do
         base = min(r for r in (current, met) if r is not None)
@@ -423,6 +480,20 @@ class RequestBudget:
         self._cut_at = now
         self._tokens = 0.0
         self._updated = now
+
+    def follow_shared(self, remaining: float, paused_for: float = 0.0) -> None:
+        """Draw from the replicas' shared limit for `remaining` seconds (0: no longer).
+
+        `paused_for` is the shared ``Retry-After`` pause still to wait. Requests sent
+        before this call are taken as sent before the shared cut.
+        """
+        now = self._clock()
+        self._shared_until = now + remaining if remaining > 0 else -_NEVER
+        self._cut_ticket = self._tickets
+        if 0 < paused_for <= self._max_pause and now + paused_for > self._paused_until:
+            self._paused_until = now + paused_for
+            self._expire(now)
+        self._poke()
 
     def _rate_met(self, now: float) -> float | None:
         """Return the requests started per second lately, or None if too few to tell."""

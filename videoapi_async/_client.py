@@ -334,10 +334,12 @@ class VideoAPI:
                 ),
                 watching=self._poller.is_watching,
                 backoff=lambda retry_after: budget.on_rate_limited(retry_after, relayed=True),
+                follow=budget.follow_shared,
+                limit=budget.limit,
                 clock=clock,
             )
             self._poller.share = self._shared
-            budget.share = self._shared.rate_limited
+            budget.shared = self._shared
 
     def with_options(
         self,

@@ -12,6 +12,7 @@ __all__ = [
     "Coordination",
     "CoordinationListener",
     "CoordinationUnavailable",
+    "SharedLimit",
 ]
 
 
@@ -39,6 +40,36 @@ class Claim:
     expires_in: float | None = None
 
 
+@attrs.frozen
+class SharedLimit:
+    """A request rate all replicas draw from, in force since one of them was answered 429.
+
+    The rate climbs linearly from `reduced` to `ceiling` over `recovery` seconds after
+    the cut, and keeps climbing at that pace for as long again; then the limit lapses
+    and nothing is shared until the next 429. (Were it to lapse at `ceiling`, every
+    replica would stop pacing at the same moment, and their joint burst would meet the
+    server's limit harder than any one replica alone.)
+
+    Attributes:
+        generation: Counts the cuts: a 429 to a request sent before the replica knew of
+            this generation is the same congestion, not a new one.
+        reduced: Requests per second, all replicas together, right after the cut.
+        ceiling: The rate reached `recovery` seconds after the cut.
+        elapsed: Seconds since the cut.
+        recovery: Seconds the climb to `ceiling` takes.
+        remaining: Seconds until the limit lapses.
+        paused_for: Seconds every replica still waits (``Retry-After``) before sending.
+    """
+
+    generation: int
+    reduced: float
+    ceiling: float
+    elapsed: float
+    recovery: float
+    remaining: float
+    paused_for: float = 0.0
+
+
 class CoordinationListener(Protocol):
     """What a `Coordination` calls back with news from the other replicas.
 
@@ -52,15 +83,15 @@ class CoordinationListener(Protocol):
     def on_event(self, video_id: str, state: str | None) -> None:
         """Take webhook news about `video_id`, with the video's final state if it had one."""
 
-    def on_backoff(self, retry_after: float | None) -> None:
-        """Slow down: another replica was answered 429 (``Retry-After`` in seconds)."""
+    def on_limit(self, limit: SharedLimit) -> None:
+        """Slow down: a replica was answered 429, and `limit` is now in force."""
 
     def wants(self, video_id: str) -> bool:
         """Say whether this replica still waits on `video_id` (its lease is kept while so)."""
 
 
 class Coordination(Protocol):
-    """A backend that lets replicas share leases, states and back-off signals.
+    """A backend that lets replicas share leases, states and a rate limit after a 429.
 
     Every coroutine raises `CoordinationUnavailable` when the backend cannot be reached;
     the client then polls on its own. A backend serves one client: the client starts it
@@ -75,7 +106,11 @@ class Coordination(Protocol):
     lease_time: float
 
     async def start(self, listener: CoordinationListener) -> None:
-        """Connect, and start delivering the other replicas' news to `listener`."""
+        """Connect, and start delivering the other replicas' news to `listener`.
+
+        A shared limit already in force is handed to `listener.on_limit` before this
+        returns, so that a replica starting late begins at the shared rate.
+        """
 
     async def claim(self, video_ids: Sequence[str]) -> list[Claim]:
         """Take or renew the lease on each video, if free or ours; one `Claim` per id."""
@@ -86,8 +121,31 @@ class Coordination(Protocol):
     async def publish_event(self, video_id: str, state: str | None) -> None:
         """Relay webhook news about a video (storing its final state, when given)."""
 
-    async def publish_backoff(self, retry_after: float | None) -> None:
-        """Tell the other replicas that this one was answered 429."""
+    async def cut_rate(
+        self,
+        generation: int,
+        rate: float | None,
+        retry_after: float | None,
+        *,
+        backoff_factor: float,
+        min_rate: float,
+        burst: int,
+        recovery: float,
+    ) -> SharedLimit | None:
+        """Cut the shared rate after a 429 and tell every replica (`on_limit`).
+
+        `generation` is the last one this replica knew of: when another replica cut
+        since, the rate is not cut again (only the pause is extended). `rate` is this
+        replica's own request rate, used (times the replicas) when no limit is in force
+        yet. Returns the limit now in force, or None when no rate could be told.
+        """
+
+    async def take_slot(self) -> float | None:
+        """Take one request slot from the shared limit.
+
+        Returns 0 when taken, the seconds to wait before asking again, or None when no
+        shared limit is in force (each replica then paces itself).
+        """
 
     async def aclose(self) -> None:
         """Give up the leases held, stop listening, and close connections opened."""

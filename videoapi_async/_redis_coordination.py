@@ -4,12 +4,16 @@ What lives in Redis, under a namespace (``videoapi`` by default)::
 
     <ns>:lease:<video id>   the replica polling that video (its random token), PX lease_time
     <ns>:state:<video id>   the video's latest published state (JSON), PX state_ttl
-    <ns>:news               the pub/sub channel: states, webhook events, back-off signals
+    <ns>:limit              after a 429: the rate all replicas draw from (a token bucket
+                            whose rate climbs back linearly); gone two recovery times on
+    <ns>:limit-generation   counts the cuts of that rate
+    <ns>:news               the pub/sub channel: states, webhook events, cuts of the rate
 
 Leases are taken and renewed by Lua scripts (one round trip for many videos, atomic per
 call); a replica renews the leases it holds every third of `lease_time`, so a lease only
 lapses when its holder stops. One background task listens on the channel and reconnects
-when the connection breaks; another renews leases.
+when the connection breaks; another renews leases. The shared rate lives in scripts too,
+timed by the Redis server's clock, so that replicas on other machines agree on it.
 
 Every Redis error is raised as `CoordinationUnavailable`; the client then polls alone.
 """
@@ -28,7 +32,7 @@ from typing import Any, Final
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from ._coordination import Claim, CoordinationListener, CoordinationUnavailable
+from ._coordination import Claim, CoordinationListener, CoordinationUnavailable, SharedLimit
 
 __all__ = ["RedisCoordination"]
 
@@ -81,6 +85,120 @@ for i = 1, #KEYS do
 end
 return 0
 """
+
+
+# The shared rate limit, a hash; times in ms of the server's clock. Used by the scripts below.
+_LIMIT: Final = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local FIELDS = {'gen', 'reduced', 'ceiling', 'cut_at', 'recovery', 'paused_until', 'tokens',
+  'updated', 'burst'}
+local function load(key)
+  local v = redis.call('HMGET', key, unpack(FIELDS))
+  if not v[1] then return nil end
+  local s = {}
+  for i, name in ipairs(FIELDS) do s[name] = tonumber(v[i]) end
+  return s
+end
+local function save(key, s, now)
+  local flat = {}
+  for _, name in ipairs(FIELDS) do
+    flat[#flat + 1] = name
+    flat[#flat + 1] = tostring(s[name])
+  end
+  redis.call('HSET', key, unpack(flat))
+  redis.call('PEXPIRE', key, math.max(s.cut_at + 2 * s.recovery, s.paused_until) - now + 1)
+end
+-- The rate climbs to the ceiling in one recovery time, and on at that pace for another.
+local function rate(s, now)
+  local span = now - s.cut_at
+  if span >= 2 * s.recovery then return nil end
+  return s.reduced + (s.ceiling - s.reduced) * span / s.recovery
+end
+local function view(s, now)
+  local paused = math.max(s.paused_until - now, 0)
+  return {generation = s.gen, reduced = s.reduced, ceiling = s.ceiling,
+    elapsed = (now - s.cut_at) / 1000, recovery = s.recovery / 1000,
+    remaining = math.max(s.cut_at + 2 * s.recovery - now, paused, 0) / 1000,
+    paused_for = paused / 1000}
+end
+"""
+
+# KEYS: limit, generation counter. ARGV: token, channel, generation known, own rate ('' if
+# unknown), Retry-After ms ('' if none), factor, min rate, burst, recovery ms.
+# Cuts the rate (or, if another replica cut since, extends only the pause), publishes the
+# limit in force and returns it as JSON; nil when no rate could be told.
+_CUT: Final = (
+    _LIMIT
+    + """
+local now = now_ms()
+local s = load(KEYS[1])
+if s and rate(s, now) == nil and now >= s.paused_until then s = nil end
+local pause_until = now
+if ARGV[5] ~= '' then pause_until = now + tonumber(ARGV[5]) end
+if s and s.gen > tonumber(ARGV[3]) then
+  if pause_until <= s.paused_until then return cjson.encode(view(s, now)) end
+  s.paused_until = pause_until
+else
+  local base
+  if s then
+    base = rate(s, now) or s.ceiling
+  elseif ARGV[4] ~= '' then
+    local replicas = redis.call('PUBSUB', 'NUMSUB', ARGV[2])[2]
+    base = tonumber(ARGV[4]) * math.max(tonumber(replicas), 1)
+  else
+    return nil
+  end
+  local reduced = math.max(tonumber(ARGV[7]), base * tonumber(ARGV[6]))
+  s = {gen = redis.call('INCR', KEYS[2]), reduced = reduced, ceiling = math.max(base, reduced),
+    cut_at = now, recovery = tonumber(ARGV[9]),
+    paused_until = math.max(pause_until, s and s.paused_until or 0),
+    tokens = 0, updated = now, burst = tonumber(ARGV[8])}
+end
+save(KEYS[1], s, now)
+local limit = view(s, now)
+redis.call('PUBLISH', ARGV[2], cjson.encode({from = ARGV[1], limit = limit}))
+return cjson.encode(limit)
+"""
+)
+
+# KEYS: limit. Takes a slot: returns 0, the ms to wait first, or -1 when no limit is in force.
+_TAKE: Final = (
+    _LIMIT
+    + """
+local now = now_ms()
+local s = load(KEYS[1])
+if not s then return -1 end
+if now < s.paused_until then return s.paused_until - now end
+local r = rate(s, now)
+if r == nil then
+  redis.call('DEL', KEYS[1])
+  return -1
+end
+local tokens = math.min(s.burst, s.tokens + (now - s.updated) * r / 1000)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = math.ceil((1 - tokens) * 1000 / r)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
+return wait
+"""
+)
+
+# KEYS: limit. Returns the limit in force as JSON, or nil.
+_PEEK: Final = (
+    _LIMIT
+    + """
+local now = now_ms()
+local s = load(KEYS[1])
+if not s or (rate(s, now) == nil and now >= s.paused_until) then return nil end
+return cjson.encode(view(s, now))
+"""
+)
 
 
 def _positive(name: str, value: object) -> float:
@@ -146,6 +264,10 @@ class RedisCoordination:
         self._claim = self._redis.register_script(_CLAIM)
         self._renew = self._redis.register_script(_RENEW)
         self._release = self._redis.register_script(_RELEASE)
+        self._cut = self._redis.register_script(_CUT)
+        self._take = self._redis.register_script(_TAKE)
+        self._peek = self._redis.register_script(_PEEK)
+        self._limit_keys = [f"{namespace}:limit", f"{namespace}:limit-generation"]
         self._held: set[str] = set()
         self._listener: CoordinationListener | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -175,7 +297,8 @@ class RedisCoordination:
         """Start listening for the other replicas' news and renewing leases.
 
         Waits (up to `timeout`) until the subscription is in place, so that nothing
-        published after this returns is missed; an unreachable Redis does not fail it.
+        published after this returns is missed, then hands a shared rate limit already
+        in force to the listener; an unreachable Redis does not fail it.
         """
         if self._listener is not None:
             raise RuntimeError("this RedisCoordination is already started; use one per client")
@@ -187,6 +310,10 @@ class RedisCoordination:
         ]
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._subscribed.wait(), self.timeout)
+        with contextlib.suppress(CoordinationUnavailable):
+            limit = await self._call(self._peek(keys=self._limit_keys[:1]))
+            if limit is not None:
+                listener.on_limit(_shared_limit(limit))
 
     async def aclose(self) -> None:
         """Release the leases held, stop the background tasks and close what was opened."""
@@ -287,10 +414,42 @@ class RedisCoordination:
             pipe.publish(self._channel, message)
             await self._call(pipe.execute())
 
-    async def publish_backoff(self, retry_after: float | None) -> None:
-        """Tell the others to slow down."""
-        message = json.dumps({"from": self.token, "backoff": retry_after})
-        await self._call(self._redis.publish(self._channel, message))
+    # --- the shared rate limit ---------------------------------------------------------
+
+    async def cut_rate(
+        self,
+        generation: int,
+        rate: float | None,
+        retry_after: float | None,
+        *,
+        backoff_factor: float,
+        min_rate: float,
+        burst: int,
+        recovery: float,
+    ) -> SharedLimit | None:
+        """Cut the rate all replicas draw from, unless another cut it since `generation`.
+
+        With no limit in force yet, the cut starts from `rate` times the replicas
+        listening on the namespace's channel.
+        """
+        args = [
+            self.token,
+            self._channel,
+            str(generation),
+            "" if rate is None else repr(float(rate)),
+            "" if retry_after is None else str(round(retry_after * 1000)),
+            repr(float(backoff_factor)),
+            repr(float(min_rate)),
+            str(burst),
+            str(round(recovery * 1000)),
+        ]
+        reply = await self._call(self._cut(keys=self._limit_keys, args=args))
+        return None if reply is None else _shared_limit(reply)
+
+    async def take_slot(self) -> float | None:
+        """Take a slot from the shared limit: 0, seconds to wait, or None (no limit)."""
+        wait = int(await self._call(self._take(keys=self._limit_keys[:1])))
+        return None if wait < 0 else wait / 1000
 
     async def _listen(self) -> None:
         """Deliver the channel's messages to the listener; reconnect when it breaks."""
@@ -328,11 +487,24 @@ class RedisCoordination:
             elif "event" in message:
                 video_id, state = message["event"]
                 listener.on_event(str(video_id), None if state is None else str(state))
-            elif "backoff" in message:
-                retry_after = message["backoff"]
-                listener.on_backoff(None if retry_after is None else float(retry_after))
+            elif "limit" in message:
+                listener.on_limit(_shared_limit(message["limit"]))
         except (ValueError, TypeError, KeyError) as exc:
             logger.warning("ignored a malformed message on %s: %s", self._channel, exc)
+
+
+def _shared_limit(data: bytes | str | dict[str, Any]) -> SharedLimit:
+    """Read a limit from a script's JSON (or a message's part of it)."""
+    fields = json.loads(data) if isinstance(data, (bytes, str)) else data
+    return SharedLimit(
+        generation=int(fields["generation"]),
+        reduced=float(fields["reduced"]),
+        ceiling=float(fields["ceiling"]),
+        elapsed=float(fields["elapsed"]),
+        recovery=float(fields["recovery"]),
+        remaining=float(fields["remaining"]),
+        paused_for=float(fields["paused_for"]),
+    )
 
 
 def _text(value: bytes | str | None) -> str | None:

@@ -3,12 +3,15 @@
 `SharedPolls` is the only thing the poller and the request path talk to when a client
 has ``coordination=``: it turns videos into the JSON text the backend stores and back,
 sends what this replica learns (states it polled, webhook news, 429s) in batches from
-one writer task, and hands the other replicas' news to the poller and the budget.
+one writer task, and hands the other replicas' news to the poller and the budget. After
+a 429 it is also the budget's `SharedRate`: it asks the backend to cut the rate every
+replica draws from, and takes each request's slot from it while that limit is in force.
 
 It also owns the fallback. When the backend raises `CoordinationUnavailable`, every
 claim answers "poll it yourself" (without asking the backend again for `_PROBE`
-seconds), publishing stops, and one warning says so; one more record says when the
-backend answers again. A wait never fails because the backend did.
+seconds), publishing stops, the budget paces requests with its local AIMD alone, and
+one warning says so; one more record says when the backend answers again. A wait never
+fails because the backend did.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from typing import Final, Generic, Protocol, TypeVar
 
 import attrs
 
+from ._budget import RateLimit
 from ._converters import converter
-from ._coordination import Coordination, CoordinationUnavailable
+from ._coordination import Coordination, CoordinationUnavailable, SharedLimit
 from ._errors import ResponseDecodeError
 from ._models import Video
 from ._protocol import parse_video
@@ -89,6 +93,9 @@ class SharedPolls:
         feed: Hands a job's news to the render poller: ``feed(video_id, video, webhook)``.
         watching: Says whether the render poller still watches a video.
         backoff: Slows the request budget as if this replica had been answered 429.
+        follow: Makes the budget draw from the shared limit: ``follow(remaining,
+            paused_for)``, seconds.
+        limit: The budget's `RateLimit`, whose factors a shared cut uses.
         clock: The client's monotonic clock.
     """
 
@@ -99,19 +106,24 @@ class SharedPolls:
         feed: Callable[[str, Video | None, bool], object],
         watching: Callable[[str], bool],
         backoff: Callable[[float | None], None],
+        follow: Callable[[float, float], None],
+        limit: RateLimit,
         clock: Callable[[], float],
     ) -> None:
         self.coordination = coordination
         self._feed = feed
         self._watching = watching
         self._backoff = backoff
+        self._follow = follow
+        self._limit = limit
         self._clock = clock
         self._started: asyncio.Future[None] | None = None
         self._down_until: float | None = None  # set while the backend is unreachable
         self._published: dict[str, tuple[str, int | None]] = {}
         self._states: dict[str, str] = {}
         self._events: list[tuple[str, str | None]] = []
-        self._retry_after: list[float | None] = []
+        self._rate_limited: list[tuple[float | None, float | None]] = []
+        self._generation = 0  # the last shared cut this replica knows of
         self._wake: asyncio.Event | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
@@ -131,8 +143,8 @@ class SharedPolls:
     def _failed(self, exc: BaseException) -> None:
         if self._down_until is None:
             logger.warning(
-                "coordination unavailable (%s): waits poll the API on their own until it "
-                "answers again",
+                "coordination unavailable (%s): waits poll the API on their own, and this "
+                "client paces its requests alone, until it answers again",
                 exc,
             )
         self._down_until = self._clock() + _PROBE
@@ -204,10 +216,28 @@ class SharedPolls:
         self._events.append((video_id, None if video is None else encode_video(video)))
         self._kick()
 
-    def rate_limited(self, retry_after: float | None) -> None:
-        """Share a 429 this replica received."""
-        self._retry_after.append(retry_after)
+    def rate_limited(self, retry_after: float | None, rate: float | None) -> None:
+        """Share a fresh 429 this replica received, with its own request rate."""
+        self._rate_limited.append((retry_after, rate))
         self._kick()
+
+    async def take(self) -> float | None:
+        """Take a request slot from the shared limit; None to pace locally instead."""
+        if self._skip() or self._closed:
+            return None
+        try:
+            wait = await self.coordination.take_slot()
+        except Exception as exc:  # whatever went wrong, the budget paces on its own
+            self._failed(exc)
+            return None
+        self._answered()
+        return wait
+
+    def _apply(self, limit: SharedLimit) -> None:
+        if limit.generation < self._generation:
+            return  # older news than the cut already followed
+        self._generation = limit.generation
+        self._follow(limit.remaining, limit.paused_for)
 
     def _kick(self) -> None:
         if self._closed:
@@ -227,11 +257,11 @@ class SharedPolls:
             await self._flush()
 
     async def _flush(self) -> None:
-        if not (self._states or self._events or self._retry_after):
+        if not (self._states or self._events or self._rate_limited):
             return
         states, self._states = list(self._states.items()), {}
         events, self._events = self._events, []
-        backoffs, self._retry_after = self._retry_after, []
+        backoffs, self._rate_limited = self._rate_limited, []
         for video_id in [v for v in self._published if not self._watching(v)]:
             del self._published[video_id]
         if self._skip():
@@ -242,12 +272,27 @@ class SharedPolls:
             if states:
                 await self.coordination.publish_states(states)
             if backoffs:
-                known = [b for b in backoffs if b is not None]
-                await self.coordination.publish_backoff(max(known) if known else None)
+                await self._cut(backoffs)
         except CoordinationUnavailable as exc:
             self._failed(exc)
         else:
             self._answered()
+
+    async def _cut(self, backoffs: list[tuple[float | None, float | None]]) -> None:
+        pauses = [pause for pause, _ in backoffs if pause is not None]
+        rates = [rate for _, rate in backoffs if rate is not None]
+        limit = self._limit
+        shared = await self.coordination.cut_rate(
+            self._generation,
+            max(rates) if rates else None,
+            max(pauses) if pauses else None,
+            backoff_factor=limit.backoff_factor,
+            min_rate=limit.min_requests_per_second,
+            burst=limit.burst,
+            recovery=limit.recovery,
+        )
+        if shared is not None:
+            self._apply(shared)
 
     # --- what the backend calls (CoordinationListener) ---------------------------------
 
@@ -262,9 +307,11 @@ class SharedPolls:
         video = None if state is None else decode_video(state)
         self._feed(video_id, video if video is not None and video.id == video_id else None, True)
 
-    def on_backoff(self, retry_after: float | None) -> None:
-        """Slow down: another replica was answered 429."""
-        self._backoff(retry_after)
+    def on_limit(self, limit: SharedLimit) -> None:
+        """Draw from a limit a replica set after a 429 (slowing down locally too)."""
+        if limit.generation > self._generation:
+            self._backoff(limit.paused_for or None)
+        self._apply(limit)
 
     def wants(self, video_id: str) -> bool:
         """Whether this client still waits on the video."""

@@ -15,7 +15,10 @@ Every replica attached to the same backend (and namespace) then shares three thi
 * **polling**: each watched video is polled by one replica at a time, the holder of a
   lease on it, which publishes every new state to the others; when the holder dies its
   lease lapses and another replica takes the video over;
-* **back-off**: a 429 answer seen by one replica slows every replica's request budget.
+* **back-off**: a 429 answer seen by one replica cuts a request rate that every replica
+  then draws from (through the backend) until it has climbed back; a replica started
+  meanwhile begins at that rate. Without a 429 nothing is shared and no request waits
+  for the backend.
 
 If the backend cannot be reached, waits poll the API on their own (and say so in a log
 record of the ``videoapi_async`` logger); they never fail because of it.
@@ -29,7 +32,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._coordination import Claim, Coordination, CoordinationListener, CoordinationUnavailable
+from ._coordination import (
+    Claim,
+    Coordination,
+    CoordinationListener,
+    CoordinationUnavailable,
+    SharedLimit,
+)
 
 if TYPE_CHECKING:
     from ._redis_coordination import RedisCoordination
@@ -40,6 +49,7 @@ __all__ = [
     "CoordinationListener",
     "CoordinationUnavailable",
     "RedisCoordination",
+    "SharedLimit",
 ]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from videoapi_async.coordination import Claim, CoordinationUnavailable
+from videoapi_async.coordination import Claim, CoordinationUnavailable, SharedLimit
 
 from .conftest import RedisServer
 
@@ -23,7 +23,7 @@ class Inbox:
     def __init__(self) -> None:
         self.states: list[tuple[str, str]] = []
         self.events: list[tuple[str, str | None]] = []
-        self.backoffs: list[float | None] = []
+        self.limits: list[SharedLimit] = []
         self.wanted: set[str] = set()
         self.arrived = asyncio.Event()
 
@@ -35,8 +35,8 @@ class Inbox:
         self.events.append((video_id, state))
         self.arrived.set()
 
-    def on_backoff(self, retry_after: float | None) -> None:
-        self.backoffs.append(retry_after)
+    def on_limit(self, limit: SharedLimit) -> None:
+        self.limits.append(limit)
         self.arrived.set()
 
     def wants(self, video_id: str) -> bool:
@@ -86,15 +86,17 @@ async def test_one_replica_holds_a_lease_and_the_other_is_told_when_it_lapses(
 
 async def test_a_lease_is_renewed_while_wanted_and_released_when_not(replica: Start) -> None:
     """Held leases outlive lease_time while wanted, and are given up once not wanted."""
-    holder, inbox = await replica(lease_time=0.3)
-    other, _ = await replica(lease_time=0.3)
+    holder, inbox = await replica(lease_time=0.2)
+    other, _ = await replica(lease_time=0.2)
     inbox.wanted = {"v1"}
     await holder.claim(["v1"])
-    await asyncio.sleep(0.9)  # three lease times
+    await asyncio.sleep(0.6)  # three lease times
     assert not (await other.claim(["v1"]))[0].held
     inbox.wanted = set()
-    await asyncio.sleep(0.3)  # one renewal round releases it
-    assert (await other.claim(["v1"]))[0].held
+    deadline = time.monotonic() + 0.2  # one renewal round (0.07 s) releases it
+    while not (await other.claim(["v1"]))[0].held:
+        assert time.monotonic() < deadline, "the lease was not released"
+        await asyncio.sleep(0.01)
     assert holder.held == frozenset()
 
 
@@ -125,26 +127,95 @@ async def test_states_reach_the_other_replicas_and_are_kept(replica: Start) -> N
 
 async def test_stored_states_expire(replica: Start) -> None:
     """A published state is gone from Redis after state_ttl."""
-    sender, _ = await replica(state_ttl=0.2)
+    sender, _ = await replica(state_ttl=0.1)
     await sender.publish_states([("v1", "{}")])
     assert (await sender.claim(["v1"]))[0].state == "{}"
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.15)
     assert (await sender.claim(["v1"]))[0].state is None
 
 
-async def test_events_and_backoff_reach_the_other_replicas(replica: Start) -> None:
-    """Webhook news (with its final state stored) and back-off signals are relayed."""
+async def test_events_reach_the_other_replicas(replica: Start) -> None:
+    """Webhook news is relayed, with its final state stored for later claims."""
     sender, _ = await replica()
     receiver, inbox = await replica()
     await sender.publish_event("v1", '{"id":"v1","status":"ready"}')
     await inbox.next()
     await sender.publish_event("v2", None)
     await inbox.next()
-    await sender.publish_backoff(2.5)
-    await inbox.next()
     assert inbox.events == [("v1", '{"id":"v1","status":"ready"}'), ("v2", None)]
-    assert inbox.backoffs == [2.5]
     assert (await receiver.claim(["v1"]))[0].state == '{"id":"v1","status":"ready"}'
+
+
+CUT = {"backoff_factor": 0.5, "min_rate": 0.5, "burst": 1, "recovery": 30.0}
+
+
+async def test_a_cut_sets_one_rate_for_every_replica(replica: Start) -> None:
+    """The first cut starts from the cutter's rate times the replicas, and reaches them all."""
+    cutter, own = await replica()
+    _, inbox = await replica()
+    limit = await cutter.cut_rate(0, 10.0, None, **CUT)
+    assert limit is not None
+    assert (limit.generation, limit.reduced, limit.ceiling) == (1, 10.0, 20.0)  # 0.5 x 10 x 2
+    assert limit.remaining == pytest.approx(60.0, abs=0.5)  # climbs past 20 for as long again
+    await inbox.next()
+    assert inbox.limits == [limit]
+    assert own.limits == []
+
+
+async def test_a_stale_cut_only_extends_the_pause(replica: Start) -> None:
+    """A 429 to a request sent before the last cut does not cut again; its pause counts."""
+    first, _ = await replica()
+    second, _ = await replica()
+    cut = await first.cut_rate(0, 10.0, None, **CUT)
+    assert cut is not None
+    again = await second.cut_rate(0, 10.0, 2.0, **CUT)  # second had not heard of cut 1
+    assert again is not None
+    assert (again.generation, again.reduced) == (1, 10.0)
+    assert 1.5 < again.paused_for <= 2.0
+    later = await second.cut_rate(1, None, None, **CUT)
+    assert later is not None
+    assert later.generation == 2
+    assert later.reduced == pytest.approx(5.0, rel=0.01)  # half the shared rate in force
+
+
+async def test_slots_are_taken_at_the_shared_rate(replica: Start) -> None:
+    """Every replica draws from one bucket: with burst 1, the second take must wait."""
+    first, _ = await replica()
+    second, _ = await replica()
+    assert await first.take_slot() is None  # no limit in force: nothing is shared
+    await first.cut_rate(0, 1.0, None, **CUT)  # 0.5 x 1 x 2 = 1 request per second
+    assert await first.take_slot() == pytest.approx(1.0, abs=0.1)  # the bucket starts empty
+    await asyncio.sleep(0.05)
+    waits = [await replica_.take_slot() for replica_ in (first, second)]
+    assert all(wait is not None and wait > 0.8 for wait in waits)
+
+
+async def test_a_replica_started_during_a_limit_begins_at_it(replica: Start) -> None:
+    """A replica that starts while a limit is in force is told of it before start returns."""
+    cutter, _ = await replica()
+    limit = await cutter.cut_rate(0, 10.0, 1.0, **CUT)
+    assert limit is not None
+    _, late = await replica()
+    (seen,) = late.limits
+    assert seen.generation == limit.generation
+    assert seen.reduced == limit.reduced
+    assert 0 < seen.paused_for <= 1.0
+
+
+async def test_the_limit_lapses_two_recovery_times_after_the_cut(replica: Start) -> None:
+    """The shared limit outlasts one recovery time, and is gone after two."""
+    cutter, _ = await replica()
+    limit = await cutter.cut_rate(0, 10.0, None, **{**CUT, "recovery": 0.1})
+    assert limit is not None
+    await asyncio.sleep(0.12)
+    assert await cutter.take_slot() is not None
+    await asyncio.sleep(0.1)
+    assert await cutter.take_slot() is None
+    _, late = await replica()
+    assert late.limits == []
+    again = await cutter.cut_rate(limit.generation, 10.0, None, **CUT)
+    assert again is not None
+    assert again.generation == limit.generation + 1  # generations keep counting up
 
 
 async def test_many_videos_are_claimed_in_chunks(replica: Start) -> None:
@@ -172,7 +243,7 @@ async def test_an_unreachable_redis_raises_coordination_unavailable(
         with pytest.raises(CoordinationUnavailable):
             await coordination.publish_states([("v1", "{}")])
         with pytest.raises(CoordinationUnavailable):
-            await coordination.publish_backoff(None)
+            await coordination.take_slot()
     finally:
         await coordination.aclose()
 
@@ -185,14 +256,14 @@ async def test_the_subscription_comes_back_after_redis_restarts(
     _, inbox = await replica()
     redis_server.kill()
     with pytest.raises(CoordinationUnavailable):
-        await sender.publish_backoff(1.0)
+        await sender.publish_event("v1", None)
     redis_server.start()
     deadline = time.monotonic() + 10
-    while not inbox.backoffs and time.monotonic() < deadline:
+    while not inbox.events and time.monotonic() < deadline:
         with contextlib.suppress(CoordinationUnavailable):
-            await sender.publish_backoff(1.0)
-        await asyncio.sleep(0.1)
-    assert inbox.backoffs
+            await sender.publish_event("v1", None)
+        await asyncio.sleep(0.05)
+    assert inbox.events
 
 
 async def test_a_killed_holder_s_lease_lapses_within_the_lease_time(
@@ -205,10 +276,10 @@ async def test_a_killed_holder_s_lease_lapses_within_the_lease_time(
         "class Wants:\n"
         "    def on_state(self, *a): pass\n"
         "    def on_event(self, *a): pass\n"
-        "    def on_backoff(self, *a): pass\n"
+        "    def on_limit(self, *a): pass\n"
         "    def wants(self, video_id): return True\n"
         "async def main():\n"
-        "    c = RedisCoordination(sys.argv[1], lease_time=0.5)\n"
+        "    c = RedisCoordination(sys.argv[1], lease_time=0.3)\n"
         "    await c.start(Wants())\n"
         "    assert (await c.claim(['v1']))[0].held\n"
         "    print('held', flush=True)\n"
@@ -222,8 +293,8 @@ async def test_a_killed_holder_s_lease_lapses_within_the_lease_time(
         assert child.stdout is not None
         line = await asyncio.wait_for(child.stdout.readline(), 20)
         assert line.strip() == b"held"
-        other, _ = await replica(lease_time=0.5)
-        await asyncio.sleep(1.0)  # the child renews its lease meanwhile
+        other, _ = await replica(lease_time=0.3)
+        await asyncio.sleep(0.6)  # two lease times: the child renews its lease meanwhile
         assert not (await other.claim(["v1"]))[0].held
         child.kill()
         killed = time.monotonic()
@@ -231,7 +302,7 @@ async def test_a_killed_holder_s_lease_lapses_within_the_lease_time(
             if (await other.claim(["v1"]))[0].held:
                 break
             await asyncio.sleep(0.02)
-        assert time.monotonic() - killed <= 0.5 + 0.1
+        assert time.monotonic() - killed <= 0.3 + 0.1
     finally:
         if child.returncode is None:
             child.kill()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import subprocess
 import sys
@@ -20,9 +19,9 @@ from videoapi_async.webhooks import parse_event
 from .conftest import RedisServer
 
 FAST = PollPolicy(
-    first_poll=0.2, min_interval=0.1, max_interval=0.5, jitter=0, list_polling="never"
+    first_poll=0.1, min_interval=0.05, max_interval=0.2, jitter=0, list_polling="never"
 )
-LEASE = 0.6
+LEASE = 0.4
 
 Make = Callable[..., Awaitable[VideoAPI]]
 
@@ -63,14 +62,53 @@ def _api_polls(sandbox: Sandbox, ids: list[str]) -> int:
     return sum(sandbox.stats.video_requests[video_id] for video_id in ids)
 
 
+async def _until(condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Return as soon as `condition` holds; fail if it does not within `within` seconds."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never came true"
+        await asyncio.sleep(0.005)
+
+
+async def _meet_a_429(sandbox: Sandbox, client: VideoAPI, video_id: str) -> None:
+    """Have the sandbox answer the client 429 (with a Retry-After too long to obey)."""
+    sandbox.set_rate_limit(ServerRateLimit(rate=0.01, burst=1))
+    try:
+        for _ in range(3):
+            try:
+                await client.get_video(video_id)
+            except RateLimitError:
+                return
+        pytest.fail("the sandbox never answered 429")
+    finally:
+        sandbox.set_rate_limit(None)
+
+
+def _count_slots(client: VideoAPI) -> list[float | None]:
+    """Record every slot the client takes from the shared limit (a Redis round trip)."""
+    shared = client._shared
+    assert shared is not None
+    coordination = shared.coordination
+    take = coordination.take_slot
+    taken: list[float | None] = []
+
+    async def counted() -> float | None:
+        wait = await take()
+        taken.append(wait)
+        return wait
+
+    coordination.take_slot = counted  # type: ignore[method-assign]
+    return taken
+
+
 async def test_three_replicas_poll_a_batch_about_as_often_as_one(
     sandbox: Sandbox, make: Make
 ) -> None:
     """Three clients waiting on the same renders send about as many polls as one alone."""
-    alone = _renders(sandbox, 10, 1.5)
+    alone = _renders(sandbox, 10, 0.8)
     outcomes = await (await make(coordinated=False)).wait_for_renders(alone)
     assert all(outcome.ok for outcome in outcomes)
-    shared = _renders(sandbox, 10, 1.5)
+    shared = _renders(sandbox, 10, 0.8)
     clients = [await make() for _ in range(3)]
     results = await asyncio.gather(*(client.wait_for_renders(shared) for client in clients))
     assert all(outcome.ok for outcomes in results for outcome in outcomes)
@@ -83,7 +121,9 @@ async def test_a_webhook_to_one_replica_ends_the_waits_in_all(sandbox: Sandbox, 
     (video_id,) = _renders(sandbox, 1, 600.0)
     clients = [await make() for _ in range(3)]
     waits = [asyncio.ensure_future(client.wait_for_render(video_id)) for client in clients]
-    await asyncio.sleep(0.5)  # every wait is polling (or leaving it to another)
+    # every wait is polling (or leaving it to another), once the video's lease is taken
+    await _until(lambda: _api_polls(sandbox, [video_id]) > 0)
+    await _until(lambda: all(client._poller.is_watching(video_id) for client in clients))
     sandbox.set_status(video_id, "ready")
     body = sandbox.video(video_id)
     assert body is not None
@@ -99,36 +139,66 @@ async def test_a_webhook_to_one_replica_ends_the_waits_in_all(sandbox: Sandbox, 
     assert _api_polls(sandbox, [video_id]) - polls_before <= 1  # from the stored state
 
 
-async def test_a_429_in_one_replica_slows_the_others(sandbox: Sandbox, make: Make) -> None:
-    """A 429 met by one client pauses and slows the other clients' budgets too."""
-    first = await make(retry=RetryPolicy.disabled())
-    second = await make(rate_limit=RateLimit(requests_per_second=20))
+async def test_without_a_429_no_request_waits_for_redis(sandbox: Sandbox, make: Make) -> None:
+    """Coordinated clients that meet no 429 take no slot from Redis for their requests."""
+    client = await make()
+    taken = _count_slots(client)
     (video_id,) = _renders(sandbox, 1, 600.0)
-    await second.get_video(video_id)  # a replica that sent nothing has no rate to cut
-    sandbox.set_rate_limit(ServerRateLimit(rate=1, burst=1))
-    for _ in range(3):
-        with contextlib.suppress(RateLimitError):
-            await first.get_video(video_id)
-    assert first.stats["rate_limited"] >= 1
-    budget = second._requester.budget
-    for _ in range(100):
-        if budget.current_rate() != 20:
-            break
-        await asyncio.sleep(0.02)
-    rate = budget.current_rate()
-    assert rate is not None
-    assert rate < 20
+    for _ in range(20):
+        await client.get_video(video_id)
+    assert taken == []
+
+
+async def test_a_429_in_one_replica_paces_all_from_one_shared_rate(
+    sandbox: Sandbox, make: Make
+) -> None:
+    """After one client's 429, every client, one started later too, draws slots from Redis."""
+    first = await make(retry=RetryPolicy.disabled())
+    second = await make()
+    second_slots = _count_slots(second)
+    (video_id,) = _renders(sandbox, 1, 600.0)
+    for _ in range(5):  # a rate to cut from
+        await first.get_video(video_id)
+    await _meet_a_429(sandbox, first, video_id)
+    shared = second._shared
+    assert shared is not None
+    await _until(lambda: shared._generation == 1)  # the news reached the other replica
+    await second.get_video(video_id)
+    assert len(second_slots) >= 1
     assert second.stats["rate_limited"] == 0
+    third = await make()
+    third_slots = _count_slots(third)
+    await third.get_video(video_id)
+    assert len(third_slots) >= 1  # begins at the shared rate, not at no cap
+
+
+async def test_the_budget_paces_alone_when_redis_dies_during_a_limit(
+    sandbox: Sandbox, make: Make, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With Redis gone while a shared limit is in force, requests still go out, logged."""
+    client = await make(retry=RetryPolicy.disabled())
+    (video_id,) = _renders(sandbox, 1, 600.0)
+    for _ in range(5):
+        await client.get_video(video_id)
+    await _meet_a_429(sandbox, client, video_id)
+    shared = client._shared
+    assert shared is not None
+    await _until(lambda: shared._generation == 1)  # the cut is in force
+    with caplog.at_level(logging.WARNING, logger="videoapi_async"):
+        redis_server.kill()
+        video = await asyncio.wait_for(client.get_video(video_id), 5)
+    assert video.id == video_id
+    assert any("paces its requests alone" in r.getMessage() for r in caplog.records)
 
 
 async def test_waits_fall_back_to_polling_when_redis_dies(
     sandbox: Sandbox, make: Make, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     """With redis-server killed, every wait still ends, each client polling on its own."""
-    ids = _renders(sandbox, 5, 2.0)
+    ids = _renders(sandbox, 5, 1.0)
     clients = [await make() for _ in range(2)]
     waits = [asyncio.ensure_future(client.wait_for_renders(ids)) for client in clients]
-    await asyncio.sleep(0.5)
+    await _until(lambda: _api_polls(sandbox, ids) > 0)
     with caplog.at_level(logging.WARNING, logger="videoapi_async"):
         redis_server.kill()
         results = await asyncio.wait_for(asyncio.gather(*waits), 15)
@@ -141,15 +211,15 @@ async def test_a_killed_replica_s_videos_are_taken_over(
     sandbox: Sandbox, make: Make, redis_server: RedisServer
 ) -> None:
     """A replica in another process killed with SIGKILL: this one polls its videos in time."""
-    ids = _renders(sandbox, 5, 4.0)
+    ids = _renders(sandbox, 5, 600.0)
     script = (
         "import asyncio, sys\n"
         "from videoapi_async import PollPolicy, RateLimit, RateLimitError, RetryPolicy, VideoAPI\n"
         "from videoapi_async.coordination import RedisCoordination\n"
         "async def main():\n"
         "    key, base, url, *ids = sys.argv[1:]\n"
-        f"    poll = PollPolicy(first_poll=0.2, min_interval=0.1, max_interval=0.5, jitter=0,"
-        " list_polling='never')\n"
+        f"    poll = PollPolicy(first_poll={FAST.first_poll}, min_interval={FAST.min_interval},"
+        f" max_interval={FAST.max_interval}, jitter=0, list_polling='never')\n"
         f"    c = RedisCoordination(url, lease_time={LEASE})\n"
         "    async with VideoAPI(key, base_url=base, poll=poll, coordination=c,\n"
         "                        rate_limit=RateLimit(requests_per_second=None)) as api:\n"
@@ -175,8 +245,9 @@ async def test_a_killed_replica_s_videos_are_taken_over(
         assert (await asyncio.wait_for(child.stdout.readline(), 30)).strip() == b"polling"
         survivor = await make()
         wait = asyncio.ensure_future(survivor.wait_for_renders(ids))
-        await asyncio.sleep(0.5)
-        assert survivor.stats["polls"] == 0  # the child polls them all
+        # the survivor's first claims are refused: the child polls them all
+        await asyncio.sleep(FAST.first_poll + FAST.max_interval)
+        assert survivor.stats["polls"] == 0
         child.kill()
         killed = time.monotonic()
         while True:
@@ -184,7 +255,9 @@ async def test_a_killed_replica_s_videos_are_taken_over(
                 break
             await asyncio.sleep(0.01)
         assert time.monotonic() - killed <= LEASE + FAST.max_interval + 0.2
-        outcomes = await asyncio.wait_for(wait, 15)
+        for video_id in ids:
+            sandbox.set_status(video_id, "ready")
+        outcomes = await asyncio.wait_for(wait, 5)
         assert all(outcome.ok for outcome in outcomes)
     finally:
         if child.returncode is None:
