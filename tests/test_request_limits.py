@@ -90,6 +90,23 @@ async def test_gzip_bomb_is_bounded_after_decompression() -> None:
     assert peak < 16 * MiB, f"reading the bomb peaked at {peak / MiB:.0f} MiB"
 
 
+async def test_declared_long_plain_body_is_refused_at_the_bound() -> None:
+    """A plain body whose Content-Length is past the bound is refused, not read whole."""
+    body = b"[" + b" " * (2 * MiB) + b"]"
+
+    async def send_long(head: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(ok_head(f"Content-Length: {len(body)}\r\n\r\n"))
+        writer.write(body)
+        await writer.drain()
+
+    async with (
+        raw_server(send_long) as base_url,
+        VideoAPI("k", base_url=base_url, max_response_size=MiB) as api,
+    ):
+        with pytest.raises(ResponseTooLargeError, match="longer than 1,048,576 bytes"):
+            await api.list_videos()
+
+
 async def test_oversized_answer_from_any_transport_is_refused() -> None:
     """The bound holds above the transport too: a custom transport's long body is refused."""
     huge = HTTPResponse.from_json([VIDEO] * 100)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+from aiohttp import hdrs
 from yarl import URL
 
 from ._config import Timeouts
@@ -42,6 +43,7 @@ class AiohttpTransport:
         self._owns_session = session is None
         self._max_connections = max_connections
         self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
+        self._last_timeouts: tuple[Timeouts, aiohttp.ClientTimeout] | None = None
         self._closed = False
 
     def _ensure_session(self) -> aiohttp.ClientSession:
@@ -55,12 +57,16 @@ class AiohttpTransport:
         return self._session
 
     def _timeout(self, timeouts: Timeouts) -> aiohttp.ClientTimeout:
+        last = self._last_timeouts
+        if last is not None and last[0] is timeouts:
+            return last[1]  # the usual case: every request of a client has the same
         timeout = self._timeouts.get(timeouts)
         if timeout is None:
             # Queueing for a pooled connection is not timed: only connecting and reading.
             timeout = self._timeouts[timeouts] = aiohttp.ClientTimeout(
                 total=None, connect=None, sock_connect=timeouts.connect, sock_read=timeouts.read
             )
+        self._last_timeouts = (timeouts, timeout)
         return timeout
 
     async def open(self) -> None:
@@ -85,7 +91,9 @@ class AiohttpTransport:
             APITimeoutError: Connecting or reading exceeded the request's timeouts.
 
         """
-        session = self._ensure_session()
+        session = self._session
+        if session is None:  # not created yet, or closed
+            session = self._ensure_session()
         method, path = request.method, request.path
         failure: VideoAPIError
         try:
@@ -97,12 +105,22 @@ class AiohttpTransport:
                 timeout=self._timeout(request.timeouts),
                 allow_redirects=False,
             ) as resp:
+                limit = request.max_response_size
+                length = resp.content_length
+                if (
+                    length is not None
+                    and length <= limit
+                    and hdrs.CONTENT_ENCODING not in resp.headers
+                ):
+                    # The usual answer: its length is known and within the bound, and
+                    # it is not compressed, so it cannot grow while read; one read.
+                    return HTTPResponse(resp.status, resp.headers, await resp.read())
                 # Read in pieces, decompressed, and stop at the bound: an endless or
                 # hugely compressed body must not exhaust memory.
                 body = bytearray()
                 async for chunk in resp.content.iter_any():
                     body += chunk
-                    if len(body) > request.max_response_size:
+                    if len(body) > limit:
                         raise response_too_large(request, resp.status)
                 return HTTPResponse(resp.status, resp.headers, bytes(body))
         except aiohttp.ConnectionTimeoutError as exc:
