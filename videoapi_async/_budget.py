@@ -186,6 +186,7 @@ class RequestBudget:
         ):
             raise ValueError(f"max_connections must be an integer >= 1, got {max_in_flight!r}")
         self._limit = limit
+        self._cap = limit.requests_per_second
         self._clock = clock
         self._sleep = sleep
         self._max_pause = max_pause
@@ -267,10 +268,21 @@ class RequestBudget:
         by then fails with `RateLimitError`, naming `method` and `path`. A free slot is
         taken without sleeping, scheduling or allocating anything.
         """
+        ticket = self.try_acquire()
+        if ticket is not None:
+            return ticket
+        return await self._queue(priority, deadline, method, path)
+
+    def try_acquire(self) -> int | None:
+        """Take a slot if one is free now, with nobody waiting, and return its ticket.
+
+        None when the request has to wait: then `acquire` queues it. The common case
+        of `acquire`, without the coroutine.
+        """
         now = self._clock()
         if not self._waiting and now >= self._shared_until and self._take(now) == 0.0:
             return self._tickets
-        return await self._queue(priority, deadline, method, path)
+        return None
 
     def release(self) -> None:
         """Give back the slot of a request whose answer is in (or that failed)."""
@@ -286,9 +298,10 @@ class RequestBudget:
             return self._paused_until - now
         # While the replicas share a limit, it paces them; the local AIMD state is kept
         # for when the backend goes away, and only a configured cap applies here.
-        rate = (
-            self.current_rate(now) if now >= self._shared_until else self._limit.requests_per_second
-        )
+        if self._reduced is None or now < self._shared_until:
+            rate = self._cap
+        else:
+            rate = self.current_rate(now)
         if rate is not None:
             self._tokens = min(
                 float(self._limit.burst), self._tokens + (now - self._updated) * rate

@@ -59,7 +59,9 @@ class Redactor:
             markers.add(b"\\/")
         if any(json.dumps(char)[1:-1] not in (char, f"\\u{ord(char):04x}") for char in joined):
             markers.add(b"\\")  # a quote or backslash, escaped as \" or \\
-        self._markers = tuple(markers)
+        # What `bytes` looks for before it runs the full pattern: the raw secrets, then
+        # the markers of their disguised forms.
+        self._needles = self._raw + tuple(markers)
 
     def text(self, value: str) -> str:
         """Return `value` with the secret, and any long enough part of it, blanked out."""
@@ -75,11 +77,10 @@ class Redactor:
 
     def bytes(self, value: bytes) -> bytes:
         """Return `value` with the secret blanked out."""
-        if not any(raw in value for raw in self._raw) and not any(
-            marker in value for marker in self._markers
-        ):
-            return value  # the common case: no escapes, so no disguised key either
-        return self._bytes.sub(REDACTED.encode(), value)
+        for needle in self._needles:
+            if needle in value:
+                return self._bytes.sub(REDACTED.encode(), value)
+        return value  # the common case: no escapes, so no disguised key either
 
     def headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:
         """Return a read-only view of `headers` whose values are redacted as they are read.

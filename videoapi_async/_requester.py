@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import copy
+import functools
 import json
 import logging
 import time
@@ -23,8 +24,8 @@ from ._budget import PRIORITY_CALL, RateLimit, RequestBudget
 from ._config import ENV_BEARER_TOKEN, RetryPolicy, Timeouts
 from ._errors import APIStatusError, RateLimitError, VideoAPIError
 from ._protocol import decipher_response
-from ._redact import Redactor
-from ._retry import Sleep, retry_call
+from ._redact import RedactedHeaders, Redactor
+from ._retry import Sleep, is_retryable, retry_after
 from ._transport import HTTPRequest, HTTPResponse, Transport, response_too_large
 
 __all__ = ["Decode", "Extras", "RawResponse", "Reply", "Requester", "capture_reply", "logger"]
@@ -183,6 +184,7 @@ class Requester:
         self.timeouts = timeouts
         self.max_response_size = max_response_size
         self._base_path = base_url.raw_path.rstrip("/")
+        self._prefix = str(base_url.with_path(self._base_path, encoded=True))
         self._origin = base_url.origin()
         self._headers = {**headers, "api-key": api_key}
         self._bearer_headers = (
@@ -288,69 +290,97 @@ class Requester:
             sent_headers = {**sent_headers, "Content-Type": "application/json"}
         if headers:
             sent_headers = {**sent_headers, **headers}
-        url = self.url_for(path)
-        if query:
-            url = url.with_query(query)
+        # Without a query, the prefix and the encoded path are the URL: no URL to build.
+        url = str(self.url_for(path).with_query(query)) if query else self._prefix + path
         request = HTTPRequest(
-            method, str(url), path, sent_headers, data, self.timeouts, self.max_response_size
+            method, url, path, sent_headers, data, self.timeouts, self.max_response_size
         )
         # Waiting for a slot counts against the same bound as retries.
-        deadline = self._clock() + self.retry.max_elapsed
-
-        own_budget = self._own_budget
-
-        async def attempt() -> Reply[Any]:
-            self.check_usable()
-            if own_budget is not None:
-                await own_budget.acquire(priority, deadline=deadline, method=method, path=path)
-            try:
-                ticket = await self.budget.acquire(
-                    priority, deadline=deadline, method=method, path=path
-                )
-                try:
-                    started = time.perf_counter()
-                    response = await self._exchange(request)
-                finally:
-                    self.budget.release()
-            finally:
-                if own_budget is not None:
-                    own_budget.release()
-            # A server echoing a credential, in any form, must not expose it.
-            payload = self._redact.bytes(response.body)
-            headers = self._redact.headers(response.headers)
-            elapsed = time.perf_counter() - started
-            if logger.isEnabledFor(logging.DEBUG):
-                _log_exchange(method, path, response.status, elapsed, headers, payload)
-            try:
-                if decode is not None and 200 <= response.status < 300:
-                    value = decode(response.status, headers, payload)
-                else:
-                    value = decipher_response(
-                        response.status, headers, payload, method=method, path=path
-                    )
-            except RateLimitError as exc:
-                self.budget.on_rate_limited(exc.retry_after, ticket)
+        started = self._clock()
+        deadline = started + self.retry.max_elapsed
+        # The first attempt runs on its own: building the retry machinery is left to
+        # the rare call whose first attempt fails in a way that may be retried.
+        try:
+            return await self._attempt(request, priority, deadline, decode)
+        except VideoAPIError as exc:
+            if not (
+                retry
+                and self.retry.retries
+                and is_retryable(exc, idempotent=idempotent, policy=self.retry)
+            ):
                 raise
-            reply = Reply(value, response.status, headers, time.perf_counter() - started)
-            captured = _captured.get()
-            if captured is not None:
-                captured[:] = [reply]  # only the last: a poll task may inherit the slot
-            return reply
-
-        if not retry:
-            return await attempt()
-        return await retry_call(
-            attempt,
+            failure = exc
+        return await retry_after(
+            failure,
+            functools.partial(self._attempt, request, priority, deadline, decode),
             idempotent=idempotent,
             policy=self.retry,
             sleep=self._sleep,
             clock=self._clock,
+            started=started,
             on_retry=lambda exc, wait: _log_retry(method, path, exc, wait),
         )
 
-    async def _exchange(self, request: HTTPRequest) -> HTTPResponse:
-        """Send one request, following redirects that stay within the API's origin."""
-        for _ in range(_MAX_REDIRECTS + 1):
+    async def _attempt(
+        self, request: HTTPRequest, priority: int, deadline: float, decode: Decode | None
+    ) -> Reply[Any]:
+        """Make one attempt: take a slot, exchange, redact, decode."""
+        life = self._life
+        if life.closed or life.loop is not asyncio.get_running_loop():
+            self.check_usable()
+        method, path = request.method, request.path
+        budget, own_budget = self.budget, self._own_budget
+        if own_budget is not None:
+            await own_budget.acquire(priority, deadline=deadline, method=method, path=path)
+        try:
+            ticket = budget.try_acquire()
+            if ticket is None:
+                ticket = await budget.acquire(priority, deadline=deadline, method=method, path=path)
+            try:
+                started = time.perf_counter()
+                try:
+                    response = await self.transport.send(request)
+                except VideoAPIError as exc:
+                    self._scrub(exc)
+                    raise
+                if len(response.body) > request.max_response_size:
+                    raise response_too_large(request, response.status)
+                if response.status in _REDIRECTS:
+                    response = await self._follow(request, response)
+            finally:
+                budget.release()
+        finally:
+            if own_budget is not None:
+                own_budget.release()
+        # A server echoing a credential, in any form, must not expose it.
+        redact = self._redact
+        payload = redact.bytes(response.body)
+        headers = RedactedHeaders(response.headers, redact)
+        status = response.status
+        if logger.isEnabledFor(logging.DEBUG):
+            elapsed = time.perf_counter() - started
+            _log_exchange(method, path, status, elapsed, headers, payload)
+        try:
+            if decode is not None and 200 <= status < 300:
+                value = decode(status, headers, payload)
+            else:
+                value = decipher_response(status, headers, payload, method=method, path=path)
+        except RateLimitError as exc:
+            budget.on_rate_limited(exc.retry_after, ticket)
+            raise
+        reply = Reply(value, status, headers, time.perf_counter() - started)
+        captured = _captured.get()
+        if captured is not None:
+            captured[:] = [reply]  # only the last: a poll task may inherit the slot
+        return reply
+
+    async def _follow(self, request: HTTPRequest, response: HTTPResponse) -> HTTPResponse:
+        """Follow the redirects `response` starts, as long as they stay within the origin."""
+        for _ in range(_MAX_REDIRECTS):
+            location = response.headers.get("Location")
+            if response.status not in _REDIRECTS or location is None:
+                return response
+            request = self._redirect(request, response, location)
             try:
                 response = await self.transport.send(request)
             except VideoAPIError as exc:
@@ -358,10 +388,6 @@ class Requester:
                 raise
             if len(response.body) > request.max_response_size:
                 raise response_too_large(request, response.status)
-            location = response.headers.get("Location")
-            if response.status not in _REDIRECTS or location is None:
-                return response
-            request = self._redirect(request, response, location)
         return response
 
     def _scrub(self, exc: VideoAPIError) -> None:

@@ -27,7 +27,7 @@ from ._errors import (
     VideoAPIError,
 )
 
-__all__ = ["Sleep", "backoff", "is_retryable", "is_transient", "retry_call"]
+__all__ = ["Sleep", "backoff", "is_retryable", "is_transient", "retry_after", "retry_call"]
 
 _T = TypeVar("_T")
 Sleep = Callable[[float], Awaitable[None]]
@@ -144,8 +144,8 @@ async def retry_call(
     `backoff` plus up to `RetryPolicy.initial_backoff` of random jitter. No wait is
     started that would end more than `RetryPolicy.max_elapsed` seconds after the first
     attempt began: the last failure is raised instead. The first attempt runs without
-    tenacity's bookkeeping; only a retryable failure enters tenacity's loop, so the
-    common, successful call stays cheap.
+    tenacity's bookkeeping; only a retryable failure enters tenacity's loop (see
+    `retry_after`), so the common, successful call stays cheap.
     """
     started = clock()
     try:
@@ -153,7 +153,37 @@ async def retry_call(
     except VideoAPIError as exc:
         if not policy.retries or not is_retryable(exc, idempotent=idempotent, policy=policy):
             raise
-        first_failure: BaseException | None = exc
+        failure = exc
+    return await retry_after(
+        failure,
+        attempt,
+        idempotent=idempotent,
+        policy=policy,
+        sleep=sleep,
+        clock=clock,
+        started=started,
+        on_retry=on_retry,
+    )
+
+
+async def retry_after(
+    failure: BaseException,
+    attempt: Callable[[], Awaitable[_T]],
+    *,
+    idempotent: bool,
+    policy: RetryPolicy,
+    sleep: Sleep,
+    clock: Clock,
+    started: float,
+    on_retry: Callable[[BaseException, float], None] | None = None,
+) -> _T:
+    """Go on from a first attempt, begun at `started`, that failed with `failure`.
+
+    `failure` counts as attempt 1 and decides the first wait (its ``Retry-After``
+    included); from there it is `retry_call`'s loop. The caller checks that `failure`
+    may be retried at all.
+    """
+    first_failure: BaseException | None = failure
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         if on_retry is not None and state.outcome is not None and state.outcome.failed:
@@ -166,8 +196,8 @@ async def retry_call(
         # (Retry-After included) and counts it as attempt 1; then really try again.
         nonlocal first_failure
         if first_failure is not None:
-            failure, first_failure = first_failure, None
-            raise failure
+            replay, first_failure = first_failure, None
+            raise replay
         return await attempt()
 
     retrying = tenacity.AsyncRetrying(
