@@ -9,6 +9,7 @@ once: `command_help` puts the same summary at the top of the command's own help.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
@@ -107,8 +108,38 @@ failed; 4 --timeout passed first; 130 interrupted (Ctrl-C); 70 an unexpected err
 """
 
 
+def _terminal_columns() -> int:
+    """Return the terminal's width as `shutil.get_terminal_size` would, without shutil.
+
+    $COLUMNS first, then the terminal of stdout, else 80. Importing shutil (and the
+    compression modules it imports) is a measurable share of ``videoapi --help``.
+    """
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0 and sys.__stdout__ is not None:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Context(click.Context):
+    """A context whose help page is as wide as click makes it, found without shutil."""
+
+    def make_formatter(self) -> click.HelpFormatter:
+        width = self.terminal_width
+        if width is None and click.formatting.FORCED_WIDTH is None:
+            width = max(min(_terminal_columns(), self.max_content_width or 80) - 2, 50)
+        return self.formatter_class(width=width, max_width=self.max_content_width)
+
+
 class _Group(click.Group):
     """The ``videoapi`` group: commands loaded on demand; every error ends as one line."""
+
+    context_class = _Context
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self.commands, *COMMANDS})
