@@ -1,7 +1,8 @@
 """`VideoAPI`, the object users hold: one call per endpoint, and waits on renders.
 
 It composes its parts rather than inheriting them: the settings, a `Requester` (the
-request path), the render poller and the voice-preview poller.
+request path), the render poller and the voice-preview poller, built in `_assembly`. The
+steps of a create are in `_creates`, those of subtitles and voice previews in `_around`.
 """
 
 from __future__ import annotations
@@ -9,32 +10,36 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime as dt
-import platform
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, ParamSpec, Protocol, TypeVar
 
 import aiohttp
-import attrs
 
-from ._aiohttp import AiohttpTransport
-from ._budget import PRIORITY_CREATE, PRIORITY_POLL, RateLimit, RequestBudget
+from . import _around
+from ._assembly import (
+    PollReads,
+    build_pollers,
+    build_requester,
+    call_for_raw_response,
+    check_settings,
+    create_headers,
+    link_replicas,
+    pick_transport,
+    setting,
+    view_requester,
+)
+from ._budget import PRIORITY_CREATE, RateLimit
 from ._bulk import CreateResult, create_many
 from ._cadence import PollPolicy
 from ._config import (
-    DEFAULT_BASE_URL,
     DEFAULT_MAX_RESPONSE_SIZE,
-    ENV_API_KEY,
-    ENV_BASE_URL,
-    ENV_BEARER_TOKEN,
-    ENV_TEAM_ID,
-    ENV_WORKSPACE_ID,
     RetryPolicy,
     Timeouts,
-    env_setting,
 )
 from ._coordination import Coordination
+from ._creates import answer_ids, check_bulk, check_render_fields, create_body, create_request
 from ._errors import (
     APIConnectionError,
     CreateOutcomeUnknownError,
@@ -42,56 +47,43 @@ from ._errors import (
     ResponseDecodeError,
     ServerError,
     VideoAPIError,
-    VideoNotReadyError,
 )
 from ._models import (
     CreateVideoRequest,
-    SourceDraftVideoRequest,
     Video,
     VideoMetadata,
 )
 from ._outcomes import (
     outcome_unknown,
-    render_failed,
-    render_stalled,
-    render_timed_out,
-    voice_failed,
-    voice_timed_out,
 )
-from ._poller import Poller
 from ._protocol import (
-    decode_json,
-    encode_id,
     parse_metadata,
-    parse_subtitles,
     parse_usage,
     parse_video,
     parse_videos,
-    parse_voice_preview,
     video_path,
 )
-from ._recovery import LOST_CREATE_GRACE, CreateMarker, match_lost_creates, new_correlation_id
+from ._recovery import (
+    LOST_CREATE_GRACE,
+    lost_create_markers,
+    match_lost_creates,
+    unproven_absence,
+)
 from ._requester import (
     Extras,
     RawResponse,
-    Requester,
-    capture_reply,
-    parse_base_url,
-    stop_capture,
 )
 from ._requests import (
     FLAT_CREATE_FIELDS,
     build_create_body,
     build_subtitles_body,
     build_usage_query,
-    build_voice_preview_body,
 )
 from ._resources import Subtitles, UsagePeriod, VoicePreview
 from ._shared import SharedPolls
 from ._transport import Transport
-from ._version import __version__
 from ._videolist import VideoList
-from ._waits import BatchWait, RenderWait, check_timeout
+from ._waits import BatchWait, RenderWait
 from ._webhook_admin import CreateExample, Webhooks, get_create_example
 
 __all__ = ["VideoAPI"]
@@ -102,9 +94,6 @@ FLAT_FIELDS: Final = FLAT_CREATE_FIELDS
 _C = TypeVar("_C", bound="VideoAPI")
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
-_USER_AGENT: Final = (
-    f"videoapi-async/{__version__} aiohttp/{aiohttp.__version__} python/{platform.python_version()}"
-)
 
 
 class _WebhookEvent(Protocol):
@@ -118,29 +107,6 @@ class _WebhookEvent(Protocol):
 
     @property
     def outcome(self) -> str | None: ...
-
-
-def _header_value(name: str, value: str | None, *, secret: bool = False) -> str | None:
-    """Check a setting sent as a header value (None stays None)."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
-    if not value.strip() or any(c in value for c in "\r\n\0") or value != value.strip():
-        shown = "" if secret else f" {value!r}"
-        raise VideoAPIError(
-            f"{name}{shown} is not usable as an HTTP header value: it is blank, or has "
-            "leading/trailing spaces or line breaks"
-        )
-    return value
-
-
-def _setting(name: str, value: Any, cls: type[Any]) -> Any:
-    if value is None:
-        return cls()
-    if not isinstance(value, cls):
-        raise TypeError(f"{name} must be a {cls.__name__}, got {type(value).__name__}")
-    return value
 
 
 class VideoAPI:
@@ -222,124 +188,45 @@ class VideoAPI:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         """Check the settings; nothing is opened until first use (or ``async with``)."""
-        key = api_key if api_key is not None else env_setting(ENV_API_KEY)
-        if key is None:
-            raise VideoAPIError(
-                f"no API key: pass api_key=... to VideoAPI or set the {ENV_API_KEY} "
-                "environment variable"
-            )
-        _header_value("api_key", key, secret=True)
-        for name, function in (("clock", clock), ("sleep", sleep)):
-            if not callable(function):
-                raise TypeError(
-                    f"{name} must be a function (like time.monotonic / asyncio.sleep), "
-                    f"got {type(function).__name__}"
-                )
-        if base_url is not None and not isinstance(base_url, str):
-            raise TypeError(
-                f"base_url must be a string such as 'https://api.makereals.com/api/v1', "
-                f"got {type(base_url).__name__}"
-            )
-        if (
-            isinstance(max_response_size, bool)
-            or not isinstance(max_response_size, int)
-            or max_response_size < 1
-        ):
-            raise ValueError(
-                f"max_response_size must be a number of bytes >= 1, got {max_response_size!r}"
-            )
-        if transport is None:
-            self._own_transport: AiohttpTransport | None = AiohttpTransport(
-                session=session, max_connections=max_connections
-            )
-            transport = self._own_transport
-        elif session is not None:
-            raise TypeError("pass either session= or transport= to VideoAPI, not both")
-        elif not isinstance(transport, Transport):
-            raise TypeError(
-                "transport must implement the Transport protocol (an async send(request) "
-                f"returning an HTTPResponse), got {type(transport).__name__}"
-            )
-        else:
-            self._own_transport = None
-        poll = _setting("poll", poll, PollPolicy)
-        create_headers = {
-            "workspace-id": _header_value(
-                "workspace_id",
-                workspace_id if workspace_id is not None else env_setting(ENV_WORKSPACE_ID),
-            ),
-            "team-id": _header_value(
-                "team_id", team_id if team_id is not None else env_setting(ENV_TEAM_ID)
-            ),
-        }
-        self._create_headers = {k: v for k, v in create_headers.items() if v is not None}
+        key = check_settings(
+            api_key,
+            base_url=base_url,
+            max_response_size=max_response_size,
+            clock=clock,
+            sleep=sleep,
+        )
+        transport, self._own_transport = pick_transport(session, transport, max_connections)
+        poll = setting("poll", poll, PollPolicy)
+        self._create_headers = create_headers(workspace_id, team_id)
         self._clock = clock
         self._sleep = sleep
         self._poll: PollPolicy | None = None  # a view's own, else the pollers'
         # Whether the server keeps the flat form's correlation_id ("flat": True/False),
         # once seen; a dict so that views made by with_options share what is learnt.
         self._echoes: dict[str, bool] = {}
-        retry = _setting("retry", retry, RetryPolicy)
-        self._requester = Requester(
+        self._requester = build_requester(
             transport=transport,
-            base_url=parse_base_url(base_url or env_setting(ENV_BASE_URL) or DEFAULT_BASE_URL),
-            headers={"Accept": "application/json", "User-Agent": _USER_AGENT},
             api_key=key,
-            bearer_token=_header_value(
-                "bearer_token",
-                bearer_token if bearer_token is not None else env_setting(ENV_BEARER_TOKEN),
-                secret=True,
-            ),
-            budget=RequestBudget(
-                _setting("rate_limit", rate_limit, RateLimit),
-                clock=clock,
-                sleep=sleep,
-                max_pause=retry.max_retry_after,
-                max_in_flight=max_connections,
-            ),
-            retry=retry,
-            timeouts=_setting("timeouts", timeouts, Timeouts),
+            base_url=base_url,
+            bearer_token=bearer_token,
+            timeouts=timeouts,
+            retry=setting("retry", retry, RetryPolicy),
+            rate_limit=rate_limit,
+            max_connections=max_connections,
             max_response_size=max_response_size,
             clock=clock,
             sleep=sleep,
         )
-        self._poller: Poller[Video] = Poller(
-            fetch_one=self._poll_video,
-            fetch_many=self._poll_list,
-            failed=render_failed,
-            timed_out=render_timed_out,
-            stalled=render_stalled,
-            policy=poll,
-            clock=clock,
-            sleep=sleep,
-        )
-        self._voice_poller: Poller[VoicePreview] = Poller(
-            fetch_one=self._poll_voice_preview,
-            fetch_many=None,
-            failed=voice_failed,
-            timed_out=voice_timed_out,
-            policy=poll,
-            clock=clock,
-            sleep=sleep,
+        self._poller, self._voice_poller = build_pollers(
+            PollReads(self._requester), poll, clock=clock, sleep=sleep
         )
         self.webhooks: Final = Webhooks(self._requester)
         """The account's webhooks (list, create, update, delete, ...); needs `bearer_token`."""
         self._shared: SharedPolls | None = None
         if coordination is not None:
-            budget = self._requester.budget
-            self._shared = SharedPolls(
-                coordination,
-                feed=lambda video_id, video, webhook: self._poller.feed(
-                    video_id, video, webhook=webhook
-                ),
-                watching=self._poller.is_watching,
-                backoff=lambda retry_after: budget.on_rate_limited(retry_after, relayed=True),
-                follow=budget.follow_shared,
-                limit=budget.limit,
-                clock=clock,
+            self._shared = link_replicas(
+                coordination, self._poller, self._requester.budget, clock=clock
             )
-            self._poller.share = self._shared
-            budget.shared = self._shared
 
     def with_options(
         self,
@@ -367,31 +254,16 @@ class VideoAPI:
                 client's: it can only make them slower, never faster.
         """
         view = copy.copy(self)
-        timeouts: Timeouts | None
-        if timeout is None or isinstance(timeout, Timeouts):
-            timeouts = timeout
-        elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
-            timeouts = attrs.evolve(self.timeouts, read=timeout)
-        else:
-            raise TypeError(
-                f"timeout must be a Timeouts or a number of seconds, got {type(timeout).__name__}"
-            )
-        if retry is not None:
-            _setting("retry", retry, RetryPolicy)
-        own_budget = None
-        if rate_limit is not None:
-            _setting("rate_limit", rate_limit, RateLimit)
-            own_budget = RequestBudget(
-                rate_limit,
-                clock=self._clock,
-                sleep=self._sleep,
-                max_pause=(retry or self.retry_policy).max_retry_after,
-            )
-        view._requester = self._requester.with_options(
-            timeouts=timeouts, retry=retry, own_budget=own_budget
+        view._requester = view_requester(
+            self._requester,
+            timeout=timeout,
+            retry=retry,
+            rate_limit=rate_limit,
+            clock=self._clock,
+            sleep=self._sleep,
         )
         if poll is not None:
-            view._poll = _setting("poll", poll, PollPolicy)
+            view._poll = setting("poll", poll, PollPolicy)
         return view
 
     async def with_raw_response(
@@ -411,18 +283,7 @@ class VideoAPI:
         Raises:
             TypeError: The call sent no request (a wait, for example).
         """
-        slot, token = capture_reply()
-        try:
-            value = await call(*args, **kwargs)
-        finally:
-            stop_capture(token)
-        if not slot:
-            raise TypeError(
-                f"{getattr(call, '__name__', call)!s} sent no request, so it has no raw "
-                "response; pass a method that calls the API, such as api.get_video"
-            )
-        reply = slot[-1]
-        return RawResponse(value, reply.status, reply.headers, reply.headers.get("x-request-id"))
+        return await call_for_raw_response(call, *args, **kwargs)
 
     def __repr__(self) -> str:
         return (
@@ -608,10 +469,7 @@ class VideoAPI:
         """
         given = locals()  # the keyword arguments are FLAT_FIELDS, named once in the model
         flat = {field: given[field] for field in FLAT_FIELDS}
-        body = build_create_body(_create_request("create_video", request, flat))
-        body.setdefault("correlation_id", new_correlation_id())
-        if extra_body is not None and "correlation_id" in extra_body:
-            body["correlation_id"] = extra_body["correlation_id"]  # what is sent wins
+        body = create_body(create_request("create_video", request, flat), extra_body)
         path = "/videos"
         try:
             reply = await self._requester.send(
@@ -630,11 +488,8 @@ class VideoAPI:
         try:
             video = parse_video(reply.value, method="POST", path=path, status=reply.status)
         except ResponseDecodeError as exc:
-            created = reply.value.get("id") if isinstance(reply.value, dict) else None
-            request_id = reply.headers.get("x-request-id")
-            if request_id is None and isinstance(reply.value, dict):
-                request_id = reply.value.get("req_id")
-            if not isinstance(created, str) or not created:
+            created, request_id = answer_ids(reply.value, reply.headers)
+            if created is None:
                 raise outcome_unknown(
                     exc, body, request_id=request_id, lost_at=self._clock()
                 ) from exc
@@ -695,43 +550,22 @@ class VideoAPI:
             body, lost_at = build_create_body(lost), None
         if not isinstance(grace, (int, float)) or not 0 <= grace < float("inf"):
             raise ValueError(f"grace must be a number of seconds >= 0, got {grace!r}")
-        correlation_id, name = body.get("correlation_id"), body.get("name")
-        correlation_id = correlation_id if isinstance(correlation_id, str) else None
-        name = name if isinstance(name, str) else None
-        echoes = True if "type" in body else self._echoes.get("flat")
-        if not name and not (correlation_id and echoes is not False):
-            raise ValueError(
-                "this create cannot be recognised among the account's videos: it has no "
-                "name, and "
-                + (
-                    "no correlation_id"
-                    if not correlation_id
-                    else "this server does not keep the flat form's correlation_id"
-                )
-                + "; give creates a name (or use a tagged form) to make them findable"
-            )
+        flat_echoes = self._echoes.get("flat")
+        markers = lost_create_markers(body, flat_echoes=flat_echoes)
         start = self._clock() if lost_at is None else lost_at
         delay = start + grace - self._clock()
         if delay > 0:
             await self._sleep(delay)
         videos = await self.list_videos()
-        markers = []
-        if correlation_id:
-            markers.append(CreateMarker(field="correlation_id", value=correlation_id, body=body))
-        if name and echoes is not True:
-            markers.append(CreateMarker(field="name", value=name, body=body))
         for marker in markers:
             found = match_lost_creates([(0, marker)], videos, exclude=exclude).get(0)
             if found is not None:
                 if marker.field == "correlation_id" and "type" not in body:
                     self._echoes["flat"] = True
                 return found
-        if not name and echoes is None:
-            raise ValueError(
-                f"no video has correlation_id {correlation_id!r}, but this client has not "
-                "yet seen the server keep the flat form's correlation_id, so the create "
-                "may still have made a video; give creates a name to make them findable"
-            )
+        unproven = unproven_absence(body, flat_echoes=flat_echoes)
+        if unproven is not None:
+            raise unproven
         return None
 
     # --- around a render ---------------------------------------------------------------
@@ -804,22 +638,8 @@ class VideoAPI:
         if current is None:
             video_id = video.id if isinstance(video, Video) else video
             current = await self.get_video(video_id)
-        if not current.is_ready:
-            raise VideoNotReadyError(
-                f"video {current.id!r} is {current.status.value}: subtitles need a finished "
-                "render. Wait for it first (await api.wait_for_render(video))",
-                video=current,
-            )
-        path = video_path(current.id, "/subtitles")
-        # Re-sending at worst makes the same file twice: no render is started or billed.
-        reply = await self._requester.send(
-            "POST",
-            path,
-            body=body,
-            idempotent=True,
-            extras=Extras.of(extra_headers, extra_query, extra_body),
-        )
-        return parse_subtitles(reply.value, method="POST", path=path, status=reply.status)
+        extras = Extras.of(extra_headers, extra_query, extra_body)
+        return await _around.send_subtitles(self._requester, current, body, extras)
 
     async def create_voice_preview(
         self,
@@ -840,17 +660,9 @@ class VideoAPI:
             VideoAPIError: Or a subclass, when the request fails. Like video creates,
                 it is re-sent only when the server certainly did not act.
         """
-        body = build_voice_preview_body(transcript, source_draft_id)
-        path = "/voice-preview"
-        reply = await self._requester.send(
-            "POST",
-            path,
-            body=body,
-            idempotent=False,
-            priority=PRIORITY_CREATE,
-            extras=Extras.of(extra_headers, extra_query, extra_body),
-        )
-        return parse_voice_preview(reply.value, method="POST", path=path, status=reply.status)
+        extras = Extras.of(extra_headers, extra_query, extra_body)
+        requester = self._requester
+        return await _around.create_voice_preview(requester, transcript, source_draft_id, extras)
 
     async def get_voice_preview(
         self,
@@ -866,11 +678,8 @@ class VideoAPI:
             NotFoundError: No such preview task.
             VideoAPIError: Or another subclass, when the request fails.
         """
-        path = f"/voice-preview/{encode_id(task_id, 'task_id')}"
-        reply = await self._requester.send(
-            "GET", path, extras=Extras.of(extra_headers, extra_query, extra_body)
-        )
-        return parse_voice_preview(reply.value, method="GET", path=path, status=reply.status)
+        extras = Extras.of(extra_headers, extra_query, extra_body)
+        return await _around.get_voice_preview(self._requester, task_id, extras)
 
     async def get_usage_summary(
         self,
@@ -994,20 +803,15 @@ class VideoAPI:
         ``on_created`` ends the wait with that exception.) A create whose answer is lost
         raises `CreateOutcomeUnknownError`; pass it to `find_created_video`.
         """
-        unknown = set(fields) - set(FLAT_FIELDS)
-        if unknown:
-            raise TypeError(
-                f"render() got unexpected keyword arguments: {', '.join(sorted(unknown))}; "
-                f"it takes {', '.join(sorted(FLAT_FIELDS))}, timeout and on_created"
-            )
-        create_request = _create_request("render", request, fields)
-        build_create_body(create_request)  # fail now, not on first await
+        check_render_fields(fields, FLAT_FIELDS)
+        to_create = create_request("render", request, fields)
+        build_create_body(to_create)  # fail now, not on first await
 
         if on_created is not None and not callable(on_created):
             raise TypeError(f"on_created must be a function, got {type(on_created).__name__}")
 
         async def create() -> Video:
-            video = await self.create_video(create_request)
+            video = await self.create_video(to_create)
             if on_created is not None:
                 on_created(video)
             return video
@@ -1037,17 +841,7 @@ class VideoAPI:
             ValueError: A request breaks a documented rule; the message names it.
             TypeError: An item is not a create request.
         """
-        if not isinstance(requests, (list, tuple)):
-            raise TypeError(
-                f"create_videos takes a list of create requests, got {type(requests).__name__}"
-            )
-        if not isinstance(concurrency, int) or concurrency < 1:
-            raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
-        for index, request in enumerate(requests):
-            try:
-                build_create_body(request)
-            except (TypeError, ValueError) as exc:
-                raise type(exc)(f"requests[{index}]: {exc}") from exc
+        check_bulk(requests, concurrency)
         return await create_many(
             self.create_video, requests, concurrency=concurrency, on_result=on_result
         )
@@ -1069,16 +863,8 @@ class VideoAPI:
             VoicePreviewTimeoutError: The deadline came first (a `RenderTimeoutError`).
             VideoAPIError: Polling failed for good, or the client was closed.
         """
-        seed = preview if isinstance(preview, VoicePreview) else None
-        task_id = preview.id if isinstance(preview, VoicePreview) else preview
-        encode_id(task_id, "task_id")
-        sub = self._voice_poller.subscribe(
-            task_id, timeout=check_timeout(timeout), seed=seed, policy=self._poll
-        )
-        try:
-            return await sub.outcome
-        finally:
-            self._voice_poller.unsubscribe(sub)
+        poller = self._voice_poller
+        return await _around.wait_for_voice_preview(poller, preview, timeout, self._poll)
 
     def handle_webhook_event(self, event: _WebhookEvent) -> bool:
         """Feed a verified webhook event (a `videoapi_async.webhooks.WebhookEvent`) to waits.
@@ -1099,59 +885,3 @@ class VideoAPI:
         if self._shared is not None:
             self._shared.relay_event(event.video_id, video)
         return self._poller.feed(event.video_id, video)
-
-    # --- reads for the pollers: one attempt each, lowest priority -----------------------
-
-    async def _poll_video(self, video_id: str) -> tuple[Video, float]:
-        """Read one render's state, and what reading it cost in seconds (queueing excluded)."""
-        path = video_path(video_id)
-        reply = await self._requester.send(
-            "GET",
-            path,
-            priority=PRIORITY_POLL,
-            retry=False,
-            decode=lambda status, _, body: parse_video(
-                decode_json(body, status=status, method="GET", path=path),
-                method="GET",
-                path=path,
-                status=status,
-            ),
-        )
-        return reply.value, reply.elapsed
-
-    async def _poll_list(self, video_ids: Collection[str]) -> tuple[dict[str, Video], float]:
-        """Read many renders at once from the list endpoint, structuring only `video_ids`."""
-        wanted = set(video_ids)
-        path = "/videos"
-
-        def decode(status: int, headers: Mapping[str, str], body: bytes) -> list[Video]:
-            data = decode_json(body, status=status, method="GET", path=path)
-            return parse_videos(data, method="GET", path=path, ids=wanted)
-
-        reply = await self._requester.send(
-            "GET", path, priority=PRIORITY_POLL, retry=False, decode=decode
-        )
-        return {video.id: video for video in reply.value}, reply.elapsed
-
-    async def _poll_voice_preview(self, task_id: str) -> tuple[VoicePreview, float]:
-        """Read one voice preview's state for its poller, and what that cost."""
-        path = f"/voice-preview/{encode_id(task_id, 'task_id')}"
-        reply = await self._requester.send("GET", path, priority=PRIORITY_POLL, retry=False)
-        return parse_voice_preview(
-            reply.value, method="GET", path=path, status=reply.status
-        ), reply.elapsed
-
-
-def _create_request(
-    caller: str, request: CreateVideoRequest | None, flat: Mapping[str, str | None]
-) -> CreateVideoRequest:
-    """Return the request object, or the flat form built from keyword arguments."""
-    if request is None:
-        return SourceDraftVideoRequest(**flat)
-    given = ", ".join(k for k, v in flat.items() if v is not None)
-    if given:
-        raise TypeError(
-            f"pass either a request object or keyword arguments to {caller}, not both "
-            f"(got a {type(request).__name__} and {given})"
-        )
-    return request

@@ -33,8 +33,10 @@ __all__ = [
     "LOST_CREATE_GRACE",
     "MIN_NAME_PREFIX",
     "CreateMarker",
+    "lost_create_markers",
     "match_lost_creates",
     "new_correlation_id",
+    "unproven_absence",
 ]
 
 LOST_CREATE_GRACE: Final = 5.0
@@ -140,3 +142,60 @@ def match_lost_creates(
                     taken.add(video.id)
                     break
     return found
+
+
+def _markers_of(body: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    correlation_id, name = body.get("correlation_id"), body.get("name")
+    return (
+        correlation_id if isinstance(correlation_id, str) else None,
+        name if isinstance(name, str) else None,
+    )
+
+
+def lost_create_markers(body: Mapping[str, Any], *, flat_echoes: bool | None) -> list[CreateMarker]:
+    """Return the markers a lost create is looked for by, in that order.
+
+    Args:
+        body: The create body sent.
+        flat_echoes: Whether the server keeps the flat form's ``correlation_id`` (None
+            while not known); the tagged forms always keep it.
+
+    Raises:
+        ValueError: Nothing recognises the create: it has no name, and no
+            ``correlation_id`` the server keeps.
+    """
+    correlation_id, name = _markers_of(body)
+    echoes = True if "type" in body else flat_echoes
+    if not name and not (correlation_id and echoes is not False):
+        raise ValueError(
+            "this create cannot be recognised among the account's videos: it has no "
+            "name, and "
+            + (
+                "no correlation_id"
+                if not correlation_id
+                else "this server does not keep the flat form's correlation_id"
+            )
+            + "; give creates a name (or use a tagged form) to make them findable"
+        )
+    markers = []
+    if correlation_id:
+        markers.append(CreateMarker(field="correlation_id", value=correlation_id, body=body))
+    if name and echoes is not True:
+        markers.append(CreateMarker(field="name", value=name, body=body))
+    return markers
+
+
+def unproven_absence(body: Mapping[str, Any], *, flat_echoes: bool | None) -> ValueError | None:
+    """Return the error for a create not found when that does not prove it made no video.
+
+    A flat create without a name is looked for by its ``correlation_id`` alone; until the
+    server is seen to keep it, not finding it proves nothing.
+    """
+    correlation_id, name = _markers_of(body)
+    if name or "type" in body or flat_echoes is not None:
+        return None
+    return ValueError(
+        f"no video has correlation_id {correlation_id!r}, but this client has not "
+        "yet seen the server keep the flat form's correlation_id, so the create "
+        "may still have made a video; give creates a name to make them findable"
+    )
