@@ -109,7 +109,7 @@ async def api(sleeps: Sleeps) -> AsyncIterator[VideoAPI]:
 
 @pytest.fixture
 def time() -> FakeTime:
-    """Return a fake clock that only moves when the client sleeps."""
+    """Return the simulated clock of the test's loop, and a sleep on it that records."""
     from .fakes import FakeTime
 
     return FakeTime()
@@ -132,8 +132,9 @@ async def fake_time_api(time: FakeTime) -> AsyncIterator[VideoAPI]:
 def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item
 ) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
-    """Run tests marked ``simulated_time`` in a SimulatedTimeLoop, the others as usual."""
-    if item.get_closest_marker("simulated_time") is not None:
+    """Run tests marked ``simulated_time``, or in fake ``time``, in a SimulatedTimeLoop."""
+    fixtures = getattr(item, "fixturenames", ())
+    if item.get_closest_marker("simulated_time") is not None or "time" in fixtures:
         from videoapi_async.sandbox import SimulatedTimeLoop
 
         return {"simulated_time": SimulatedTimeLoop}

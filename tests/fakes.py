@@ -3,34 +3,91 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from aioresponses import CallbackResult
+
+from videoapi_async.sandbox import SimulatedTimeLoop
 
 from .conftest import VIDEO
 
 
 class FakeTime:
-    """A clock that only moves when somebody sleeps on it.
+    """The running SimulatedTimeLoop's clock, read from `start`, and a sleep that records.
 
-    Each sleep first yields to the event loop many times, so mocked requests already in
-    flight finish before time jumps; then it advances the clock by the whole delay.
+    Time moves only when every task waits for a timer (the loop then jumps straight to
+    the earliest one) or when a test moves it by hand (``time.now += 5``), so a mocked
+    request in flight always finishes before time moves. Tests that take the ``time``
+    fixture run in a SimulatedTimeLoop by themselves; others mark ``simulated_time``.
     """
 
     def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
+        self._start = start
+        self._origin: float | None = None
         self.sleeps: list[float] = []
+
+    def _loop(self) -> SimulatedTimeLoop | None:
+        """Return the running SimulatedTimeLoop, binding to it on first use; or None."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        if not isinstance(loop, SimulatedTimeLoop):
+            return None
+        if self._origin is None:
+            self._origin = loop.time()
+        return loop
+
+    def _simulated(self) -> SimulatedTimeLoop:
+        loop = self._loop()
+        if loop is None:
+            raise TypeError(
+                "FakeTime moves with a SimulatedTimeLoop's clock: mark the test "
+                "@pytest.mark.simulated_time (async tests taking `time` have it already)"
+            )
+        return loop
+
+    @property
+    def now(self) -> float:
+        """The fake time: `start` plus the simulated seconds since first use.
+
+        Outside a SimulatedTimeLoop (a sync test), time stands still at `start`.
+        """
+        loop = self._loop()
+        if loop is None or self._origin is None:
+            return self._start
+        return self._start + (loop.time() - self._origin)
+
+    @now.setter
+    def now(self, value: float) -> None:
+        step = value - self.now
+        if step < 0:
+            raise ValueError(f"time cannot go back: now = {value!r} is {-step!r} s ago")
+        self._simulated().advance(step)
 
     def clock(self) -> float:
         """Return the fake time."""
         return self.now
 
     async def sleep(self, delay: float) -> None:
-        """Let pending work run, then jump ahead by `delay`."""
+        """Record `delay`, then sleep it in simulated time."""
+        self._simulated()
         self.sleeps.append(delay)
-        for _ in range(50):
-            await asyncio.sleep(0)
-        self.now += delay
+        end = self.now + delay
+        await asyncio.sleep(delay)
+        # Fake time is loop time plus an offset, so a sleep can end a rounding error
+        # short of `end`; a caller then sleeping `end - now` would spin without end.
+        while self.now < end:
+            self._simulated().advance(end - self.now)
+
+    async def until(self, condition: Callable[[], bool], step: float = 0.01) -> None:
+        """Return once `condition()` holds, checking it every `step` fake seconds.
+
+        A loop of ``asyncio.sleep(0)`` would hold simulated time still for ever.
+        """
+        while not condition():  # noqa: ASYNC110 - any state, not one an Event is set for
+            await asyncio.sleep(step)
 
 
 class FakeRender:

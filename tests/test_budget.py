@@ -30,6 +30,9 @@ from videoapi_async._budget import (
 from .conftest import BASE_URL, VIDEO, MockAPI
 from .fakes import FakeTime
 
+# FakeTime is the clock of a SimulatedTimeLoop.
+pytestmark = pytest.mark.simulated_time
+
 _T = TypeVar("_T")
 VIDEO_URL = f"{BASE_URL}/videos/vid-1"
 
@@ -37,8 +40,8 @@ VIDEO_URL = f"{BASE_URL}/videos/vid-1"
 class VirtualTime:
     """A clock for many concurrent sleepers: when nothing else can run, jump to the next.
 
-    Unlike `FakeTime` (one sleeper at a time), sleeps here end in order of their wake-up
-    time, so a simulation of many clients and a server keeps a consistent timeline.
+    Sleeps end in order of their wake-up time, so a simulation of many clients and a
+    server keeps a consistent timeline; the test, not the loop, moves this clock.
     """
 
     def __init__(self) -> None:

@@ -23,6 +23,9 @@ from videoapi_async._protocol import parse_video
 from .conftest import VIDEO
 from .fakes import FakeTime
 
+# FakeTime is the clock of a SimulatedTimeLoop.
+pytestmark = pytest.mark.simulated_time
+
 
 def video(status: str = "processing", progress: int | None = 0) -> Any:
     return parse_video({**VIDEO, "status": status, "progress": progress}, method="GET", path="/")

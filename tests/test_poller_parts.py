@@ -20,6 +20,9 @@ from videoapi_async._watch import WatchEvent, WatchState, transition
 from .conftest import VIDEO
 from .fakes import FakeTime
 
+# FakeTime is the clock of a SimulatedTimeLoop.
+pytestmark = pytest.mark.simulated_time
+
 
 def video(video_id: str = "vid-1", status: str = "processing", progress: int = 10) -> Video:
     return parse_video(
@@ -245,8 +248,7 @@ class TestScheduler:
         eager = PollPolicy(first_poll=0.5, growth=1.0, min_interval=0.1, jitter=0.0)
         slow_sub = p.subscribe("vid-1", timeout=None)
         eager_sub = p.subscribe("vid-1", timeout=None, policy=eager)
-        while len(polls) < 6:  # noqa: ASYNC110 - fake time moves only when the poller sleeps
-            await asyncio.sleep(0)
+        await time.until(lambda: len(polls) >= 6)
         gaps = {round(b - a, 3) for a, b in itertools.pairwise(polls)}
         assert gaps == {0.5}
         p.unsubscribe(eager_sub)

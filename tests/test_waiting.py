@@ -202,8 +202,7 @@ async def test_cancelling_the_only_waiter_stops_polling(
     render = FakeRender(time, duration=600)
     serve(mock_api, render)
     waiter = asyncio.ensure_future(api.wait_for_render("vid-1"))
-    while render.polls < 3:  # noqa: ASYNC110 - fake time moves only when the poller sleeps
-        await asyncio.sleep(0)
+    await time.until(lambda: render.polls >= 3)
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
@@ -398,8 +397,7 @@ async def test_cancelling_a_wait_task_stops_polling(
     render = FakeRender(time, duration=600)
     serve(mock_api, render)
     task = asyncio.create_task(api.wait_for_render("vid-1"))
-    while render.polls < 2:  # noqa: ASYNC110 - fake time moves only when the poller sleeps
-        await asyncio.sleep(0)
+    await time.until(lambda: render.polls >= 2)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -332,8 +332,7 @@ class TestWebhookDrivenWaits:
         render = FakeRender(time, duration=3000)
         mock_api.get(VIDEO_URL, callback=render, repeat=True)
         waiter = asyncio.ensure_future(api.wait_for_render("vid-1"))
-        while render.polls < 2:  # noqa: ASYNC110 - fake time moves only when the poller sleeps
-            await asyncio.sleep(0)
+        await time.until(lambda: render.polls >= 2)
         event = parse_event(delivery())
         assert api.handle_webhook_event(event)
         assert (await waiter).is_ready
@@ -357,8 +356,7 @@ class TestWebhookDrivenWaits:
         )
         waiter = asyncio.ensure_future(api.wait_for_render("vid-1"))
         await asyncio.sleep(0)
-        while api.stats["polls"] < 1:  # noqa: ASYNC110 - see above
-            await asyncio.sleep(0)
+        await time.until(lambda: api.stats["polls"] >= 1)
         started = time.now
         api.handle_webhook_event(
             parse_event(json.dumps({"event": "video.ready", "video_id": "vid-1"}).encode())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import selectors
 import time
 from collections.abc import Callable, Coroutine
@@ -80,9 +81,12 @@ class SimulatedTimeLoop(asyncio.SelectorEventLoop):
         return self._now
 
     def advance(self, seconds: float) -> None:
-        """Move the clock ``seconds`` forward (the selector does it when the loop idles)."""
+        """Move the clock ``seconds`` forward (the selector does it when the loop idles).
+
+        Any positive step moves the clock, even one below its float resolution.
+        """
         if seconds > 0:
-            self._now += seconds
+            self._now = max(self._now + seconds, math.nextafter(self._now, math.inf))
 
     @property
     def threads_busy(self) -> bool:
