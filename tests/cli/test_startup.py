@@ -89,3 +89,12 @@ def test_help_and_version_import_neither_aiohttp_rich_nor_the_sandbox(flag: str)
         or module.startswith("videoapi_async.sandbox")
     )
     assert unwanted == []
+
+
+@pytest.mark.parametrize("args", [[], ["webhooks"]])
+def test_a_group_without_arguments_shows_its_help_page(args: list[str]) -> None:
+    """A bare videoapi (or videoapi webhooks) prints its help page, not one error line."""
+    shown = invoke(args)
+    page = shown.stdout + shown.stderr
+    assert "\nCommands:\n" in page
+    assert "Error:" not in page

@@ -136,6 +136,13 @@ class _Context(click.Context):
         return self.formatter_class(width=width, max_width=self.max_content_width)
 
 
+# click 8.2+ raises this (a UsageError) for a group called without arguments; 8.1 prints
+# the help itself. Its page must not be squeezed into one "Error:" line.
+_NO_ARGS_IS_HELP: Final[type[click.UsageError] | tuple[()]] = getattr(
+    click.exceptions, "NoArgsIsHelpError", ()
+)
+
+
 class _Group(click.Group):
     """The ``videoapi`` group: commands loaded on demand; every error ends as one line."""
 
@@ -205,6 +212,9 @@ class _Group(click.Group):
     ) -> int:
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _NO_ARGS_IS_HELP as exc:  # a bare `videoapi`: the help page, as it is
+            exc.show()
+            return exc.exit_code
         except click.UsageError as exc:
             from ._common import CliError, ExitCode
 
