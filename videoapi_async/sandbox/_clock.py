@@ -45,13 +45,16 @@ class _JumpingSelector(selectors.DefaultSelector):
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is not None and timeout <= 0:
             return super().select(0)
-        if timeout is None or self._loop.threads_busy:
-            # Nothing is scheduled (only I/O or another thread can wake the loop), or a
-            # thread is working: wait for real, and let the clock follow the wall clock.
+        if self._loop.threads_busy:
+            # A thread is working: wait for real, and let the clock follow the wall clock.
             started = time.monotonic()
             ready = super().select(timeout)
             self._loop.advance(time.monotonic() - started)
             return ready
+        if timeout is None:
+            # No timer is set, so only I/O can wake the loop; simulated time stands still
+            # meanwhile, however long the wait takes on a busy machine.
+            return super().select(None)
         # Bytes written to 127.0.0.1 are readable at once, so "nothing ready now" means
         # every task is waiting for a timer: jump to the earliest one.
         ready = super().select(0)
