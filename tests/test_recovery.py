@@ -233,6 +233,31 @@ async def test_render_tells_the_video_id_before_the_wait() -> None:
     assert len(server.posts) == 1  # the create is sent once
 
 
+async def test_render_keeps_the_video_id_when_on_created_raises() -> None:
+    """A failing on_created ends the wait with its exception, yet the id is never lost."""
+    server = Server(FakeTime(), echo_flat=False, lose=False, store_delay=0)
+    seen_ids: list[str | None] = []
+
+    class CallbackError(Exception):
+        pass
+
+    def on_created(video: Video) -> None:
+        seen_ids.append(wait.video_id)
+        raise CallbackError(video.id)
+
+    async with client(server) as api:
+        wait = api.render(WORKFLOW, on_created=on_created)
+        with pytest.raises(CallbackError):
+            await wait
+        assert seen_ids == ["vid-1"]  # set before the callback ran
+        assert wait.video_id == "vid-1"
+        assert await wait.created_video_id() == "vid-1"
+        with pytest.raises(CallbackError):
+            async for _update in wait:
+                pass
+    assert len(server.posts) == 1  # the create is sent once
+
+
 async def test_render_lost_create_is_recoverable() -> None:
     """A lost create in render raises CreateOutcomeUnknownError that finds the video."""
     server = Server(FakeTime(), echo_flat=False)

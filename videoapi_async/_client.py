@@ -798,10 +798,13 @@ class VideoAPI:
         many times the object is awaited or iterated.
 
         The new video's id is known as soon as the create answers, before the wait:
-        ``on_created(video)`` is called, then `RenderWait.video_id` is set and
-        ``await wait.created_video_id()`` returns the id. (An exception raised by
-        ``on_created`` ends the wait with that exception.) A create whose answer is lost
-        raises `CreateOutcomeUnknownError`; pass it to `find_created_video`.
+        `RenderWait.video_id` is set and ``await wait.created_video_id()`` returns the
+        id, then ``on_created(video)`` is called. An exception raised by ``on_created``
+        ends the wait (awaiting or iterating it raises that exception, and nothing is
+        polled), but the video exists and is billed: its id stays on
+        `RenderWait.video_id` and ``created_video_id()`` still returns it. A create
+        whose answer is lost raises `CreateOutcomeUnknownError`; pass it to
+        `find_created_video`.
         """
         check_render_fields(fields, FLAT_FIELDS)
         to_create = create_request("render", request, fields)
@@ -811,12 +814,16 @@ class VideoAPI:
             raise TypeError(f"on_created must be a function, got {type(on_created).__name__}")
 
         async def create() -> Video:
-            video = await self.create_video(to_create)
-            if on_created is not None:
-                on_created(video)
-            return video
+            return await self.create_video(to_create)
 
-        return RenderWait(self._poller, create, timeout=timeout, clock=self._clock, poll=self._poll)
+        return RenderWait(
+            self._poller,
+            create,
+            timeout=timeout,
+            clock=self._clock,
+            poll=self._poll,
+            on_created=on_created,
+        )
 
     async def create_videos(
         self,

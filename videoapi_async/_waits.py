@@ -196,6 +196,7 @@ class RenderWait(_Wait[Video]):
         timeout: float | None,
         clock: Clock,
         poll: PollPolicy | None = None,
+        on_created: Callable[[Video], object] | None = None,
     ) -> None:
         self._poller = poller
         self._timeout = check_timeout(timeout)
@@ -205,6 +206,8 @@ class RenderWait(_Wait[Video]):
         self._video_id: str | None = None
         self._create: Target | None = None
         self._created: asyncio.Future[Video] | None = None
+        self._on_created = on_created
+        self._callback_error: Exception | None = None
         if isinstance(target, Video):
             self._seed, self._video_id = target, target.id
         elif isinstance(target, str):
@@ -243,21 +246,30 @@ class RenderWait(_Wait[Video]):
 
     def _start_create(self) -> asyncio.Future[Video]:
         """Start the create once, however many times this object is awaited or iterated."""
-        assert self._create is not None
         if self._created is None:
-            self._created = asyncio.ensure_future(self._create())
-            self._created.add_done_callback(self._on_created)
+            self._created = asyncio.ensure_future(self._create_and_announce())
+            # Retrieving the failure here also means no "exception was never retrieved".
+            self._created.add_done_callback(lambda future: future.cancelled() or future.exception())
         return self._created
 
-    def _on_created(self, future: asyncio.Future[Video]) -> None:
-        # Retrieving the failure here also means no "exception was never retrieved".
-        if not future.cancelled() and future.exception() is None:
-            video = future.result()
-            self._seed, self._video_id = video, video.id
+    async def _create_and_announce(self) -> Video:
+        assert self._create is not None
+        video = await self._create()
+        # The video exists (and is billed) from here on: record its id before anything
+        # else can fail, so that neither `video_id` nor `created_video_id` loses it.
+        self._seed, self._video_id = video, video.id
+        if self._on_created is not None:
+            try:
+                self._on_created(video)
+            except Exception as exc:  # ends the wait, not the create
+                self._callback_error = exc
+        return video
 
     async def _subscribe(self) -> Subscription[Video]:
         if self._video_id is None:
             await asyncio.shield(self._start_create())
+        if self._callback_error is not None:
+            raise self._callback_error
         assert self._video_id is not None
         return self._poller.subscribe(
             self._video_id, timeout=self._timeout, seed=self._seed, policy=self._policy
