@@ -973,6 +973,29 @@ def test_fast_path_agrees_with_the_converter(data: Any) -> None:
     assert [type(s) for s in fast.scenes] == [type(s) for s in slow.scenes]
 
 
+@FAST
+@given(items=st.lists(valid_videos | mutated(valid_videos), max_size=4))
+def test_listed_videos_read_as_the_converter_reads_them(items: list[Any]) -> None:
+    """A list keeps what cattrs reads, nested parts read later included, and skips the rest."""
+    videos = parse_videos(copy.deepcopy(items), method="GET", path="/videos")
+    assert len(videos) + len(videos.skipped) == len(items)
+    read = iter(videos)
+    skipped = {item.index for item in videos.skipped}
+    for index, item in enumerate(items):
+        alone = _slow(copy.deepcopy(item))
+        if index in skipped:
+            assert alone is None, item  # left out at list time exactly when cattrs refuses it
+            continue
+        video = next(read)
+        assert alone is not None, item
+        assert (video.scenes, video.palette, video.global_media_elements) == (
+            alone.scenes,
+            alone.palette,
+            alone.global_media_elements,
+        )
+        assert video == alone
+
+
 @pytest.mark.parametrize(
     "body",
     [b"[NaN]", b"[1e999]", b'["\\ud800"]', b'{"a": [1, 2.5, "x", null, true]}', b" [] "],
