@@ -235,7 +235,7 @@ async def test_an_unreachable_redis_raises_coordination_unavailable(
     from videoapi_async.coordination import RedisCoordination
 
     redis_server.kill()
-    coordination = RedisCoordination(redis_server.url, timeout=0.5)
+    coordination = RedisCoordination(redis_server.url, timeout=0.2)
     try:
         await coordination.start(Inbox())
         with pytest.raises(CoordinationUnavailable, match="Redis did not answer"):
