@@ -102,8 +102,11 @@ async def run_demo(
                 )
                 await asyncio.gather(*followers)
             finally:
+                # Stop the followers still running (after a failure or Ctrl-C) and let
+                # each end before the client closes under it.
                 for task in followers:
                     task.cancel()
+                await _until_done(followers)
             client_stats = api.stats
         finished = clock()
         stats = sandbox.stats
@@ -142,6 +145,24 @@ async def run_demo(
             "client_polls": client_stats["polls"] + client_stats["list_polls"],
         },
     }
+
+
+async def _until_done(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait until every task has ended, even if this wait is itself cancelled meanwhile.
+
+    A cancellation that arrives meanwhile is raised once they have all ended.
+    """
+    interrupted = False
+    while pending := [task for task in tasks if not task.done()]:
+        try:
+            await asyncio.wait(pending)
+        except asyncio.CancelledError:
+            interrupted = True
+    for task in tasks:  # read each outcome, so that none is reported as never retrieved
+        if not task.cancelled():
+            task.exception()
+    if interrupted:
+        raise asyncio.CancelledError
 
 
 def _print_report(report: dict[str, Any]) -> None:
