@@ -339,6 +339,7 @@ async def test_unreadable_answers_quoting_the_key_never_show_it(
 # --- broken connections ------------------------------------------------------------
 
 
+@pytest.mark.simulated_time  # the timeouts pass in loop time, at once
 async def test_timeouts_never_show_the_key(
     serve: Callable[[Handler], Awaitable[Server]], sleeps: Sleeps, logs: pytest.LogCaptureFixture
 ) -> None:

@@ -1,7 +1,8 @@
 """Timeouts that mean something: stalled, silent and absent servers over real sockets.
 
 Each server here is a raw asyncio TCP server, so a test controls exactly which bytes
-are sent and when the server falls silent.
+are sent and when the server falls silent. Stalls run in simulated time: the server and
+the client share the loop, whose clock jumps to the client's timeout once both wait.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -146,6 +146,12 @@ def client(base_url: str, retry: RetryPolicy, **kwargs: Any) -> VideoAPI:
     )
 
 
+def loop_time() -> float:
+    """Return the running loop's clock: simulated in the stall tests, so exact."""
+    return asyncio.get_running_loop().time()
+
+
+@pytest.mark.simulated_time
 @pytest.mark.parametrize("behaviour", [stall_mid_body, never_answer], ids=["mid-body", "silent"])
 async def test_stalled_read_times_out_within_the_read_timeout(
     serve: Callable[[Behaviour], Awaitable[RawServer]], behaviour: Behaviour
@@ -153,10 +159,10 @@ async def test_stalled_read_times_out_within_the_read_timeout(
     """A server that stalls (mid-body or before any byte) gives APITimeoutError in ~read."""
     server = await serve(behaviour)
     async with client(server.base_url, RetryPolicy.disabled()) as api:
-        started = time.monotonic()
+        started = loop_time()
         with pytest.raises(APITimeoutError) as info:
             await api.get_video("vid-1")
-        elapsed = time.monotonic() - started
+        elapsed = loop_time() - started
     assert READ_TIMEOUT * 0.8 <= elapsed < PROMPT, elapsed
     assert info.value.request_sent
     assert info.value.method == "GET"
@@ -164,6 +170,7 @@ async def test_stalled_read_times_out_within_the_read_timeout(
     assert len(server.requests) == 1
 
 
+@pytest.mark.simulated_time
 async def test_stall_on_every_endpoint_times_out(
     serve: Callable[[Behaviour], Awaitable[RawServer]],
 ) -> None:
@@ -171,14 +178,14 @@ async def test_stall_on_every_endpoint_times_out(
     server = await serve(stall_mid_body)
     async with client(server.base_url, RetryPolicy.disabled()) as api:
         for call in (api.list_videos, lambda: api.get_video_metadata("vid-1")):
-            started = time.monotonic()
+            started = loop_time()
             with pytest.raises(APITimeoutError):
                 await call()
-            assert time.monotonic() - started < PROMPT
-        started = time.monotonic()
+            assert loop_time() - started < PROMPT
+        started = loop_time()
         with pytest.raises(CreateOutcomeUnknownError) as info:
             await api.create_video(source_draft_id="draft-1")
-        assert time.monotonic() - started < PROMPT
+        assert loop_time() - started < PROMPT
     assert isinstance(info.value.__cause__, APITimeoutError)
 
 
@@ -186,10 +193,10 @@ async def test_refused_connection_fails_promptly_and_says_nothing_was_sent() -> 
     """A port with nothing listening gives APIConnectionError (not a timeout), unsent."""
     base_url = f"http://127.0.0.1:{free_port()}/api/v1"
     async with client(base_url, RetryPolicy.disabled()) as api:
-        started = time.monotonic()
+        started = loop_time()
         with pytest.raises(APIConnectionError) as info:
             await api.get_video("vid-1")
-        elapsed = time.monotonic() - started
+        elapsed = loop_time() - started
     assert elapsed < READ_TIMEOUT, elapsed  # refused at once, not timed out
     assert not isinstance(info.value, APITimeoutError)
     assert info.value.request_sent is False
@@ -205,6 +212,7 @@ async def test_refused_create_is_a_connection_error_not_an_unknown_outcome() -> 
     assert info.value.request_sent is False
 
 
+@pytest.mark.simulated_time
 async def test_stalled_get_is_retried_then_raises(
     serve: Callable[[Behaviour], Awaitable[RawServer]], sleeps: Sleeps
 ) -> None:
@@ -212,15 +220,16 @@ async def test_stalled_get_is_retried_then_raises(
     server = await serve(stall_mid_body)
     retry = RetryPolicy(max_attempts=3, max_elapsed=30, initial_backoff=0.01, max_backoff=0.01)
     async with client(server.base_url, retry, sleep=sleeps) as api:
-        started = time.monotonic()
+        started = loop_time()
         with pytest.raises(APITimeoutError):
             await api.get_video("vid-1")
-        elapsed = time.monotonic() - started
+        elapsed = loop_time() - started
     assert len(server.requests) == 3
     assert len(sleeps.delays) == 2
     assert elapsed < 3 * PROMPT, elapsed
 
 
+@pytest.mark.simulated_time
 @pytest.mark.parametrize("behaviour", [stall_mid_body, never_answer], ids=["mid-body", "silent"])
 async def test_stalled_create_is_not_resent_and_may_exist(
     serve: Callable[[Behaviour], Awaitable[RawServer]], sleeps: Sleeps, behaviour: Behaviour
@@ -231,10 +240,10 @@ async def test_stalled_create_is_not_resent_and_may_exist(
         scenes=[OverrideScene(name="intro")], name="Q3 update", correlation_id="corr-42"
     )
     async with client(server.base_url, RetryPolicy(max_attempts=4), sleep=sleeps) as api:
-        started = time.monotonic()
+        started = loop_time()
         with pytest.raises(CreateOutcomeUnknownError) as info:
             await api.create_video(request)
-        elapsed = time.monotonic() - started
+        elapsed = loop_time() - started
     assert elapsed < PROMPT, elapsed
     assert len(server.requests) == 1  # never re-sent: it could start a second, billed render
     assert sleeps.delays == []
