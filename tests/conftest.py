@@ -129,6 +129,21 @@ async def fake_time_api(time: FakeTime) -> AsyncIterator[VideoAPI]:
         yield client
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Rewrite the asserts of test modules and conftest.py files only.
+
+    pytest also rewrites every module of each installed distribution that registers a
+    plugin (hypothesis, and this package), asserts that no test reads; with no bytecode
+    cache (``PYTHONDONTWRITEBYTECODE``, or a fresh clone) that costs seconds a run. The
+    attributes are pytest's own: should they change, rewriting stays as it was.
+    """
+    hook = getattr(config.pluginmanager, "rewrite_hook", None)
+    marked = getattr(hook, "_must_rewrite", None)
+    if isinstance(marked, set):
+        marked.clear()
+        getattr(hook, "_marked_for_rewrite_cache", {}).clear()
+
+
 def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item
 ) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
