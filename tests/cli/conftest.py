@@ -24,7 +24,7 @@ import pytest
 from aiohttp import web
 from click.testing import CliRunner, Result
 
-from videoapi_async.cli._app import cli
+from videoapi_async.cli._root import cli
 from videoapi_async.sandbox import RenderProfile, Sandbox, SimulatedTimeLoop
 
 _T = TypeVar("_T")
