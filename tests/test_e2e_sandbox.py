@@ -20,6 +20,7 @@ from videoapi_async import (
     RenderFailedError,
     RequestValidationError,
     RetryPolicy,
+    ServerError,
     SourceDraftVideoRequest,
     Timeouts,
     VideoAPI,
@@ -91,6 +92,22 @@ class TestEndpoints:
         """An unknown id is a NotFoundError with the server's detail."""
         with pytest.raises(NotFoundError, match="Video not found"):
             await api.get_video("a/b")
+
+    async def test_errors_carry_the_sandbox_request_id(
+        self, sandbox: Sandbox, api: VideoAPI
+    ) -> None:
+        """Errors raised against the sandbox carry its request id, each its own, in the message."""
+        with pytest.raises(NotFoundError) as missing:
+            await api.get_video("no-such-video")
+        sandbox.faults.queue(GET_VIDEO, *["http_502"] * FAST_RETRY.max_attempts)  # every try
+        with pytest.raises(ServerError) as gateway:
+            await api.get_video("no-such-video")
+        ids = [missing.value.request_id, gateway.value.request_id]
+        for error, request_id in zip((missing.value, gateway.value), ids, strict=True):
+            assert request_id is not None
+            assert error.headers["X-Request-Id"] == request_id
+            assert str(error).endswith(f"[request id {request_id}]")
+        assert ids[0] != ids[1]
 
     async def test_server_side_validation(self, api: VideoAPI) -> None:
         """A body the server refuses surfaces as RequestValidationError naming the field."""

@@ -37,6 +37,7 @@ from ._resources import (
     VoicePreview,
 )
 from ._videolist import SkippedVideo, VideoList
+from .contract import REQUEST_ID_HEADER
 
 __all__ = [
     "MAX_ID_LENGTH",
@@ -235,7 +236,7 @@ def _is_missing_type(error: ErrorDetail) -> bool:
 
 def request_id_of(headers: Mapping[str, str], body: bytes) -> str | None:
     """Return the server's id for a request: ``x-request-id``, else the body's ``req_id``."""
-    found = headers.get("x-request-id")
+    found = headers.get(REQUEST_ID_HEADER)
     if found is None and body.lstrip().startswith(b"{") and b'"req_id"' in body:
         try:
             data = json.loads(body)

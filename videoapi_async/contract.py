@@ -21,6 +21,7 @@ __all__ = [
     "MAX_TRANSCRIPT",
     "MAX_URL",
     "PALETTE_COLOR_PATTERN",
+    "REQUEST_ID_HEADER",
     "SCENE_TYPES",
     "SUBTITLE_FORMATS",
     "SUBTITLE_LANGUAGES",
@@ -99,3 +100,7 @@ SCENE_TYPES: Final = ("override_scene", "create_scene")
 
 CREATE_EXAMPLE_TYPES: Final = ("create", "override", "create_video_from_workflow")
 """The ``example_type`` values of ``GET /examples/create-video``."""
+
+REQUEST_ID_HEADER: Final = "x-request-id"
+"""The response header that carries the server's id for a request. The vendor documents
+none; this is the gateways' usual name, which the client reads and the sandbox sends."""

@@ -8,7 +8,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+from multidict import CIMultiDict
 
+from videoapi_async.contract import REQUEST_ID_HEADER
 from videoapi_async.sandbox import ManualClock, RenderProfile, Sandbox
 from videoapi_async.sandbox._routes import ROUTE_CREATE, ROUTE_GET, ROUTE_LIST
 
@@ -260,6 +262,26 @@ async def test_unknown_paths_methods_and_trailing_slash(
         assert response.status == 307
         assert response.headers["Location"] == caller.sandbox.base_url + "/videos"
     assert caller.sandbox.stats.requests["other"] == 3
+
+
+async def test_every_answer_carries_its_own_request_id(caller: ApiCaller) -> None:
+    """Successes, errors, unknown paths and faulty answers each carry a new x-request-id."""
+    await caller.create()
+    caller.sandbox.faults.queue(ROUTE_LIST, "http_429", "http_502", "malformed_json")
+    replies = [
+        await caller.call("POST", "/videos", body=FLAT_BODY),
+        await caller.call("GET", "/videos/nothing-here"),
+        await caller.call("GET", "/videos/nothing-here", key=None),
+        await caller.call("GET", "/nothing"),
+        await caller.call("PUT", "/videos"),
+        await caller.call("GET", "/videos"),
+        await caller.call("GET", "/videos"),
+        await caller.call("GET", "/videos"),
+    ]
+    assert [reply.status for reply in replies] == [201, 404, 403, 404, 405, 429, 502, 200]
+    ids = [CIMultiDict(reply.headers).get(REQUEST_ID_HEADER) for reply in replies]
+    assert None not in ids
+    assert len(set(ids)) == len(ids)
 
 
 async def test_stats_count_requests_responses_and_creates(

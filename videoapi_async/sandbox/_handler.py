@@ -5,6 +5,9 @@ server would apply them: added latency, the per-key rate limit, a fault that act
 handling (``delay``, ``http_429``, ``http_5xx``, ``reset``), authentication, the route, then
 a fault that spoils the answer (``drop_response``, ``truncated_json``, ``malformed_json``,
 ``slow_body``).
+
+Every answer carries a fresh ``x-request-id``, as a gateway's would, so errors raised
+against the sandbox carry a `request_id` to quote.
 """
 
 from __future__ import annotations
@@ -15,11 +18,14 @@ import math
 import socket
 import struct
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from email.utils import formatdate
 from typing import Final
 
 from aiohttp import web
+
+from videoapi_async.contract import REQUEST_ID_HEADER
 
 from ._faults import AFTER_HANDLING_KINDS, Fault, FaultInjector, RateLimiter, gateway_page
 from ._more_routes import MoreRoutes, Result, read_body
@@ -106,7 +112,9 @@ class ApiHandler(MoreRoutes):
         route = match.route
         if route is None:
             self.stats.requests["other"] += 1
-            return await self._handle_other(request, match)
+            response = await self._handle_other(request, match)
+            response.headers[REQUEST_ID_HEADER] = _request_id()
+            return response
         stats = self.stats
         stats.requests[route] += 1
         video_id = match.video_id
@@ -222,7 +230,9 @@ class ApiHandler(MoreRoutes):
         headers: Mapping[str, str] | None = None,
     ) -> web.StreamResponse:
         status, body, content_type, seen = result
-        all_headers = {"Content-Type": content_type} if body is not None else {}
+        all_headers = {REQUEST_ID_HEADER: _request_id()}
+        if body is not None:
+            all_headers["Content-Type"] = content_type
         if headers:
             all_headers.update(headers)
         response = web.Response(status=status, body=body, headers=all_headers)
@@ -275,7 +285,9 @@ class ApiHandler(MoreRoutes):
             garbage = body[: len(body) // 2] + _GARBAGE
             return await self._send(request, route, (status, garbage, content_type, []))
         self.stats.record_response(route, status)
-        response = web.StreamResponse(status=status, headers={"Content-Type": content_type})
+        response = web.StreamResponse(
+            status=status, headers={"Content-Type": content_type, REQUEST_ID_HEADER: _request_id()}
+        )
         response.content_length = len(body)
         if kind == "truncated_json":
             # Content-Length announces the whole body, half is sent, then the connection
@@ -325,6 +337,10 @@ class ApiHandler(MoreRoutes):
                 page = _player_page(self.views.download_url(record.video_id))
                 return web.Response(body=page, headers={"Content-Type": "text/html"})
         return web.Response(status=404, body=_NOT_FOUND, headers={"Content-Type": _JSON})
+
+
+def _request_id() -> str:
+    return str(uuid.uuid4())
 
 
 def _mark_seen(records: list[VideoRecord], clock: Callable[[], float]) -> None:
