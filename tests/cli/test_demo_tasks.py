@@ -13,6 +13,8 @@ from videoapi_async import RenderUpdate, VideoAPI
 from videoapi_async.cli._demo import run_demo
 from videoapi_async.cli._progress import RenderBoard
 
+pytestmark = pytest.mark.simulated_time  # the demo reads the loop's clock: no real waits
+
 
 class BoardError(Exception):
     pass
