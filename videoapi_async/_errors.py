@@ -84,13 +84,30 @@ class VideoAPIError(Exception):
     def __reduce__(self) -> tuple[Any, ...]:
         # Subclasses take keyword-only arguments, so rebuild from the attributes rather
         # than by calling the class with ``args``: errors survive pickle and deepcopy.
-        return (_restore_error, (type(self), self.args), self.__dict__)
+        state = {name: _portable(value) for name, value in self.__dict__.items()}
+        return (_restore_error, (type(self), self.args), state)
 
 
 def _restore_error(cls: type[VideoAPIError], args: tuple[Any, ...]) -> VideoAPIError:
     error = cls.__new__(cls)
     error.args = args
     return error
+
+
+def _portable(value: Any) -> Any:
+    """Return an attribute as it should travel: response headers as a plain copy.
+
+    An error's ``headers`` are a live view (aiohttp's headers, which do not pickle,
+    behind a view that redacts the API key as values are read, and so knows the key).
+    What travels is a case-insensitive copy of what the view shows, never the key.
+    """
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    from ._redact import RedactedHeaders
+
+    if isinstance(value, (RedactedHeaders, CIMultiDictProxy)):
+        return CIMultiDict(value.items())
+    return value
 
 
 class APIConnectionError(VideoAPIError):
