@@ -27,7 +27,7 @@ def test_a_command_and_the_sandbox_read_one_simulated_clock(
     assert status() not in ("ready", "failed")
     wall = time.monotonic()
     waited = command_loop.run_command(command())
-    assert waited >= 3600
+    assert waited >= 3600 - 1e-6  # float sums of a large clock reading may round down
     assert time.monotonic() - wall < 60
     assert status() in ("ready", "failed")
 
