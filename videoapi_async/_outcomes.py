@@ -81,12 +81,9 @@ def render_failed(video: Video) -> VideoAPIError:
 
 def render_timed_out(video_id: str, last: Video | None, timeout: float) -> VideoAPIError:
     """Return the error that ends a wait at its deadline."""
-    state = f"; last seen {last.status.value}" if last is not None else ""
-    if last is not None and last.progress is not None:
-        state += f" at {last.progress} %"
     return RenderTimeoutError(
-        f"gave up waiting for video {video_id!r} after {timeout:g} s{state}. The render may "
-        "still finish: wait again, or check it with get_video()",
+        f"gave up waiting for video {video_id!r} after {timeout:g} s{_last_seen(last)}. The "
+        "render may still finish: wait again, or check it with get_video()",
         video_id=video_id,
         video=last,
         timeout=timeout,
@@ -95,16 +92,22 @@ def render_timed_out(video_id: str, last: Video | None, timeout: float) -> Video
 
 def render_stalled(video_id: str, last: Video | None, stalled_for: float) -> VideoAPIError:
     """Return the error that ends a wait on a render that stopped moving."""
-    state = f" at {last.status.value}" if last is not None else ""
-    if last is not None and last.progress is not None:
-        state += f" {last.progress} %"
     return RenderStalledError(
-        f"gave up waiting for video {video_id!r}: it has stayed{state} for {stalled_for:.0f} s "
-        "(PollPolicy.stall_timeout). The render may still move: wait again, or ask support",
+        f"gave up waiting for video {video_id!r}: no change for {stalled_for:.0f} s "
+        f"(PollPolicy.stall_timeout){_last_seen(last)}. The render may still move: wait "
+        "again, or ask support",
         video_id=video_id,
         video=last,
         stalled_for=stalled_for,
     )
+
+
+def _last_seen(last: Video | VoicePreview | None) -> str:
+    """Say where a wait last saw its job, as ``; last seen processing at 40 %``."""
+    if last is None:
+        return ""
+    progress = f" at {last.progress} %" if last.progress is not None else ""
+    return f"; last seen {last.status.value}{progress}"
 
 
 def voice_failed(preview: VoicePreview) -> VideoAPIError:
@@ -114,10 +117,9 @@ def voice_failed(preview: VoicePreview) -> VideoAPIError:
 
 def voice_timed_out(task_id: str, last: VoicePreview | None, timeout: float) -> VideoAPIError:
     """Return the error that ends a wait on a voice preview at its deadline."""
-    state = f"; last seen {last.status.value}" if last is not None else ""
     return VoicePreviewTimeoutError(
-        f"gave up waiting for voice preview {task_id!r} after {timeout:g} s{state}. It may "
-        "still finish: check it with get_voice_preview()",
+        f"gave up waiting for voice preview {task_id!r} after {timeout:g} s{_last_seen(last)}. "
+        "It may still finish: check it with get_voice_preview()",
         video_id=task_id,
         video=None,
         preview=last,
