@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import math
-from collections.abc import Awaitable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -33,51 +32,7 @@ from .fakes import FakeTime
 # FakeTime is the clock of a SimulatedTimeLoop.
 pytestmark = pytest.mark.simulated_time
 
-_T = TypeVar("_T")
 VIDEO_URL = f"{BASE_URL}/videos/vid-1"
-
-
-class VirtualTime:
-    """A clock for many concurrent sleepers: when nothing else can run, jump to the next.
-
-    Sleeps end in order of their wake-up time, so a simulation of many clients and a
-    server keeps a consistent timeline; the test, not the loop, moves this clock.
-    """
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
-        self._seq = 0
-
-    def clock(self) -> float:
-        """Return the virtual time."""
-        return self.now
-
-    async def sleep(self, delay: float) -> None:
-        """Sleep `delay` virtual seconds."""
-        future = asyncio.get_running_loop().create_future()
-        self._seq += 1
-        heapq.heappush(self._timers, (self.now + max(delay, 0.0), self._seq, future))
-        await future
-
-    async def run(self, main: Awaitable[_T]) -> _T:
-        """Run `main`, moving time forward whenever every task is asleep."""
-        task = asyncio.ensure_future(main)
-        while not task.done():
-            for _ in range(20):
-                await asyncio.sleep(0)
-            while self._timers and self._timers[0][2].done():
-                heapq.heappop(self._timers)
-            if task.done():
-                break
-            assert self._timers, "deadlock: every task waits and no timer is set"
-            at = self._timers[0][0]
-            self.now = max(self.now, at)
-            while self._timers and self._timers[0][0] <= at:
-                future = heapq.heappop(self._timers)[2]
-                if not future.done():
-                    future.set_result(None)
-        return task.result()
 
 
 class ServerLimit:
@@ -256,7 +211,7 @@ async def test_a_long_retry_after_leaves_a_ready_video_readable(
 
 async def test_polls_get_a_share_while_creates_wait() -> None:
     """While creates and polls both wait, every other grant goes to a poll."""
-    time = VirtualTime()
+    time = FakeTime(0.0)
     budget = RequestBudget(
         RateLimit(requests_per_second=10, burst=1), clock=time.clock, sleep=time.sleep
     )
@@ -273,7 +228,7 @@ async def test_polls_get_a_share_while_creates_wait() -> None:
             *(take("poll", PRIORITY_POLL) for _ in range(10)),
         )
 
-    await time.run(main())
+    await main()
     polls_at = [i for i, kind in enumerate(order) if kind == "poll"]
     assert len(polls_at) == 10
     assert polls_at[-1] <= 20  # alternating with creates, well before the creates end
@@ -282,7 +237,7 @@ async def test_polls_get_a_share_while_creates_wait() -> None:
 
 async def test_creates_go_first_when_no_poll_waits() -> None:
     """Creates are served before direct calls, and calls before polls, given no share is due."""
-    time = VirtualTime()
+    time = FakeTime(0.0)
     budget = RequestBudget(
         RateLimit(requests_per_second=10, burst=1), clock=time.clock, sleep=time.sleep
     )
@@ -298,13 +253,13 @@ async def test_creates_go_first_when_no_poll_waits() -> None:
             take("call", PRIORITY_CALL), take("create", PRIORITY_CREATE), take("call", 1)
         )
 
-    await time.run(main())
+    await main()
     assert order == ["create", "call", "call"]
 
 
 async def test_in_flight_cap_queues_here_with_the_poll_share() -> None:
     """With every connection busy, requests wait in the budget and polls keep their share."""
-    time = VirtualTime()
+    time = FakeTime(0.0)
     budget = RequestBudget(RateLimit(), clock=time.clock, sleep=time.sleep, max_in_flight=2)
     order: list[str] = []
 
@@ -322,7 +277,7 @@ async def test_in_flight_cap_queues_here_with_the_poll_share() -> None:
         polls = [asyncio.ensure_future(request("poll", PRIORITY_POLL)) for _ in range(3)]
         await asyncio.gather(*creates, *polls)
 
-    await time.run(main())
+    await main()
     assert order.count("poll") == 3
     assert max(i for i, kind in enumerate(order) if kind == "poll") < 16
 
@@ -330,7 +285,7 @@ async def test_in_flight_cap_queues_here_with_the_poll_share() -> None:
 async def test_a_429_storm_never_keeps_a_call_past_its_bound(mock_api: MockAPI) -> None:
     """200 concurrent calls under endless 429s all end within max_elapsed, with RateLimitError."""
     mock_api.get(VIDEO_URL, status=429, headers={"Retry-After": "1"}, repeat=True)
-    time = VirtualTime()
+    time = FakeTime(0.0)
     policy = RetryPolicy(max_attempts=1000, max_elapsed=30)
     ended: list[float] = []
 
@@ -348,7 +303,7 @@ async def test_a_429_storm_never_keeps_a_call_past_its_bound(mock_api: MockAPI) 
         ) as api:
             return await asyncio.gather(*(call(api) for _ in range(200)))
 
-    errors = await time.run(main())
+    errors = await main()
     assert all(isinstance(e, RateLimitError) for e in errors)
     assert len(ended) == 200
     assert max(ended) <= 30.0 + 1e-6
@@ -356,7 +311,7 @@ async def test_a_429_storm_never_keeps_a_call_past_its_bound(mock_api: MockAPI) 
 
 async def test_a_call_that_cannot_get_a_slot_in_time_fails_clearly() -> None:
     """A waiter whose deadline passes gets RateLimitError naming the call and the bound."""
-    time = VirtualTime()
+    time = FakeTime(0.0)
     budget = RequestBudget(
         RateLimit(requests_per_second=1, burst=1), clock=time.clock, sleep=time.sleep
     )
@@ -368,7 +323,7 @@ async def test_a_call_that_cannot_get_a_slot_in_time_fails_clearly() -> None:
             return_exceptions=True,
         )
 
-    results = await time.run(main())
+    results = await main()
     granted = [r for r in results if isinstance(r, int)]
     refused = [r for r in results if isinstance(r, RateLimitError)]
     assert len(granted) == 5
@@ -380,7 +335,7 @@ async def test_a_call_that_cannot_get_a_slot_in_time_fails_clearly() -> None:
 
 async def test_a_pause_past_the_deadline_fails_waiters_at_once() -> None:
     """Waiters whose deadline falls inside an obeyed pause fail now, not at the deadline."""
-    time = VirtualTime()
+    time = FakeTime(0.0)
     budget = RequestBudget(RateLimit(), clock=time.clock, sleep=time.sleep, max_pause=60)
 
     async def main() -> BaseException | int:
@@ -390,7 +345,7 @@ async def test_a_pause_past_the_deadline_fails_waiters_at_once() -> None:
         except RateLimitError as exc:
             return exc
 
-    result = await time.run(main())
+    result = await main()
     assert isinstance(result, RateLimitError)
     assert result.retry_after == pytest.approx(50)
     assert time.now == 0.0
@@ -398,7 +353,7 @@ async def test_a_pause_past_the_deadline_fails_waiters_at_once() -> None:
 
 async def test_64_users_against_a_50_per_second_server_keep_its_pace() -> None:
     """64 users against a 50 req/s server settle near its rate, not at a few per second."""
-    time = VirtualTime()
+    time = FakeTime(0.0)
     budget = RequestBudget(RateLimit(), clock=time.clock, sleep=time.sleep, max_in_flight=64)
     server = ServerLimit(rate=50, burst=50)
     served_at: list[float] = []
@@ -418,7 +373,7 @@ async def test_64_users_against_a_50_per_second_server_keep_its_pace() -> None:
             if retry_after is not None:
                 await time.sleep(retry_after)  # what the retry loop does
 
-    await time.run(asyncio.gather(*(user() for _ in range(64))))
+    await asyncio.gather(*(user() for _ in range(64)))
     rate = len(served_at) / 60
     assert rate >= 40, f"kept {rate:.1f} req/s against a 50 req/s server"
     assert server.refused < 0.04 * server.served
@@ -467,7 +422,7 @@ async def test_a_relayed_429_cuts_once_per_batch_of_own_requests() -> None:
 
 async def test_slow_creates_on_every_connection_do_not_starve_a_wait() -> None:
     """With slow creates holding every connection, a wait's poll gets the next free slot."""
-    time = VirtualTime()
+    time = FakeTime(0.0)
     creates_done: list[float] = []
 
     async def handler(request: HTTPRequest) -> HTTPResponse:
@@ -496,6 +451,6 @@ async def test_slow_creates_on_every_connection_do_not_starve_a_wait() -> None:
             await asyncio.gather(*creates)
             return seen
 
-    seen = await time.run(main())
+    seen = await main()
     assert seen <= 1.0 + 1e-6  # the first slot freed, not behind the 18 waiting creates
     assert len(creates_done) == 20

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -19,24 +18,13 @@ from videoapi_async import (
     WorkflowVideoRequest,
 )
 
+from .fakes import FakeTime
+
+# FakeTime is the clock of a SimulatedTimeLoop: a grace of seconds passes at once.
+pytestmark = pytest.mark.simulated_time
+
 BASE_URL = "https://api.example.test/api/v1"
 WORKFLOW = WorkflowVideoRequest(workflow_id="wf", variables=[])
-
-
-class FakeTime:
-    """A clock that moves only when the client sleeps, so graces take no real time."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += max(seconds, 0.0)
-        await asyncio.sleep(0)
 
 
 class Server:
