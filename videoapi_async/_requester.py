@@ -27,6 +27,7 @@ from ._protocol import decipher_response
 from ._redact import RedactedHeaders, Redactor
 from ._retry import Sleep, is_retryable, retry_after
 from ._transport import HTTPRequest, HTTPResponse, Transport, response_too_large
+from .contract import REQUEST_ID_HEADER
 
 __all__ = ["Decode", "Extras", "RawResponse", "Reply", "Requester", "capture_reply", "logger"]
 
@@ -449,7 +450,7 @@ class _Life:
 def _log_exchange(
     method: str, path: str, status: int, elapsed: float, headers: Mapping[str, str], body: bytes
 ) -> None:
-    req_id = headers.get("x-request-id")
+    req_id = headers.get(REQUEST_ID_HEADER)
     if req_id is None and body.startswith(b"{") and b'"req_id"' in body:
         marker = body.find(b'"req_id"')
         start = body.find(b'"', body.find(b":", marker) + 1)
