@@ -85,8 +85,8 @@ class CommandLoop:
         try:
             return self.loop.run_until_complete(task)
         finally:
-            task.cancel()  # still running only if KeyboardInterrupt stopped the loop
-            left = [task, *(left for left in self._command_tasks if not left.done())]
+            # The command's own task is still running only if KeyboardInterrupt stopped it.
+            left = [task, *(other for other in self._command_tasks if not other.done())]
             for pending in left:
                 pending.cancel()
             self.loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
