@@ -123,6 +123,31 @@ async def stall_mid_body(writer: asyncio.StreamWriter, release: asyncio.Event) -
     await release.wait()
 
 
+PAUSE = READ_TIMEOUT * 0.6
+"""A pause between two pieces of a body, shorter than the read timeout."""
+
+
+def trickle(pieces: int, *, then_stall: bool) -> Behaviour:
+    """Send the headers, then the body in `pieces` parts `PAUSE` apart (or stall at the last)."""
+
+    async def behaviour(writer: asyncio.StreamWriter, release: asyncio.Event) -> None:
+        body = json.dumps(VIDEO).encode()
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        )
+        step = -(-len(body) // pieces)
+        for start in range(0, len(body), step):
+            await asyncio.sleep(PAUSE)
+            if then_stall and start + step >= len(body):
+                await release.wait()
+                return
+            writer.write(body[start : start + step])
+            await writer.drain()
+
+    return behaviour
+
+
 async def never_answer(writer: asyncio.StreamWriter, release: asyncio.Event) -> None:
     """Accept and read the request, then send nothing at all."""
     await release.wait()
@@ -168,6 +193,36 @@ async def test_stalled_read_times_out_within_the_read_timeout(
     assert info.value.method == "GET"
     assert info.value.path == "/videos/vid-1"
     assert len(server.requests) == 1
+
+
+@pytest.mark.simulated_time
+async def test_a_body_that_keeps_coming_is_not_cut_off(
+    serve: Callable[[Behaviour], Awaitable[RawServer]],
+) -> None:
+    """The read timeout bounds each pause, not the whole read: a slow, steady body arrives."""
+    server = await serve(trickle(5, then_stall=False))
+    async with client(server.base_url, RetryPolicy.disabled()) as api:
+        started = loop_time()
+        video = await api.get_video("vid-1")
+        elapsed = loop_time() - started
+    assert video.id == VIDEO["id"]
+    assert elapsed >= 5 * PAUSE > READ_TIMEOUT, elapsed
+
+
+@pytest.mark.simulated_time
+async def test_a_stall_after_some_bytes_times_out_read_after_the_last(
+    serve: Callable[[Behaviour], Awaitable[RawServer]],
+) -> None:
+    """A body that stops coming fails `read` seconds after its last bytes, not before or later."""
+    server = await serve(trickle(4, then_stall=True))
+    async with client(server.base_url, RetryPolicy.disabled()) as api:
+        started = loop_time()
+        with pytest.raises(APITimeoutError) as info:
+            await api.get_video("vid-1")
+        elapsed = loop_time() - started
+    last_bytes = 3 * PAUSE  # three of the four pieces came, the last one never does
+    assert last_bytes + READ_TIMEOUT <= elapsed < last_bytes + READ_TIMEOUT * 1.1, elapsed
+    assert info.value.request_sent
 
 
 @pytest.mark.simulated_time

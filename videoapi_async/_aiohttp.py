@@ -8,9 +8,12 @@ request may have reached the server (what decides if a create may be retried).
 from __future__ import annotations
 
 import asyncio
+import functools
+from typing import Any, cast
 
 import aiohttp
 from aiohttp import hdrs
+from aiohttp.client_proto import ResponseHandler
 from yarl import URL
 
 from ._config import Timeouts
@@ -52,7 +55,7 @@ class AiohttpTransport:
                 "this VideoAPI client is closed; create a new one (async with VideoAPI() as api)"
             )
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0)
+            connector = _Connector(limit=self._max_connections, limit_per_host=0)
             self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
         return self._session
 
@@ -163,6 +166,55 @@ class AiohttpTransport:
                 request_sent=True,
             ) from exc
         raise failure
+
+
+class _ReadTimeoutHandler(ResponseHandler):
+    """aiohttp's connection protocol with a read timeout that keeps its timer per pause.
+
+    aiohttp restarts ``sock_read`` on every chunk received by cancelling its timer and
+    scheduling a new one: two timers and two cancellations for an ordinary answer. Here
+    a chunk only records when it came; the timer, when it fires, moves itself to that
+    moment plus the timeout if bytes came meanwhile. A stalled read still fails exactly
+    ``read`` seconds after the last bytes (or after the request was sent).
+    """
+
+    _read_since = 0.0  # when the last bytes came (or the wait for them began)
+    _read_due = 0.0  # when the pending timer fires
+
+    def _reschedule_timeout(self) -> None:
+        timeout = self._read_timeout
+        if not timeout:
+            self._drop_timeout()
+            return
+        now = self._read_since = self._loop.time()
+        if self._read_timeout_handle is None or self._read_due > now + timeout:
+            self._arm_read_timer(now + timeout)
+
+    def _arm_read_timer(self, due: float) -> None:
+        if self._read_timeout_handle is not None:
+            self._read_timeout_handle.cancel()
+        self._read_due = due
+        self._read_timeout_handle = self._loop.call_at(due, self._read_timer_fired)
+
+    def _read_timer_fired(self) -> None:
+        self._read_timeout_handle = None
+        timeout = self._read_timeout
+        if not timeout:
+            return
+        due = self._read_since + timeout
+        if self._loop.time() < due:
+            self._arm_read_timer(due)  # bytes came since it was set: wait from them
+        else:
+            self._on_read_timeout()
+
+
+class _Connector(aiohttp.TCPConnector):
+    """aiohttp's TCP connector, making its connections with `_ReadTimeoutHandler`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        factory = functools.partial(_ReadTimeoutHandler, loop=self._loop)
+        self._factory = cast("functools.partial[ResponseHandler]", factory)
 
 
 def _origin(request: HTTPRequest) -> URL:
