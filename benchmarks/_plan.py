@@ -47,6 +47,7 @@ class Plan:
     replicas_failover_batch: int = 200
     replicas_failover_scale: float = 10.0
     replicas_lease: float = 5.0
+    replicas_pressure_rounds: int = 3
     # profile
     profile_calls: int = 2000
     profile_batch: int = 2000
@@ -82,6 +83,7 @@ QUICK = Plan(
     replicas_failover_batch=20,
     replicas_failover_scale=60.0,
     replicas_lease=1.0,
+    replicas_pressure_rounds=1,
     profile_calls=200,
     profile_batch=50,
     poll_overrides=(("first_poll", 0.2), ("min_interval", 0.05), ("max_interval", 1.0)),
