@@ -141,7 +141,8 @@ class APIStatusError(VideoAPIError):
         detail: The server's explanation: FastAPI's ``detail`` member when the body is
             JSON, otherwise a short excerpt of the body (HTML gateway pages included),
             or None when the body was empty.
-        headers: The response headers (case-insensitive).
+        headers: The response headers (case-insensitive; ``getall`` gives every value
+            of a repeated header).
         method: The HTTP method of the request.
         path: The request path, relative to the base URL.
         request_id: The server's id for the request, from the ``x-request-id`` header

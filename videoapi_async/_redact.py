@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
-from typing import Final
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
+from typing import Final, TypeVar, overload
+
+from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
 
 __all__ = ["REDACTED", "RedactedHeaders", "Redactor"]
 
 REDACTED: Final = "[redacted]"
+_MISSING: Final = object()
+_T = TypeVar("_T")
 _FRAGMENT: Final = 8
 """Text quoting this many characters of the key in a row has them blanked out too: a
 server's broken line may be cut short in an error message, leaving part of the key."""
@@ -82,7 +86,7 @@ class Redactor:
                 return self._bytes.sub(REDACTED.encode(), value)
         return value  # the common case: no escapes, so no disguised key either
 
-    def headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:
+    def headers(self, headers: Mapping[str, str]) -> RedactedHeaders:
         """Return a read-only view of `headers` whose values are redacted as they are read.
 
         Checking every header of every answer for the secret cost more than the rest of
@@ -92,18 +96,58 @@ class Redactor:
         return RedactedHeaders(headers, self)
 
 
-class RedactedHeaders(Mapping[str, str]):
-    """Response headers (case-insensitive, as received) that never show a secret."""
+class RedactedHeaders(MultiMapping[str]):
+    """Response headers (case-insensitive, as received) that never show a secret.
+
+    A read-only multi-valued view, like aiohttp's ``CIMultiDictProxy``: a header sent
+    more than once (two ``Set-Cookie``, two ``Link``) keeps every value, in order.
+    ``headers[name]``, `get` and `getone` give the first value, `getall` every one;
+    `items` and `values` give each value once, and ``len`` counts them all.
+    """
 
     __slots__ = ("_headers", "_redactor")
 
     def __init__(self, headers: Mapping[str, str], redactor: Redactor) -> None:
-        self._headers = headers
+        """View `headers` (a plain mapping is copied into a case-insensitive one)."""
+        # The type test first: aiohttp's own headers, on every call, skip the ABC check.
+        if type(headers) is not CIMultiDictProxy and not isinstance(headers, MultiMapping):
+            headers = CIMultiDictProxy(CIMultiDict(headers))
+        self._headers: MultiMapping[str] = headers
         self._redactor = redactor
 
-    def __getitem__(self, name: str) -> str:
-        value = self._headers[name]
+    def _shown(self, value: str) -> str:
         return self._redactor.text(value) if self._redactor.found_in(value) else value
+
+    def __getitem__(self, name: str) -> str:
+        return self._shown(self._headers[name])
+
+    @overload
+    def getone(self, key: str) -> str: ...
+    @overload
+    def getone(self, key: str, default: _T) -> str | _T: ...
+    def getone(self, key: str, default: object = _MISSING) -> object:
+        """Return the first value of header `key`, or `default` (else KeyError) if absent."""
+        for value in self._headers.getall(key, ()):
+            return self._shown(value)
+        if default is _MISSING:
+            raise KeyError(key)
+        return default
+
+    @overload
+    def getall(self, key: str) -> list[str]: ...
+    @overload
+    def getall(self, key: str, default: _T) -> list[str] | _T: ...
+    def getall(self, key: str, default: object = _MISSING) -> object:
+        """Return every value of header `key`, in order, or `default` (else KeyError)."""
+        values = [self._shown(value) for value in self._headers.getall(key, ())]
+        if values:
+            return values
+        if default is _MISSING:
+            raise KeyError(key)
+        return default
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._headers
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._headers)
@@ -111,5 +155,39 @@ class RedactedHeaders(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self._headers)
 
+    def keys(self) -> KeysView[str]:
+        """Return the header names as received (what iteration gives)."""
+        return self._headers.keys()
+
+    def items(self) -> ItemsView[str, str]:
+        """Return each (name, value) pair as received, a repeated header once per value."""
+        return _Items(self)
+
+    def values(self) -> ValuesView[str]:
+        """Return each value as received, a repeated header's once per value."""
+        return _Values(self)
+
+    def _pairs(self) -> Iterator[tuple[str, str]]:
+        for name, value in self._headers.items():
+            yield name, self._shown(value)
+
     def __repr__(self) -> str:
-        return f"<RedactedHeaders({dict(self.items())!r})>"
+        shown = ", ".join(f"{name!r}: {value!r}" for name, value in self._pairs())
+        return f"<RedactedHeaders({shown})>"
+
+
+class _Items(ItemsView[str, str]):
+    _mapping: RedactedHeaders
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return self._mapping._pairs()
+
+    def __contains__(self, item: object) -> bool:
+        return item in set(self._mapping._pairs())
+
+
+class _Values(ValuesView[str]):
+    _mapping: RedactedHeaders
+
+    def __iter__(self) -> Iterator[str]:
+        return (value for _, value in self._mapping._pairs())
