@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from videoapi_async import (
     SourceDraftVideoRequest,
     Video,
     VideoAPI,
+    VideoStatus,
     WorkflowVideoRequest,
 )
 
@@ -221,8 +223,39 @@ async def test_render_tells_the_video_id_before_the_wait() -> None:
     assert len(server.posts) == 1  # the create is sent once
 
 
-async def test_render_keeps_the_video_id_when_on_created_raises() -> None:
-    """A failing on_created ends the wait with its exception, yet the id is never lost."""
+async def test_render_awaits_an_async_on_created_before_polling() -> None:
+    """An async on_created runs to its end before the new video is first polled."""
+    time = FakeTime()
+    events: list[str] = []
+
+    def handle(request: HTTPRequest) -> HTTPResponse:
+        events.append(request.method)
+        status = "processing" if request.method == "POST" else "ready"
+        video = {"id": "vid-1", "status": status, "req_id": "r", "draft_id": "d"}
+        return HTTPResponse.from_json(video, status=201 if request.method == "POST" else 200)
+
+    async def on_created(video: Video) -> None:
+        events.append("storing")
+        await asyncio.sleep(2)  # a slow database write
+        events.append(f"stored {video.id}")
+
+    async with VideoAPI(
+        "k",
+        base_url=BASE_URL,
+        transport=MockTransport(handle),
+        clock=time.clock,
+        sleep=time.sleep,
+    ) as api:
+        video = await api.render(WORKFLOW, on_created=on_created)
+    assert video.status is VideoStatus.READY
+    assert events[:3] == ["POST", "storing", "stored vid-1"]
+    assert events[3:]
+    assert set(events[3:]) == {"GET"}
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_render_keeps_the_video_id_when_on_created_raises(kind: str) -> None:
+    """A failing on_created, sync or async, ends the wait with its exception; the id stays."""
     server = Server(FakeTime(), echo_flat=False, lose=False, store_delay=0)
     seen_ids: list[str | None] = []
 
@@ -233,8 +266,12 @@ async def test_render_keeps_the_video_id_when_on_created_raises() -> None:
         seen_ids.append(wait.video_id)
         raise CallbackError(video.id)
 
+    async def on_created_async(video: Video) -> None:
+        await asyncio.sleep(1)
+        on_created(video)
+
     async with client(server) as api:
-        wait = api.render(WORKFLOW, on_created=on_created)
+        wait = api.render(WORKFLOW, on_created=on_created if kind == "sync" else on_created_async)
         with pytest.raises(CallbackError):
             await wait
         assert seen_ids == ["vid-1"]  # set before the callback ran

@@ -787,7 +787,7 @@ class VideoAPI:
         /,
         *,
         timeout: float | None = None,
-        on_created: Callable[[Video], object] | None = None,
+        on_created: Callable[[Video], object | Awaitable[object]] | None = None,
         **fields: str | None,
     ) -> RenderWait:
         """Create a video and wait for its render, in one step.
@@ -799,12 +799,14 @@ class VideoAPI:
 
         The new video's id is known as soon as the create answers, before the wait:
         `RenderWait.video_id` is set and ``await wait.created_video_id()`` returns the
-        id, then ``on_created(video)`` is called. An exception raised by ``on_created``
-        ends the wait (awaiting or iterating it raises that exception, and nothing is
-        polled), but the video exists and is billed: its id stays on
-        `RenderWait.video_id` and ``created_video_id()`` still returns it. A create
-        whose answer is lost raises `CreateOutcomeUnknownError`; pass it to
-        `find_created_video`.
+        id, then ``on_created(video)`` is called. It may be an ``async def`` function:
+        what it returns, if awaitable, is awaited before the wait goes on, so a callback
+        that stores the id in a database has finished before the first poll. An
+        exception raised by ``on_created`` (or by what it returns) ends the wait
+        (awaiting or iterating it raises that exception, and nothing is polled), but the
+        video exists and is billed: its id stays on `RenderWait.video_id` and
+        ``created_video_id()`` still returns it. A create whose answer is lost raises
+        `CreateOutcomeUnknownError`; pass it to `find_created_video`.
         """
         check_render_fields(fields, FLAT_FIELDS)
         to_create = create_request("render", request, fields)

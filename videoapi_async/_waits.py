@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
@@ -196,7 +197,7 @@ class RenderWait(_Wait[Video]):
         timeout: float | None,
         clock: Clock,
         poll: PollPolicy | None = None,
-        on_created: Callable[[Video], object] | None = None,
+        on_created: Callable[[Video], object | Awaitable[object]] | None = None,
     ) -> None:
         self._poller = poller
         self._timeout = check_timeout(timeout)
@@ -235,8 +236,9 @@ class RenderWait(_Wait[Video]):
     async def created_video_id(self) -> str:
         """Return the id waited on; for `VideoAPI.render`, once the create has answered.
 
-        Starts the create if nothing has yet (it is still sent once). The render is not
-        waited for. Raises what the create raised, such as `CreateOutcomeUnknownError`
+        Starts the create if nothing has yet (it is still sent once), and returns once
+        `VideoAPI.render`'s ``on_created`` has run (an async one to its end). The render
+        is not waited for. Raises what the create raised, such as `CreateOutcomeUnknownError`
         (pass it to `VideoAPI.find_created_video`).
         """
         if self._video_id is None:
@@ -260,7 +262,9 @@ class RenderWait(_Wait[Video]):
         self._seed, self._video_id = video, video.id
         if self._on_created is not None:
             try:
-                self._on_created(video)
+                announced = self._on_created(video)
+                if inspect.isawaitable(announced):
+                    await announced  # an async callback finishes before any poll
             except Exception as exc:  # ends the wait, not the create
                 self._callback_error = exc
         return video
