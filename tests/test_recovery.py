@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -91,12 +92,16 @@ class Server:
 
 
 def client(server: Server) -> VideoAPI:
+    return mock_client(server.handle, server.time)
+
+
+def mock_client(handle: Callable[[HTTPRequest], HTTPResponse], time: FakeTime) -> VideoAPI:
     return VideoAPI(
         "k",
         base_url=BASE_URL,
-        transport=MockTransport(server.handle),
-        clock=server.time.clock,
-        sleep=server.time.sleep,
+        transport=MockTransport(handle),
+        clock=time.clock,
+        sleep=time.sleep,
     )
 
 
@@ -239,13 +244,7 @@ async def test_render_awaits_an_async_on_created_before_polling() -> None:
         await asyncio.sleep(2)  # a slow database write
         events.append(f"stored {video.id}")
 
-    async with VideoAPI(
-        "k",
-        base_url=BASE_URL,
-        transport=MockTransport(handle),
-        clock=time.clock,
-        sleep=time.sleep,
-    ) as api:
+    async with mock_client(handle, time) as api:
         video = await api.render(WORKFLOW, on_created=on_created)
     assert video.status is VideoStatus.READY
     assert events[:3] == ["POST", "storing", "stored vid-1"]
@@ -342,13 +341,7 @@ async def test_an_error_naming_the_video_returns_it_without_waiting() -> None:
         cause=APIConnectionError("reset", method="POST", path="/videos", request_sent=True),
         video_id="vid-9",
     )
-    async with VideoAPI(
-        "k",
-        base_url=BASE_URL,
-        transport=MockTransport(handler),
-        clock=time.clock,
-        sleep=time.sleep,
-    ) as api:
+    async with mock_client(handler, time) as api:
         found = await api.find_created_video(error)
     assert found is not None
     assert found.id == "vid-9"
