@@ -61,23 +61,13 @@ from videoapi_async._protocol import (
     video_path,
 )
 from videoapi_async._requests import build_create_body
+from videoapi_async.contract import VIDEO_STATUSES
 
 from .conftest import BASE_URL, MockAPI
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # --- strategies ----------------------------------------------------------------------
-
-STATUSES = [
-    "not_started",
-    "started",
-    "processing",
-    "ready",
-    "published",
-    "failed",
-    "stopped",
-    "cancelled",
-]
 
 json_scalars = (
     st.none()
@@ -150,7 +140,7 @@ OPTIONAL_STRINGS = (
 valid_videos = st.fixed_dictionaries(
     {
         "id": st.text(min_size=1, max_size=30),
-        "status": st.sampled_from(STATUSES) | text,  # a future status must not break parsing
+        "status": st.sampled_from(VIDEO_STATUSES) | text,  # a future status must not break parsing
         "req_id": text,
         "draft_id": text,
         "video_player_url": text,
