@@ -60,9 +60,6 @@ class AiohttpTransport:
         return self._session
 
     def _timeout(self, timeouts: Timeouts) -> aiohttp.ClientTimeout:
-        last = self._last_timeouts
-        if last is not None and last[0] is timeouts:
-            return last[1]  # the usual case: every request of a client has the same
         timeout = self._timeouts.get(timeouts)
         if timeout is None:
             # Queueing for a pooled connection is not timed: only connecting and reading.
@@ -98,6 +95,11 @@ class AiohttpTransport:
         if session is None:  # not created yet, or closed
             session = self._ensure_session()
         method, path = request.method, request.path
+        last = self._last_timeouts
+        if last is not None and last[0] is request.timeouts:
+            timeout = last[1]  # the usual case: every request of a client has the same
+        else:
+            timeout = self._timeout(request.timeouts)
         failure: VideoAPIError
         try:
             async with session.request(
@@ -105,7 +107,7 @@ class AiohttpTransport:
                 URL(request.url, encoded=True),
                 headers=request.headers,
                 data=request.body,
-                timeout=self._timeout(request.timeouts),
+                timeout=timeout,
                 allow_redirects=False,
             ) as resp:
                 limit = request.max_response_size

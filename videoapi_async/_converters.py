@@ -627,7 +627,8 @@ def _built_video(data: Any) -> Video | None:
     video = fast_video(data)
     if video is not None:
         for name, _ in _DEFERRED:
-            getattr(video, name)
+            if data.get(name):  # empty or absent: already built, as ()
+                getattr(video, name)
     return video
 
 

@@ -403,7 +403,8 @@ def _json_kind(data: Any) -> str:
 
 def parse_video(data: Any, *, method: str, path: str, status: int = 200) -> Video:
     """Structure one Video from decoded JSON, or raise `ResponseDecodeError`."""
-    _expect_object(data, "Video", method, path, status)
+    if type(data) is not dict:
+        _expect_object(data, "Video", method, path, status)
     try:
         return structure_video(data)
     except _SHAPE_ERRORS as exc:
