@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import atexit
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import traceback
 from collections.abc import Iterator
@@ -191,13 +194,13 @@ class _PytestRun:
     process: subprocess.Popen[str]
 
 
-@pytest.fixture(scope="module")
-def pytest_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, _PytestRun]]:
-    """Start pytest on every documented test module, in a subprocess each, right away."""
+def _start_pytest_runs(root: Path) -> dict[str, _PytestRun]:
+    """Start pytest on every documented test module, each in a folder of ``root``."""
     runs: dict[str, _PytestRun] = {}
     env = {k: v for k, v in os.environ.items() if k not in _ENV}
-    for block in PYTEST_BLOCKS:
-        folder = tmp_path_factory.mktemp("docs-pytest")
+    for index, block in enumerate(PYTEST_BLOCKS):
+        folder = root / f"docs-pytest-{index}"
+        folder.mkdir()
         (folder / "test_example.py").write_text(block.code + "\n", encoding="utf-8")
         # What a project using the fixtures would have in its own configuration.
         (folder / "pytest.ini").write_text(
@@ -210,10 +213,37 @@ def pytest_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         runs[block.name] = _PytestRun(process)
-    yield runs
+    return runs
+
+
+_EARLY_RUNS: dict[str, _PytestRun] = {}
+
+
+def _stop(runs: dict[str, _PytestRun]) -> None:
     for run in runs.values():
         run.process.kill()
         run.process.communicate()
+
+
+def start_early() -> None:
+    """Start the documented test modules' pytest runs as soon as the suite is collected.
+
+    Called by ``tests/conftest.py``: the runs then go on beside the rest of the suite
+    rather than while this module's tests wait for them.
+    """
+    root = Path(tempfile.mkdtemp(prefix="videoapi-docs-"))
+    _EARLY_RUNS.update(_start_pytest_runs(root))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    atexit.register(_stop, _EARLY_RUNS)  # first (last in), should the fixture never run
+
+
+@pytest.fixture(scope="module")
+def pytest_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, _PytestRun]]:
+    """Return the documented test modules' pytest runs: begun early, or started now."""
+    runs = dict(_EARLY_RUNS) or _start_pytest_runs(tmp_path_factory.mktemp("docs"))
+    yield runs
+    _stop(runs)
+    _EARLY_RUNS.clear()
 
 
 @pytest.fixture(scope="module")
