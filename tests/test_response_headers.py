@@ -11,12 +11,10 @@ import orjson
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
 
-from videoapi_async import APIStatusError, RetryPolicy, VideoAPI
+from videoapi_async import APIStatusError, RateLimitError, RetryPolicy, VideoAPI
 
 from .conftest import CANARY_KEY, VIDEO
 from .rawserver import raw_server, request_key
-
-pytestmark = pytest.mark.e2e
 
 FIRST_COOKIE = "session=one; Path=/"
 NEXT = '<https://api.example.test/videos?page=2>; rel="next"'
@@ -86,6 +84,7 @@ def assert_faithful(headers: Mapping[str, str]) -> None:
     assert repr(headers).count("Set-Cookie") == 2
 
 
+@pytest.mark.e2e
 async def test_raw_response_keeps_every_value_of_a_repeated_header() -> None:
     """with_raw_response's headers give each value of a repeated header, in order, redacted."""
     async with (
@@ -97,6 +96,7 @@ async def test_raw_response_keeps_every_value_of_a_repeated_header() -> None:
     assert_faithful(raw.headers)
 
 
+@pytest.mark.e2e
 async def test_error_keeps_every_value_of_a_repeated_header_through_pickling() -> None:
     """An error's headers, and their pickled or copied form, keep every repeated value."""
     async with (
@@ -111,3 +111,21 @@ async def test_error_keeps_every_value_of_a_repeated_header_through_pickling() -
     for restored in (pickle.loads(pickled), copy.deepcopy(info.value)):
         assert isinstance(restored, APIStatusError)
         assert_faithful(restored.headers)
+
+
+def test_an_error_given_plain_headers_reads_them_case_insensitively_and_multi_valued() -> None:
+    """An error built with a dict of headers (as the request budget does) has getall too."""
+    error = RateLimitError(
+        "GET /videos was not sent",
+        retry_after=None,
+        status_code=429,
+        detail=None,
+        headers={"Retry-After": "3"},
+        method="GET",
+        path="/videos",
+    )
+    for headers in (error.headers, pickle.loads(pickle.dumps(error)).headers):
+        assert isinstance(headers, MultiMapping)
+        assert headers.getall("retry-after") == ["3"]
+        assert headers["RETRY-AFTER"] == "3"
+        assert headers.getall("Set-Cookie", []) == []

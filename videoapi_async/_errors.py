@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 if TYPE_CHECKING:
+    from multidict import MultiMapping
+
     from ._models import Video
     from ._resources import VoicePreview
 
@@ -167,10 +169,19 @@ class APIStatusError(VideoAPIError):
         super().__init__(message)
         self.status_code = status_code
         self.detail = detail
-        self.headers = headers
+        self.headers: MultiMapping[str] = _multi_valued(headers)
         self.method = method
         self.path = path
         self.request_id = request_id
+
+
+def _multi_valued(headers: Mapping[str, str]) -> MultiMapping[str]:
+    """Return `headers` as a case-insensitive multi-valued view (a plain dict is copied)."""
+    from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
+
+    if isinstance(headers, MultiMapping):
+        return headers
+    return CIMultiDictProxy(CIMultiDict(headers))
 
 
 class AuthenticationError(APIStatusError):

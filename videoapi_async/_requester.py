@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final, Generic, Literal, TypeVar
 
 import attrs
+from multidict import MultiMapping
 from yarl import URL
 
 from ._budget import PRIORITY_CALL, RateLimit, RequestBudget
@@ -57,7 +58,7 @@ class Reply(Generic[_T]):
 
     value: _T
     status: int
-    headers: Mapping[str, str]
+    headers: MultiMapping[str]
     elapsed: float
 
 
@@ -79,7 +80,7 @@ class RawResponse(Generic[_T]):
 
     parsed: _T
     status_code: int
-    headers: Mapping[str, str]
+    headers: MultiMapping[str]
     request_id: str | None
 
 
