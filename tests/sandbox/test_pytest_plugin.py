@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,30 +81,69 @@ ASYNC_INI = (
     "filterwarnings = error\n"
 )
 
+Starter = Callable[[Path], "subprocess.Popen[str]"]
+_STARTERS: dict[str, Starter] = {}
+_EARLY: dict[str, subprocess.Popen[str]] = {}
 
-def _pytest(
-    tmp_path: Path, *args: str, ini: str = ASYNC_INI, extra_path: str = ""
-) -> subprocess.CompletedProcess[str]:
-    """Run pytest on tmp_path in a new process, with only the plugins named in args."""
-    (tmp_path / "pytest.ini").write_text(ini)
-    python_path = os.pathsep.join(part for part in (extra_path, str(REPO)) if part)
-    env = {**os.environ, "PYTHONPATH": python_path, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+
+def _starter(start: Starter) -> Starter:
+    """Register a function that prepares a folder and starts a process in it."""
+    _STARTERS[start.__name__] = start
+    return start
+
+
+def _popen(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Any:
+    return subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 
-@pytest.mark.e2e
-def test_fixtures_and_marker_in_a_user_suite(tmp_path: Path) -> None:
-    """videoapi_sandbox, videoapi_client and the marker work under pytest-asyncio."""
-    (tmp_path / "test_user.py").write_text(USER_TESTS)
-    result = _pytest(
-        tmp_path,
+def _pytest(
+    folder: Path, *args: str, ini: str = ASYNC_INI, extra_path: str = ""
+) -> subprocess.Popen[str]:
+    """Start pytest on folder in a new process, with only the plugins named in args."""
+    (folder / "pytest.ini").write_text(ini)
+    python_path = os.pathsep.join(part for part in (extra_path, str(REPO)) if part)
+    env = {**os.environ, "PYTHONPATH": python_path, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    return _popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], folder, env)
+
+
+def _stop_early() -> None:
+    for process in _EARLY.values():
+        process.kill()
+        process.communicate()
+
+
+def start_early() -> None:
+    """Start every process these tests read, as soon as the suite is collected.
+
+    Called by ``tests/conftest.py``: the processes then run beside the rest of the suite
+    rather than while each test waits for its own.
+    """
+    root = Path(tempfile.mkdtemp(prefix="videoapi-plugin-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    for name, start in _STARTERS.items():
+        folder = root / name
+        folder.mkdir()
+        _EARLY[name] = start(folder)
+    atexit.register(_stop_early)  # first (last in), should a test never collect its process
+
+
+def _finish(start: Starter, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Return the outcome of `start`'s process: the one begun early, or one started now."""
+    process = _EARLY.pop(start.__name__, None) or start(tmp_path)
+    try:
+        out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+@_starter
+def _user_suite(folder: Path) -> subprocess.Popen[str]:
+    (folder / "test_user.py").write_text(USER_TESTS)
+    return _pytest(
+        folder,
         "-p",
         "pytest_asyncio.plugin",
         "-p",
@@ -107,14 +151,19 @@ def test_fixtures_and_marker_in_a_user_suite(tmp_path: Path) -> None:
         "--strict-markers",
         "-q",
     )
+
+
+@pytest.mark.e2e
+def test_fixtures_and_marker_in_a_user_suite(tmp_path: Path) -> None:
+    """videoapi_sandbox, videoapi_client and the marker work under pytest-asyncio."""
+    result = _finish(_user_suite, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "6 passed" in result.stdout
 
 
-@pytest.mark.e2e
-def test_config_fixture_can_be_overridden(tmp_path: Path) -> None:
-    """A conftest overriding videoapi_sandbox_config changes the sandbox."""
-    (tmp_path / "conftest.py").write_text(
+@_starter
+def _overriding_conftest(folder: Path) -> subprocess.Popen[str]:
+    (folder / "conftest.py").write_text(
         textwrap.dedent(
             """
             import pytest
@@ -126,40 +175,51 @@ def test_config_fixture_can_be_overridden(tmp_path: Path) -> None:
             """
         )
     )
-    (tmp_path / "test_override.py").write_text(
+    (folder / "test_override.py").write_text(
         "async def test_key(videoapi_sandbox):\n"
         "    assert videoapi_sandbox.api_key == 'from-conftest'\n"
         "    assert videoapi_sandbox.seed == 99\n"
     )
-    result = _pytest(
-        tmp_path, "-p", "pytest_asyncio.plugin", "-p", "videoapi_async.sandbox.pytest_plugin"
+    return _pytest(
+        folder, "-p", "pytest_asyncio.plugin", "-p", "videoapi_async.sandbox.pytest_plugin"
     )
+
+
+@pytest.mark.e2e
+def test_config_fixture_can_be_overridden(tmp_path: Path) -> None:
+    """A conftest overriding videoapi_sandbox_config changes the sandbox."""
+    result = _finish(_overriding_conftest, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_without_pytest_asyncio_only_the_fixtures_fail(tmp_path: Path) -> None:
-    """Without pytest-asyncio, plain tests pass and the async fixtures explain what's missing."""
-    blocker = tmp_path / "blocker"
+@_starter
+def _no_pytest_asyncio(folder: Path) -> subprocess.Popen[str]:
+    blocker = folder / "blocker"
     blocker.mkdir()
     (blocker / "pytest_asyncio.py").write_text("raise ImportError('not installed')\n")
-    (tmp_path / "test_user.py").write_text(
+    (folder / "test_user.py").write_text(
         "def test_plain():\n    assert True\n\ndef test_uses_sandbox(videoapi_sandbox):\n    pass\n"
     )
-    result = _pytest(
-        tmp_path,
+    return _pytest(
+        folder,
         "-p",
         "videoapi_async.sandbox.pytest_plugin",
         "-rA",
         ini="[pytest]\nfilterwarnings = error\n",
         extra_path=str(blocker),
     )
+
+
+def test_without_pytest_asyncio_only_the_fixtures_fail(tmp_path: Path) -> None:
+    """Without pytest-asyncio, plain tests pass and the async fixtures explain what's missing."""
+    result = _finish(_no_pytest_asyncio, tmp_path)
     assert "1 passed" in result.stdout, result.stdout
     assert "1 error" in result.stdout, result.stdout
     assert "needs pytest-asyncio" in result.stdout
 
 
-def test_loading_the_plugin_imports_no_server_or_client_code() -> None:
-    """The plugin every pytest run loads imports neither aiohttp, the sandbox nor the client."""
+@_starter
+def _plugin_imports(folder: Path) -> subprocess.Popen[str]:
     code = (
         "import sys\n"
         "import videoapi_async.sandbox.pytest_plugin\n"
@@ -167,12 +227,18 @@ def test_loading_the_plugin_imports_no_server_or_client_code() -> None:
         "               or m.startswith(('videoapi_async._client', 'videoapi_async.sandbox._')))\n"
         "print(heavy)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return _popen([sys.executable, "-c", code], folder)
+
+
+def test_loading_the_plugin_imports_no_server_or_client_code(tmp_path: Path) -> None:
+    """The plugin every pytest run loads imports neither aiohttp, the sandbox nor the client."""
+    done = _finish(_plugin_imports, tmp_path)
+    assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
 
-def test_public_names_load_on_first_use() -> None:
-    """Importing the package is light, and every name in __all__ still resolves when used."""
+@_starter
+def _public_names(folder: Path) -> subprocess.Popen[str]:
     code = (
         "import sys\n"
         "import videoapi_async, videoapi_async.sandbox as sb\n"
@@ -181,5 +247,11 @@ def test_public_names_load_on_first_use() -> None:
         "missing += [n for n in sb.__all__ if not hasattr(sb, n)]\n"
         "print(missing)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return _popen([sys.executable, "-c", code], folder)
+
+
+def test_public_names_load_on_first_use(tmp_path: Path) -> None:
+    """Importing the package is light, and every name in __all__ still resolves when used."""
+    done = _finish(_public_names, tmp_path)
+    assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
