@@ -52,6 +52,7 @@ from ._resources import VoicePreview
 from ._shared import SharedPolls
 from ._transport import Transport
 from ._version import __version__
+from .contract import REQUEST_ID_HEADER
 
 __all__ = [
     "PollReads",
@@ -363,4 +364,4 @@ async def call_for_raw_response(
             "response; pass a method that calls the API, such as api.get_video"
         )
     reply = slot[-1]
-    return RawResponse(value, reply.status, reply.headers, reply.headers.get("x-request-id"))
+    return RawResponse(value, reply.status, reply.headers, reply.headers.get(REQUEST_ID_HEADER))

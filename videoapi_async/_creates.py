@@ -13,6 +13,7 @@ from typing import Any
 from ._models import CreateVideoRequest, SourceDraftVideoRequest
 from ._recovery import new_correlation_id
 from ._requests import build_create_body
+from .contract import REQUEST_ID_HEADER
 
 __all__ = [
     "answer_ids",
@@ -68,7 +69,7 @@ def answer_ids(value: Any, headers: Mapping[str, str]) -> tuple[str | None, str 
     The request id is the ``x-request-id`` header, else the body's ``req_id``.
     """
     created = value.get("id") if isinstance(value, dict) else None
-    request_id = headers.get("x-request-id")
+    request_id = headers.get(REQUEST_ID_HEADER)
     if request_id is None and isinstance(value, dict):
         request_id = value.get("req_id")
     return (created if isinstance(created, str) and created else None), request_id
