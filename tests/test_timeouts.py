@@ -53,6 +53,11 @@ class RawServer:
         self._server: asyncio.Server | None = None
 
     @property
+    def connections(self) -> int:
+        """How many connections the server has accepted."""
+        return len(self._writers)
+
+    @property
     def base_url(self) -> str:
         assert self._server is not None
         port = self._server.sockets[0].getsockname()[1]
@@ -148,6 +153,27 @@ def trickle(pieces: int, *, then_stall: bool) -> Behaviour:
     return behaviour
 
 
+def answer_then_stall(answers: int) -> Behaviour:
+    """Answer the first `answers` requests at once, then stall on every later one."""
+    served = 0
+
+    async def behaviour(writer: asyncio.StreamWriter, release: asyncio.Event) -> None:
+        nonlocal served
+        served += 1
+        if served > answers:
+            await release.wait()
+            return
+        body = json.dumps(VIDEO).encode()
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+
+    return behaviour
+
+
 async def never_answer(writer: asyncio.StreamWriter, release: asyncio.Event) -> None:
     """Accept and read the request, then send nothing at all."""
     await release.wait()
@@ -223,6 +249,43 @@ async def test_a_stall_after_some_bytes_times_out_read_after_the_last(
     last_bytes = 3 * PAUSE  # three of the four pieces came, the last one never does
     assert last_bytes + READ_TIMEOUT <= elapsed < last_bytes + READ_TIMEOUT * 1.1, elapsed
     assert info.value.request_sent
+
+
+@pytest.mark.simulated_time
+async def test_a_kept_alive_connection_times_each_answer_afresh(
+    serve: Callable[[Behaviour], Awaitable[RawServer]],
+) -> None:
+    """An idle pause between answers is no timeout; a later stall fails `read` after its send."""
+    server = await serve(answer_then_stall(2))
+    async with client(server.base_url, RetryPolicy.disabled()) as api:
+        assert (await api.get_video("vid-1")).id == VIDEO["id"]
+        await asyncio.sleep(READ_TIMEOUT * 2.5)  # idle on the kept-alive connection
+        assert (await api.get_video("vid-1")).id == VIDEO["id"]
+        await asyncio.sleep(READ_TIMEOUT * 0.5)
+        started = loop_time()
+        with pytest.raises(APITimeoutError):
+            await api.get_video("vid-1")
+        elapsed = loop_time() - started
+    assert READ_TIMEOUT <= elapsed < READ_TIMEOUT * 1.1, elapsed
+    assert len(server.requests) == 3
+    assert server.connections == 1  # kept alive throughout
+
+
+async def test_a_closed_client_leaves_no_read_timer_behind(
+    serve: Callable[[Behaviour], Awaitable[RawServer]],
+) -> None:
+    """Closing the client cancels its connections' read timers rather than leaving them due."""
+    server = await serve(answer_then_stall(1))
+    async with client(server.base_url, RetryPolicy.disabled()) as api:
+        await api.get_video("vid-1")
+    await asyncio.sleep(0)  # the transports report their closing on the next loop turn
+    loop: Any = asyncio.get_running_loop()
+    pending = [
+        handle
+        for handle in loop._scheduled
+        if not handle.cancelled() and "_read_timer_fired" in repr(handle)
+    ]
+    assert pending == []
 
 
 @pytest.mark.simulated_time

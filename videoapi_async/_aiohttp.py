@@ -171,26 +171,38 @@ class AiohttpTransport:
 
 
 class _ReadTimeoutHandler(ResponseHandler):
-    """aiohttp's connection protocol with a read timeout that keeps its timer per pause.
+    """aiohttp's connection protocol with one read timer per connection, not per chunk.
 
     aiohttp restarts ``sock_read`` on every chunk received by cancelling its timer and
     scheduling a new one: two timers and two cancellations for an ordinary answer. Here
-    a chunk only records when it came; the timer, when it fires, moves itself to that
-    moment plus the timeout if bytes came meanwhile. A stalled read still fails exactly
-    ``read`` seconds after the last bytes (or after the request was sent).
+    a chunk only records when it came, and the end of an answer only marks the timer
+    idle. When the timer fires it fails the read if nothing came for ``read`` seconds,
+    moves itself to the last bytes plus ``read`` if something did, and lapses if nothing
+    is being read. A stalled read still fails exactly ``read`` seconds after its last
+    bytes (or after the request was sent); an answer on a kept-alive connection whose
+    timer is still pending schedules none.
     """
 
-    _read_since = 0.0  # when the last bytes came (or the wait for them began)
+    _reading = False  # whether a read is being timed
+    _read_since = 0.0  # when its last bytes came (or the wait for them began)
     _read_due = 0.0  # when the pending timer fires
 
     def _reschedule_timeout(self) -> None:
         timeout = self._read_timeout
         if not timeout:
-            self._drop_timeout()
+            self._reading = False
             return
         now = self._read_since = self._loop.time()
+        self._reading = True
         if self._read_timeout_handle is None or self._read_due > now + timeout:
             self._arm_read_timer(now + timeout)
+
+    def _drop_timeout(self) -> None:
+        self._reading = False  # the timer lapses when it fires; see connection_lost
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        super().connection_lost(exc)
+        super()._drop_timeout()  # a closed connection keeps no timer
 
     def _arm_read_timer(self, due: float) -> None:
         if self._read_timeout_handle is not None:
@@ -201,7 +213,7 @@ class _ReadTimeoutHandler(ResponseHandler):
     def _read_timer_fired(self) -> None:
         self._read_timeout_handle = None
         timeout = self._read_timeout
-        if not timeout:
+        if not (self._reading and timeout):
             return
         due = self._read_since + timeout
         if self._loop.time() < due:
