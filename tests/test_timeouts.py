@@ -24,6 +24,7 @@ from videoapi_async import (
     RetryPolicy,
     Timeouts,
     VideoAPI,
+    _aiohttp,
 )
 
 from .conftest import VIDEO, Sleeps
@@ -269,6 +270,11 @@ async def test_a_kept_alive_connection_times_each_answer_afresh(
     assert READ_TIMEOUT <= elapsed < READ_TIMEOUT * 1.1, elapsed
     assert len(server.requests) == 3
     assert server.connections == 1  # kept alive throughout
+
+
+def test_this_aiohttp_lets_the_client_keep_one_read_timer() -> None:
+    """The aiohttp installed has the hooks the client's cheaper read timer relies on."""
+    assert _aiohttp.KEEPS_READ_TIMER
 
 
 async def test_a_closed_client_leaves_no_read_timer_behind(

@@ -55,7 +55,8 @@ class AiohttpTransport:
                 "this VideoAPI client is closed; create a new one (async with VideoAPI() as api)"
             )
         if self._session is None:
-            connector = _Connector(limit=self._max_connections, limit_per_host=0)
+            connector_class = _Connector if KEEPS_READ_TIMER else aiohttp.TCPConnector
+            connector = connector_class(limit=self._max_connections, limit_per_host=0)
             self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
         return self._session
 
@@ -220,6 +221,14 @@ class _ReadTimeoutHandler(ResponseHandler):
             self._arm_read_timer(due)  # bytes came since it was set: wait from them
         else:
             self._on_read_timeout()
+
+
+KEEPS_READ_TIMER = all(
+    callable(getattr(ResponseHandler, name, None))
+    for name in ("start_timeout", "_reschedule_timeout", "_drop_timeout", "_on_read_timeout")
+)
+"""Whether this aiohttp has the read-timer hooks `_ReadTimeoutHandler` replaces (3.10 to
+3.14 do); without them the client's connections keep aiohttp's own timer."""
 
 
 class _Connector(aiohttp.TCPConnector):
