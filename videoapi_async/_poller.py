@@ -91,6 +91,8 @@ class Poller(Generic[J]):
         self._reads: set[asyncio.Task[None]] = set()
         self._list_read: asyncio.Task[None] | None = None
         self._polls_in_flight = 0
+        self._left_to_list: dict[str, float] = {}  # shared: waiting for another's list
+        self._poll_alone: set[str] = set()  # shared: the lister did not cover these
         self._closed = False
         self.polls = 0
         """Status polls answered so far (GET /videos/{id})."""
@@ -165,6 +167,8 @@ class Poller(Generic[J]):
 
     def _end(self, watch: Watch[J]) -> None:
         watch.move(WatchEvent.END)
+        self._left_to_list.pop(watch.video_id, None)
+        self._poll_alone.discard(watch.video_id)
         if self._watches.get(watch.video_id) is watch:
             del self._watches[watch.video_id]
         task, watch.task = watch.task, None
@@ -300,6 +304,8 @@ class Poller(Generic[J]):
         strategy = self._strategy
         if strategy.use_list(now, len(self._watches), self._count_due_by):
             due = self._pop_due(now, limit=None)
+            if self._poll_alone:
+                due = self._start_alone(due, now)
             if not due:
                 return
             if strategy.ready(now):
@@ -316,6 +322,19 @@ class Poller(Generic[J]):
         if capacity > 0:
             for watch in self._pop_due(now, limit=capacity):
                 self._start_poll(watch)
+
+    def _start_alone(self, due: list[Watch[J]], now: float) -> list[Watch[J]]:
+        """Poll the due jobs another replica's list did not cover; return the others."""
+        rest = []
+        for watch in due:
+            if watch.video_id not in self._poll_alone:
+                rest.append(watch)
+            elif self._polls_in_flight < self.policy.max_concurrent_polls:
+                self._poll_alone.discard(watch.video_id)
+                self._start_poll(watch)
+            else:
+                self._schedule(watch, now + self.policy.min_interval)
+        return rest
 
     def _count_due_by(self, horizon: float) -> int:
         return sum(
@@ -393,13 +412,13 @@ class Poller(Generic[J]):
         assert self._fetch_many is not None
         if self.share is not None:
             try:
-                due = await self._claim(due)
+                listing = await self._claim_list(due)
             except asyncio.CancelledError:
                 self._strategy.cancelled()
                 self._unread(due, self._clock())
                 raise
-            if not due:
-                self._strategy.cancelled()  # every one is polled elsewhere
+            if not listing:
+                self._strategy.cancelled()  # another replica lists for all
                 return
         ids = list(self._watches)
         try:
@@ -422,7 +441,7 @@ class Poller(Generic[J]):
                 continue
             video = found.get(video_id)
             if video is not None and self.share is not None:
-                self.share.publish(video)
+                self.share.publish(video, always=True)
             listed = watch.state is WatchState.LISTED
             if listed:
                 watch.task = None
@@ -450,6 +469,38 @@ class Poller(Generic[J]):
                 with self._guard(watch):
                     self._take_shared(watch, lease, at)
         return mine
+
+    async def _claim_list(self, due: list[Watch[J]]) -> bool:
+        """Return whether to list here; else leave `due` to the replica that lists.
+
+        The lister publishes every state it reads. A job of ours it has not covered by
+        the time it is due again (the lister does not wait on it, or died) is polled
+        here on its own, so no wait hangs on a list poll made elsewhere.
+        """
+        assert self.share is not None
+        leases, listing = await self.share.claim_list([watch.video_id for watch in due])
+        if listing:
+            return True
+        at = self._clock()
+        for watch, lease in zip(due, leases, strict=True):
+            if watch.task is not asyncio.current_task():
+                continue  # abandoned meanwhile
+            watch.task = None
+            with self._guard(watch):
+                if not lease.held or (lease.state is not None and lease.state.is_terminal):
+                    self._take_shared(watch, lease, at)
+                elif watch.video_id in self._left_to_list:
+                    # Not heard of since it was left to the lister: poll it here.
+                    del self._left_to_list[watch.video_id]
+                    watch.move(WatchEvent.UNREAD)
+                    self._schedule(watch, at)
+                    self._poll_alone.add(watch.video_id)
+                else:
+                    self._left_to_list[watch.video_id] = at
+                    watch.move(WatchEvent.UNREAD)
+                    again = max(self._next_due(watch, at), at + self._strategy.spacing())
+                    self._schedule(watch, again)
+        return False
 
     def _take_shared(self, watch: Watch[J], lease: Lease[J], at: float) -> None:
         """Another replica reads this job: take its state now, and claim it again later."""
@@ -492,6 +543,8 @@ class Poller(Generic[J]):
         """Take a state of the job; `ends_read` when it answers the watch's read in flight."""
         if watch.ended:
             return  # everybody left while the read was in flight
+        self._left_to_list.pop(watch.video_id, None)  # heard of: no need to poll it here
+        self._poll_alone.discard(watch.video_id)
         previous = watch.latest
         changed = previous is None or _state(previous) != _state(video)
         watch.latest = video

@@ -32,7 +32,7 @@ from ._errors import ResponseDecodeError
 from ._models import Video
 from ._protocol import parse_video
 
-__all__ = ["Lease", "PollShare", "SharedPolls"]
+__all__ = ["LIST_POLL", "Lease", "PollShare", "SharedPolls"]
 
 logger: Final = logging.getLogger("videoapi_async")
 
@@ -40,6 +40,8 @@ J = TypeVar("J")
 
 _PROBE: Final = 1.0  # seconds between attempts to reach a backend that failed
 _FLUSH: Final = 1.0  # seconds allowed, on close, to send what is still pending
+LIST_POLL: Final = "*list-poll*"
+"""The lease id of the list poll: one replica at a time reads the list for all of them."""
 
 
 @attrs.frozen
@@ -67,8 +69,15 @@ class PollShare(Protocol[J]):
     async def claim(self, job_ids: Sequence[str]) -> list[Lease[J]]:
         """Before polling: whether to poll each job here, and its latest shared state."""
 
-    def publish(self, job: J) -> None:
-        """After polling: share the state read (sent later, from a task of its own)."""
+    async def claim_list(self, job_ids: Sequence[str]) -> tuple[list[Lease[J]], bool]:
+        """Before a list call: `claim` the jobs, and whether this replica lists for all."""
+
+    def publish(self, job: J, *, always: bool = False) -> None:
+        """After polling: share the state read (sent later, from a task of its own).
+
+        `always` shares it even when it has not changed: the replicas that leave a job
+        to the list poll hear that it was read.
+        """
 
 
 def encode_video(video: Video) -> str:
@@ -124,6 +133,7 @@ class SharedPolls:
         self._events: list[tuple[str, str | None]] = []
         self._rate_limited: list[tuple[float | None, float | None]] = []
         self._generation = 0  # the last shared cut this replica knows of
+        self._listed_at: float | None = None  # when this replica last took the list lease
         self._wake: asyncio.Event | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
@@ -199,10 +209,18 @@ class SharedPolls:
             for claim in claims
         ]
 
-    def publish(self, video: Video) -> None:
-        """Share a state this replica polled, if it differs from the last one shared."""
+    async def claim_list(self, video_ids: Sequence[str]) -> tuple[list[Lease[Video]], bool]:
+        """Claim the videos and the list poll in one call; True: list them for everybody."""
+        leases = await self.claim([*video_ids, LIST_POLL])
+        listing = leases.pop().held
+        if listing:
+            self._listed_at = self._clock()
+        return leases, listing
+
+    def publish(self, video: Video, *, always: bool = False) -> None:
+        """Share a state this replica read, if it differs from the last one shared."""
         seen = (video.status.value, video.progress)
-        if self._published.get(video.id) == seen:
+        if self._published.get(video.id) == seen and not always:
             return
         if video.is_terminal:
             self._published.pop(video.id, None)
@@ -314,7 +332,14 @@ class SharedPolls:
         self._apply(limit)
 
     def wants(self, video_id: str) -> bool:
-        """Whether this client still waits on the video."""
+        """Whether this client still waits on the video (or, for `LIST_POLL`, lists)."""
+        if video_id == LIST_POLL:
+            # Kept while lists follow one another; released when they stop.
+            return (
+                not self._closed
+                and self._listed_at is not None
+                and self._clock() - self._listed_at < 2 * self.lease_time
+            )
         return not self._closed and self._watching(video_id)
 
     # --- lifetime -----------------------------------------------------------------------

@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import attrs
 import pytest
 
 from videoapi_async import PollPolicy, RateLimit, RateLimitError, RetryPolicy, VideoAPI
@@ -22,6 +23,7 @@ FAST = PollPolicy(
     first_poll=0.1, min_interval=0.05, max_interval=0.2, jitter=0, list_polling="never"
 )
 LEASE = 0.4
+LISTING = attrs.evolve(FAST, list_polling="always")
 
 Make = Callable[..., Awaitable[VideoAPI]]
 
@@ -264,6 +266,65 @@ async def test_a_killed_replica_s_videos_are_taken_over(
         if child.returncode is None:
             child.kill()
         await child.wait()
+
+
+async def test_replicas_listing_the_same_renders_leave_the_list_poll_to_one(
+    sandbox: Sandbox, make: Make
+) -> None:
+    """With list polling, one replica lists for all; the others send no list call."""
+    ids = _renders(sandbox, 10, 600.0)
+    clients = [await make(poll=LISTING) for _ in range(3)]
+    waits = [asyncio.ensure_future(client.wait_for_renders(ids)) for client in clients]
+    await _until(lambda: max(client.stats["list_polls"] for client in clients) >= 5)
+    listers = [client for client in clients if client.stats["list_polls"]]
+    assert len(listers) == 1
+    others = [client for client in clients if client is not listers[0]]
+    # they hear each list's states, so they have (next to) nothing to poll themselves
+    assert sum(client.stats["polls"] for client in others) < len(ids)
+    for video_id in ids:
+        sandbox.set_status(video_id, "ready")
+    results = await asyncio.wait_for(asyncio.gather(*waits), 5)
+    assert all(outcome.ok for outcomes in results for outcome in outcomes)
+
+
+async def test_a_render_the_lister_does_not_wait_on_is_polled_by_its_own_waiter(
+    sandbox: Sandbox, make: Make
+) -> None:
+    """A render left out of the other replica's list poll is polled on its own, not left."""
+    mine, theirs = _renders(sandbox, 2, 600.0)
+    lister, other = await make(poll=LISTING), await make(poll=LISTING)
+    listed = asyncio.ensure_future(lister.wait_for_render(theirs))
+    await _until(lambda: lister.stats["list_polls"] > 0)
+    waited = asyncio.ensure_future(other.wait_for_render(mine))
+    await _until(lambda: sandbox.stats.video_requests[mine] >= 2)
+    assert other.stats["list_polls"] == 0
+    sandbox.set_status(mine, "ready")
+    sandbox.set_status(theirs, "ready")
+    assert (await asyncio.wait_for(waited, 5)).id == mine
+    assert (await asyncio.wait_for(listed, 5)).id == theirs
+
+
+async def test_the_list_poll_of_a_dead_replica_is_taken_over(
+    sandbox: Sandbox, make: Make, redis_server: RedisServer
+) -> None:
+    """A list lease left by a dead replica: its renders are polled meanwhile, then listed."""
+    import redis.asyncio as aioredis
+
+    from videoapi_async._shared import LIST_POLL
+
+    ids = _renders(sandbox, 5, 600.0)
+    async with aioredis.Redis.from_url(redis_server.url) as redis:
+        await redis.set(f"videoapi:lease:{LIST_POLL}", "dead", px=round(LEASE * 1000))
+    started = time.monotonic()
+    client = await make(poll=LISTING)
+    wait = asyncio.ensure_future(client.wait_for_renders(ids))
+    await _until(lambda: client.stats["list_polls"] > 0)
+    assert time.monotonic() - started <= LEASE + FAST.max_interval + 0.5
+    assert client.stats["polls"] > 0  # polled on their own while the lease was the dead one's
+    for video_id in ids:
+        sandbox.set_status(video_id, "ready")
+    outcomes = await asyncio.wait_for(wait, 5)
+    assert all(outcome.ok for outcome in outcomes)
 
 
 def _json(value: Any) -> str:
