@@ -72,20 +72,29 @@ def mock_api() -> Iterator[MockAPI]:
 
 
 class Sleeps:
-    """An instant `sleep` that records each delay and advances a fake clock by it."""
+    """The `sleep` given to clients under test: it records each delay and takes no real time.
+
+    In a SimulatedTimeLoop (async tests taking this fixture run in one) it is
+    `fakes.FakeTime`'s sleep on the loop's clock, which `clock` reads.
+    """
 
     def __init__(self) -> None:
-        self.delays: list[float] = []
-        self.now = 1000.0
+        from .fakes import FakeTime
+
+        self._time = FakeTime()
+        self.delays = self._time.sleeps
 
     async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-        self.now += delay
-        await asyncio.sleep(0)  # like a real sleep, let other tasks run
+        await self._time.sleep(delay)
+
+    @property
+    def now(self) -> float:
+        """The fake time: 1000 plus every second slept so far."""
+        return self._time.now
 
     def clock(self) -> float:
-        """Return the fake time: the sum of every delay slept so far."""
-        return self.now
+        """Return the fake time."""
+        return self._time.now
 
 
 @pytest.fixture
@@ -166,9 +175,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item
 ) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
-    """Run tests marked ``simulated_time``, or in fake ``time``, in a SimulatedTimeLoop."""
+    """Run tests marked ``simulated_time``, or taking ``time`` or ``sleeps``, in simulated time."""
     fixtures = getattr(item, "fixturenames", ())
-    if item.get_closest_marker("simulated_time") is not None or "time" in fixtures:
+    fake_time = "time" in fixtures or "sleeps" in fixtures
+    if item.get_closest_marker("simulated_time") is not None or fake_time:
         from videoapi_async.sandbox import SimulatedTimeLoop
 
         return {"simulated_time": SimulatedTimeLoop}
