@@ -2,7 +2,8 @@
 
 What lives in Redis, under a namespace (``videoapi`` by default)::
 
-    <ns>:lease:<video id>   the replica polling that video (its random token), PX lease_time
+    <ns>:lease:<video id>   the replica polling that video (its random token), PX lease_time;
+                            ``*list-poll*`` in place of the id: the replica listing for all
     <ns>:state:<video id>   the video's latest published state (JSON), PX state_ttl
     <ns>:limit              after a 429: the rate all replicas draw from (a token bucket
                             whose rate climbs back linearly); gone two recovery times on
