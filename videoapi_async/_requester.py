@@ -73,8 +73,9 @@ class RawResponse(Generic[_T]):
         parsed: What the call returns, e.g. the `Video`.
         status_code: The HTTP status of the answer.
         headers: Its headers, case-insensitive (the API key, if echoed, redacted).
-        request_id: The server's id for the request (``x-request-id`` or the body's
-            ``req_id``), or None; quote it to the vendor's support.
+        request_id: The server's id for the request (the ``x-request-id`` header), or
+            None; quote it to the vendor's support. (A video's ``req_id`` names the
+            request that created it, not this one.)
 
     """
 
