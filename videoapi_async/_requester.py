@@ -341,13 +341,7 @@ class Requester:
                 ticket = await budget.acquire(priority, deadline=deadline, method=method, path=path)
             try:
                 started = time.perf_counter()
-                try:
-                    response = await self.transport.send(request)
-                except VideoAPIError as exc:
-                    self._scrub(exc)
-                    raise
-                if len(response.body) > request.max_response_size:
-                    raise response_too_large(request, response.status)
+                response = await self._exchange(request)
                 if response.status in _REDIRECTS:
                     response = await self._follow(request, response)
             finally:
@@ -384,13 +378,18 @@ class Requester:
             if response.status not in _REDIRECTS or location is None:
                 return response
             request = self._redirect(request, response, location)
-            try:
-                response = await self.transport.send(request)
-            except VideoAPIError as exc:
-                self._scrub(exc)
-                raise
-            if len(response.body) > request.max_response_size:
-                raise response_too_large(request, response.status)
+            response = await self._exchange(request)
+        return response
+
+    async def _exchange(self, request: HTTPRequest) -> HTTPResponse:
+        """Send one request: a transport error loses the key, an oversized answer is refused."""
+        try:
+            response = await self.transport.send(request)
+        except VideoAPIError as exc:
+            self._scrub(exc)
+            raise
+        if len(response.body) > request.max_response_size:
+            raise response_too_large(request, response.status)
         return response
 
     def _scrub(self, exc: VideoAPIError) -> None:
