@@ -45,6 +45,32 @@ class GroupState(NamedTuple):
     as_json: bool = False
     verbose: int = 0
 
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        api_key: str | None,
+        base_url: str | None,
+        workspace_id: str | None,
+        team_id: str | None,
+        max_rps: float | None,
+        sandbox: bool | None,
+        as_json: bool | None,
+        verbose: int,
+    ) -> GroupState:
+        """Return what the shared options say (the values click passes, unset as None)."""
+        from ._common import Settings
+
+        settings = Settings(
+            api_key=api_key,
+            base_url=base_url,
+            workspace_id=workspace_id,
+            team_id=team_id,
+            sandbox=bool(sandbox),
+            max_rps=max_rps,
+        )
+        return cls(settings=settings, as_json=bool(as_json), verbose=verbose)
+
 
 def _api_options(*, with_json: bool = True) -> list[Callable[[_F], _F]]:
     options: list[Callable[[_F], _F]] = [
@@ -136,23 +162,24 @@ def api_command(function: _F) -> _F:
         verbose: int,
         **kwargs: Any,
     ) -> Any:
-        from ._common import Settings
-
-        settings = Settings(
+        own = GroupState.from_options(
             api_key=api_key,
             base_url=base_url,
             workspace_id=workspace_id,
             team_id=team_id,
-            sandbox=bool(sandbox),
             max_rps=max_rps,
+            sandbox=sandbox,
+            as_json=as_json,
+            verbose=verbose,
         )
+        settings, as_json, verbose = own.settings, own.as_json, own.verbose
         state = ctx.find_object(GroupState)
         if state is not None:
             settings = state.settings.merged(settings)
             verbose = max(verbose, state.verbose)
-            as_json = bool(as_json) or state.as_json
+            as_json = as_json or state.as_json
         configure_logging(verbose)
-        return function(*args, settings=settings, as_json=bool(as_json), **kwargs)
+        return function(*args, settings=settings, as_json=as_json, **kwargs)
 
     command: _F = wrapper  # type: ignore[assignment]
     for option in reversed(_api_options()):

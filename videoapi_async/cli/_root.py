@@ -265,17 +265,13 @@ def cli(
 
     Start with 'videoapi demo': it needs no key and no network.
     """
-    from ._common import Settings
-
-    ctx.obj = GroupState(
-        settings=Settings(
-            api_key=api_key,
-            base_url=base_url,
-            workspace_id=workspace_id,
-            team_id=team_id,
-            sandbox=bool(sandbox),
-            max_rps=max_rps,
-        ),
-        as_json=bool(as_json),
+    ctx.obj = GroupState.from_options(
+        api_key=api_key,
+        base_url=base_url,
+        workspace_id=workspace_id,
+        team_id=team_id,
+        max_rps=max_rps,
+        sandbox=sandbox,
+        as_json=as_json,
         verbose=verbose,
     )
