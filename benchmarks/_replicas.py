@@ -37,7 +37,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from benchmarks._control import REPO, ControlClient, ServerProcess
 from benchmarks._plan import Plan
@@ -139,56 +139,70 @@ class Replica:
                     stream.close()
 
 
-class PollSampler:
+_S = TypeVar("_S", bound="_Sampler")
+
+
+class _Sampler:
+    """Calls `sample` every 50 ms in a thread, between entering and leaving the block."""
+
+    name = "sampler"
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+
+    def __enter__(self: _S) -> _S:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.sample(time.monotonic())
+
+    def sample(self, now: float) -> None:
+        """Read the counters once; ``now`` is when."""
+        raise NotImplementedError
+
+
+class PollSampler(_Sampler):
     """Samples the sandbox's per-video GET counters every 50 ms, in a thread."""
+
+    name = "poll-sampler"
 
     def __init__(self, control: ControlClient, ids: list[str]) -> None:
         self.control = control
         self.ids = ids
         self.polled: dict[str, list[float]] = {video_id: [] for video_id in ids}
         self._counts = [0] * len(ids)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="poll-sampler", daemon=True)
+        super().__init__()
 
-    def __enter__(self) -> PollSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            now = time.monotonic()
-            for index, timing in enumerate(self.control.timings(self.ids)):
-                gets = 0 if timing is None else int(timing[3] or 0)
-                if gets > self._counts[index]:
-                    self._counts[index] = gets
-                    self.polled[self.ids[index]].append(now)
+    def sample(self, now: float) -> None:
+        """Record when each video's GET count went up."""
+        for index, timing in enumerate(self.control.timings(self.ids)):
+            gets = 0 if timing is None else int(timing[3] or 0)
+            if gets > self._counts[index]:
+                self._counts[index] = gets
+                self.polled[self.ids[index]].append(now)
 
 
-class FaultSampler:
+class FaultSampler(_Sampler):
     """Samples the sandbox's count of 429 answers every 50 ms, in a thread."""
+
+    name = "fault-sampler"
 
     def __init__(self, control: ControlClient) -> None:
         self.control = control
         self.samples: list[tuple[float, int]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="fault-sampler", daemon=True)
+        super().__init__()
 
-    def __enter__(self) -> FaultSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            faults = self.control.stats()["faults"]
-            self.samples.append((time.monotonic(), int(faults.get("rate_limited", 0))))
+    def sample(self, now: float) -> None:
+        """Record the count of 429 answers so far."""
+        faults = self.control.stats()["faults"]
+        self.samples.append((now, int(faults.get("rate_limited", 0))))
 
     def split(self, total: int, window: float = 1.0) -> tuple[int, int]:
         """Return the 429s within ``window`` s of the first one seen, and those after."""
