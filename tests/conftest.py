@@ -153,25 +153,6 @@ def pytest_configure(config: pytest.Config) -> None:
         getattr(hook, "_marked_for_rewrite_cache", {}).clear()
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Let each collected test module that defines ``start_early()`` begin slow work now.
-
-    Subprocesses started here run on the machine's other core beside the rest of the
-    suite, rather than while the module's own tests wait for them.
-    """
-    if session.config.getoption("collectonly"):
-        return
-    started: set[str] = set()
-    for item in session.items:
-        module = getattr(item, "module", None)
-        if module is None or module.__name__ in started:
-            continue
-        started.add(module.__name__)
-        start_early = getattr(module, "start_early", None)
-        if callable(start_early):
-            start_early()
-
-
 def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item
 ) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:

@@ -21,14 +21,11 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import atexit
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import traceback
 from collections.abc import Iterator
@@ -216,34 +213,18 @@ def _start_pytest_runs(root: Path) -> dict[str, _PytestRun]:
     return runs
 
 
-_EARLY_RUNS: dict[str, _PytestRun] = {}
-
-
 def _stop(runs: dict[str, _PytestRun]) -> None:
     for run in runs.values():
         run.process.kill()
         run.process.communicate()
 
 
-def start_early() -> None:
-    """Start the documented test modules' pytest runs as soon as the suite is collected.
-
-    Called by ``tests/conftest.py``: the runs then go on beside the rest of the suite
-    rather than while this module's tests wait for them.
-    """
-    root = Path(tempfile.mkdtemp(prefix="videoapi-docs-"))
-    _EARLY_RUNS.update(_start_pytest_runs(root))
-    atexit.register(shutil.rmtree, root, ignore_errors=True)
-    atexit.register(_stop, _EARLY_RUNS)  # first (last in), should the fixture never run
-
-
 @pytest.fixture(scope="module")
 def pytest_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, _PytestRun]]:
-    """Return the documented test modules' pytest runs: begun early, or started now."""
-    runs = dict(_EARLY_RUNS) or _start_pytest_runs(tmp_path_factory.mktemp("docs"))
+    """Start the documented test modules' pytest runs side by side; stop them when done."""
+    runs = _start_pytest_runs(tmp_path_factory.mktemp("docs"))
     yield runs
     _stop(runs)
-    _EARLY_RUNS.clear()
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import subprocess
@@ -15,9 +14,6 @@ BENCH = Path(__file__).with_name("bench_sandbox_gets.py")
 REPO = Path(__file__).resolve().parents[2]
 
 
-_EARLY: list[subprocess.Popen[str]] = []
-
-
 def _start() -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, str(BENCH), "--seconds", "0.3", "--concurrency", "2", "--json"],
@@ -28,21 +24,11 @@ def _start() -> subprocess.Popen[str]:
     )
 
 
-def start_early() -> None:
-    """Start the benchmark as soon as the suite is collected (``tests/conftest.py`` calls this).
-
-    It then runs beside the rest of the suite rather than while its test waits.
-    """
-    if Path("/proc/self/stat").exists():
-        _EARLY.append(_start())
-        atexit.register(_EARLY[0].kill)  # should the test never collect it
-
-
 @pytest.mark.e2e
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads CPU time from /proc")
 def test_benchmark_script_reports_its_figures() -> None:
     """A short run of the benchmark serves requests and prints every figure as JSON."""
-    process = _EARLY.pop() if _EARLY else _start()
+    process = _start()
     try:
         out, err = process.communicate(timeout=60)
     finally:

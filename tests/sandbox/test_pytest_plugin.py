@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import atexit
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +79,8 @@ ASYNC_INI = (
 )
 
 Starter = Callable[[Path], "subprocess.Popen[str]"]
+Processes = dict[str, "subprocess.Popen[str]"]
 _STARTERS: dict[str, Starter] = {}
-_EARLY: dict[str, subprocess.Popen[str]] = {}
 
 
 def _starter(start: Starter) -> Starter:
@@ -108,30 +105,27 @@ def _pytest(
     return _popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], folder, env)
 
 
-def _stop_early() -> None:
-    for process in _EARLY.values():
+@pytest.fixture(scope="module")
+def processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Processes]:
+    """Start every process these tests read at once, so that they run side by side.
+
+    Each test then reads its own from the dict (by its starter's name).
+    """
+    root = tmp_path_factory.mktemp("plugin")
+    started: Processes = {}
+    for name, start in _STARTERS.items():
+        folder = root / name
+        folder.mkdir()
+        started[name] = start(folder)
+    yield started
+    for process in started.values():
         process.kill()
         process.communicate()
 
 
-def start_early() -> None:
-    """Start every process these tests read, as soon as the suite is collected.
-
-    Called by ``tests/conftest.py``: the processes then run beside the rest of the suite
-    rather than while each test waits for its own.
-    """
-    root = Path(tempfile.mkdtemp(prefix="videoapi-plugin-"))
-    atexit.register(shutil.rmtree, root, ignore_errors=True)
-    for name, start in _STARTERS.items():
-        folder = root / name
-        folder.mkdir()
-        _EARLY[name] = start(folder)
-    atexit.register(_stop_early)  # first (last in), should a test never collect its process
-
-
-def _finish(start: Starter, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    """Return the outcome of `start`'s process: the one begun early, or one started now."""
-    process = _EARLY.pop(start.__name__, None) or start(tmp_path)
+def _finish(start: Starter, processes: Processes) -> subprocess.CompletedProcess[str]:
+    """Wait for `start`'s process (begun by the ``processes`` fixture) and return its outcome."""
+    process = processes[start.__name__]
     try:
         out, err = process.communicate(timeout=120)
     finally:
@@ -154,9 +148,9 @@ def _user_suite(folder: Path) -> subprocess.Popen[str]:
 
 
 @pytest.mark.e2e
-def test_fixtures_and_marker_in_a_user_suite(tmp_path: Path) -> None:
+def test_fixtures_and_marker_in_a_user_suite(processes: Processes) -> None:
     """videoapi_sandbox, videoapi_client and the marker work under pytest-asyncio."""
-    result = _finish(_user_suite, tmp_path)
+    result = _finish(_user_suite, processes)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "6 passed" in result.stdout
 
@@ -186,9 +180,9 @@ def _overriding_conftest(folder: Path) -> subprocess.Popen[str]:
 
 
 @pytest.mark.e2e
-def test_config_fixture_can_be_overridden(tmp_path: Path) -> None:
+def test_config_fixture_can_be_overridden(processes: Processes) -> None:
     """A conftest overriding videoapi_sandbox_config changes the sandbox."""
-    result = _finish(_overriding_conftest, tmp_path)
+    result = _finish(_overriding_conftest, processes)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -210,9 +204,9 @@ def _no_pytest_asyncio(folder: Path) -> subprocess.Popen[str]:
     )
 
 
-def test_without_pytest_asyncio_only_the_fixtures_fail(tmp_path: Path) -> None:
+def test_without_pytest_asyncio_only_the_fixtures_fail(processes: Processes) -> None:
     """Without pytest-asyncio, plain tests pass and the async fixtures explain what's missing."""
-    result = _finish(_no_pytest_asyncio, tmp_path)
+    result = _finish(_no_pytest_asyncio, processes)
     assert "1 passed" in result.stdout, result.stdout
     assert "1 error" in result.stdout, result.stdout
     assert "needs pytest-asyncio" in result.stdout
@@ -230,9 +224,9 @@ def _plugin_imports(folder: Path) -> subprocess.Popen[str]:
     return _popen([sys.executable, "-c", code], folder)
 
 
-def test_loading_the_plugin_imports_no_server_or_client_code(tmp_path: Path) -> None:
+def test_loading_the_plugin_imports_no_server_or_client_code(processes: Processes) -> None:
     """The plugin every pytest run loads imports neither aiohttp, the sandbox nor the client."""
-    done = _finish(_plugin_imports, tmp_path)
+    done = _finish(_plugin_imports, processes)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
@@ -250,8 +244,8 @@ def _public_names(folder: Path) -> subprocess.Popen[str]:
     return _popen([sys.executable, "-c", code], folder)
 
 
-def test_public_names_load_on_first_use(tmp_path: Path) -> None:
+def test_public_names_load_on_first_use(processes: Processes) -> None:
     """Importing the package is light, and every name in __all__ still resolves when used."""
-    done = _finish(_public_names, tmp_path)
+    done = _finish(_public_names, processes)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
