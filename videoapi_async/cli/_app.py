@@ -68,12 +68,7 @@ def _show_video(video: Video) -> None:
 @api_command
 def list_command(*, settings: Settings, as_json: bool) -> int:
     """Run ``videoapi list`` (its help is in `COMMANDS`)."""
-
-    async def work() -> list[Video]:
-        async with open_client(settings) as api:
-            return await api.list_videos()
-
-    videos = call(work)
+    videos = call(settings, lambda api: api.list_videos())
     if as_json:
         emit_json([video_json(video) for video in videos])
     elif not videos:
@@ -90,12 +85,7 @@ def list_command(*, settings: Settings, as_json: bool) -> int:
 @api_command
 def get(video_id: str, *, settings: Settings, as_json: bool) -> int:
     """Run ``videoapi get`` (its help is in `COMMANDS`)."""
-
-    async def work() -> Video:
-        async with open_client(settings) as api:
-            return await api.get_video(video_id)
-
-    video = call(work)
+    video = call(settings, lambda api: api.get_video(video_id))
     if as_json:
         emit_json(video_json(video))
     else:
@@ -108,12 +98,7 @@ def get(video_id: str, *, settings: Settings, as_json: bool) -> int:
 @api_command
 def metadata(video_id: str, *, settings: Settings, as_json: bool) -> int:
     """Run ``videoapi metadata`` (its help is in `COMMANDS`)."""
-
-    async def work() -> Any:
-        async with open_client(settings) as api:
-            return await api.get_video_metadata(video_id)
-
-    meta = call(work)
+    meta = call(settings, lambda api: api.get_video_metadata(video_id))
     if as_json:
         emit_json(metadata_json(meta))
         return ExitCode.OK
@@ -143,11 +128,7 @@ def create(
     """Run ``videoapi create`` (its help is in `COMMANDS` and the decorator)."""
     request = request_from_options(fields, json_body)
 
-    async def work() -> Video:
-        async with open_client(settings) as api:
-            return await api.create_video(request)
-
-    video = call(work)
+    video = call(settings, lambda api: api.create_video(request))
     if as_json:
         emit_json(video_json(video))
     else:

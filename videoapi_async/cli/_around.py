@@ -7,7 +7,7 @@ import datetime as dt
 import click
 from rich.table import Table
 
-from videoapi_async import Subtitles, UsagePeriod
+from videoapi_async import UsagePeriod
 
 from ._common import (
     ExitCode,
@@ -15,7 +15,6 @@ from ._common import (
     call,
     emit_json,
     human_console,
-    open_client,
 )
 from ._options import api_command
 from ._root import command_help
@@ -29,12 +28,7 @@ __all__ = ["delete", "subtitles", "usage"]
 @api_command
 def delete(video_id: str, *, missing_ok: bool, settings: Settings, as_json: bool) -> int:
     """Run ``videoapi delete`` (its help is in `COMMANDS`)."""
-
-    async def work() -> None:
-        async with open_client(settings) as api:
-            await api.delete_video(video_id, missing_ok=missing_ok)
-
-    call(work)
+    call(settings, lambda api: api.delete_video(video_id, missing_ok=missing_ok))
     if as_json:
         emit_json({"video_id": video_id, "deleted": True})
     else:
@@ -65,12 +59,9 @@ def subtitles(
     video_id: str, *, language_code: str, file_format: str, settings: Settings, as_json: bool
 ) -> int:
     """Run ``videoapi subtitles`` (its help is in `COMMANDS`)."""
-
-    async def work() -> Subtitles:
-        async with open_client(settings) as api:
-            return await api.create_subtitles(video_id, language_code, format=file_format)
-
-    made = call(work)
+    made = call(
+        settings, lambda api: api.create_subtitles(video_id, language_code, format=file_format)
+    )
     if as_json:
         emit_json({"language_code": made.language_code, "format": made.format, "url": made.url})
     else:
@@ -100,17 +91,15 @@ def usage(
     as_json: bool,
 ) -> int:
     """Run ``videoapi usage`` (its help is in `COMMANDS`)."""
-
-    async def work() -> list[UsagePeriod]:
-        async with open_client(settings) as api:
-            return await api.get_usage_summary(
-                breakdown,
-                from_date=from_date.date() if from_date else None,
-                to_date=to_date.date() if to_date else None,
-                correlation_id=correlation_id,
-            )
-
-    periods = call(work)
+    periods = call(
+        settings,
+        lambda api: api.get_usage_summary(
+            breakdown,
+            from_date=from_date.date() if from_date else None,
+            to_date=to_date.date() if to_date else None,
+            correlation_id=correlation_id,
+        ),
+    )
     if as_json:
         emit_json(
             [

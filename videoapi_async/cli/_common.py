@@ -126,12 +126,18 @@ def client_error(exc: VideoAPIError) -> CliError:
     return CliError(message, error_exit_code(exc))
 
 
-def call(work: Callable[[], Awaitable[_T]]) -> _T:
-    """Run one API call with `run_async`; its errors become one line and an exit status.
+def call(settings: Settings, request: Callable[[VideoAPI], Awaitable[_T]]) -> _T:
+    """Run ``request(api)`` on a client opened for ``settings``; return what it returns.
 
-    A ``ValueError`` or ``TypeError`` here is the client refusing an argument before
-    sending it (an empty or overlong id, ``..``): bad usage, exit status 2.
+    Its errors become one line and an exit status. A ``ValueError`` or ``TypeError`` here
+    is the client refusing an argument before sending it (an empty or overlong id,
+    ``..``): bad usage, exit status 2.
     """
+
+    async def work() -> _T:
+        async with open_client(settings) as api:
+            return await request(api)
+
     try:
         return run_async(work)
     except VideoAPIError as exc:

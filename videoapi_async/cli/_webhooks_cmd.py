@@ -10,10 +10,10 @@ from typing import Any
 import click
 from rich.table import Table
 
-from videoapi_async import CreateExample, Webhook
+from videoapi_async import Webhook
 from videoapi_async.contract import CREATE_EXAMPLE_TYPES, WEBHOOK_EVENTS
 
-from ._common import ExitCode, Settings, call, emit_json, human_console, open_client
+from ._common import ExitCode, Settings, call, emit_json, human_console
 from ._options import api_command
 from ._root import command_help
 
@@ -58,15 +58,6 @@ def _show(hook: Webhook, as_json: bool, *, secret: bool = False, action: str = "
     return ExitCode.OK
 
 
-def _one(settings: Settings, operation: str, webhook_id: str) -> Webhook:
-    async def work() -> Webhook:
-        async with open_client(settings) as api:
-            result: Webhook = await getattr(api.webhooks, operation)(webhook_id)
-            return result
-
-    return call(work)
-
-
 @click.group(
     help=command_help(
         "webhooks",
@@ -83,12 +74,7 @@ def webhooks() -> None:
 @api_command
 def list_webhooks(*, settings: Settings, as_json: bool) -> int:
     """List the account's webhooks (without their secrets)."""
-
-    async def work() -> list[Webhook]:
-        async with open_client(settings) as api:
-            return await api.webhooks.list()
-
-    found = call(work)
+    found = call(settings, lambda api: api.webhooks.list())
     if as_json:
         emit_json([_webhook_json(hook, secret=False) for hook in found])
         return ExitCode.OK
@@ -109,7 +95,8 @@ def list_webhooks(*, settings: Settings, as_json: bool) -> int:
 @api_command
 def get(webhook_id: str, *, settings: Settings, as_json: bool) -> int:
     """Show one webhook, its signing secret included."""
-    return _show(_one(settings, "get", webhook_id), as_json, secret=True)
+    hook = call(settings, lambda api: api.webhooks.get(webhook_id))
+    return _show(hook, as_json, secret=True)
 
 
 @webhooks.command()
@@ -128,14 +115,13 @@ def create(
     as_json: bool,
 ) -> int:
     """Register a webhook and print its signing secret."""
-
-    async def work() -> Webhook:
-        async with open_client(settings) as api:
-            return await api.webhooks.create(
-                name=name, url=url, events=events or WEBHOOK_EVENTS, description=description
-            )
-
-    return _show(call(work), as_json, secret=True, action="Created ")
+    hook = call(
+        settings,
+        lambda api: api.webhooks.create(
+            name=name, url=url, events=events or WEBHOOK_EVENTS, description=description
+        ),
+    )
+    return _show(hook, as_json, secret=True, action="Created ")
 
 
 @webhooks.command()
@@ -156,14 +142,13 @@ def update(
     as_json: bool,
 ) -> int:
     """Replace a webhook's name and URL (and its events and description, when given)."""
-
-    async def work() -> Webhook:
-        async with open_client(settings) as api:
-            return await api.webhooks.update(
-                webhook_id, name=name, url=url, events=events or None, description=description
-            )
-
-    return _show(call(work), as_json, action="Updated ")
+    hook = call(
+        settings,
+        lambda api: api.webhooks.update(
+            webhook_id, name=name, url=url, events=events or None, description=description
+        ),
+    )
+    return _show(hook, as_json, action="Updated ")
 
 
 @webhooks.command()
@@ -172,12 +157,7 @@ def update(
 @api_command
 def delete(webhook_id: str, *, missing_ok: bool, settings: Settings, as_json: bool) -> int:
     """Delete a webhook."""
-
-    async def work() -> None:
-        async with open_client(settings) as api:
-            await api.webhooks.delete(webhook_id, missing_ok=missing_ok)
-
-    call(work)
+    call(settings, lambda api: api.webhooks.delete(webhook_id, missing_ok=missing_ok))
     if as_json:
         emit_json({"webhook_id": webhook_id, "deleted": True})
     else:
@@ -193,7 +173,7 @@ def rotate_secret(webhook_id: str, *, settings: Settings, as_json: bool) -> int:
 
     Deliveries signed with the old one may still arrive for a while: verify with both.
     """
-    hook = _one(settings, "rotate_secret", webhook_id)
+    hook = call(settings, lambda api: api.webhooks.rotate_secret(webhook_id))
     return _show(hook, as_json, secret=True, action="New secret for ")
 
 
@@ -202,7 +182,8 @@ def rotate_secret(webhook_id: str, *, settings: Settings, as_json: bool) -> int:
 @api_command
 def toggle_pause(webhook_id: str, *, settings: Settings, as_json: bool) -> int:
     """Pause a webhook's deliveries, or resume them if it is paused."""
-    return _show(_one(settings, "toggle_pause", webhook_id), as_json)
+    hook = call(settings, lambda api: api.webhooks.toggle_pause(webhook_id))
+    return _show(hook, as_json)
 
 
 @webhooks.command(name="toggle-active")
@@ -210,7 +191,8 @@ def toggle_pause(webhook_id: str, *, settings: Settings, as_json: bool) -> int:
 @api_command
 def toggle_active(webhook_id: str, *, settings: Settings, as_json: bool) -> int:
     """Make an active webhook inactive, or an inactive one active."""
-    return _show(_one(settings, "toggle_active", webhook_id), as_json)
+    hook = call(settings, lambda api: api.webhooks.toggle_active(webhook_id))
+    return _show(hook, as_json)
 
 
 @click.command(name="create-example", help=command_help("create-example"))
@@ -229,12 +211,7 @@ def create_example(
     draft_id: str, *, example_type: str, show_curl: bool, settings: Settings, as_json: bool
 ) -> int:
     """Run ``videoapi create-example`` (its help is in `COMMANDS`)."""
-
-    async def work() -> CreateExample:
-        async with open_client(settings) as api:
-            return await api.get_create_example(draft_id, example_type)
-
-    example = call(work)
+    example = call(settings, lambda api: api.get_create_example(draft_id, example_type))
     if show_curl and not as_json:
         human_console().print(example.curl)
     else:
