@@ -10,6 +10,7 @@ client: what the commands need (`Settings`, the create form) is imported when th
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
@@ -72,8 +73,12 @@ class GroupState(NamedTuple):
         return cls(settings=settings, as_json=bool(as_json), verbose=verbose)
 
 
-def _api_options(*, with_json: bool = True) -> list[Callable[[_F], _F]]:
-    options: list[Callable[[_F], _F]] = [
+_SHARED_NAMES: Final = tuple(inspect.signature(GroupState.from_options).parameters)
+"""The names click passes the shared options under (`GroupState.from_options` takes them)."""
+
+
+def _api_options() -> list[Callable[[_F], _F]]:
+    return [
         click.option(
             "--api-key",
             default=None,
@@ -114,26 +119,20 @@ def _api_options(*, with_json: bool = True) -> list[Callable[[_F], _F]]:
             default=None,
             help="Use a local sandbox started for this command (no key, no network).",
         ),
-    ]
-    if with_json:
-        options.append(
-            click.option(
-                "--json",
-                "as_json",
-                is_flag=True,
-                default=None,
-                help="Print JSON for scripts instead of text (shapes in docs/cli.md).",
-            )
-        )
-    options.append(
+        click.option(
+            "--json",
+            "as_json",
+            is_flag=True,
+            default=None,
+            help="Print JSON for scripts instead of text (shapes in docs/cli.md).",
+        ),
         click.option(
             "-v",
             "--verbose",
             count=True,
             help="Log every request to stderr (the key is never logged).",
-        )
-    )
-    return options
+        ),
+    ]
 
 
 def group_options(function: _F) -> _F:
@@ -148,30 +147,8 @@ def api_command(function: _F) -> _F:
 
     @functools.wraps(function)
     @click.pass_context
-    def wrapper(
-        ctx: click.Context,
-        /,
-        *args: Any,
-        api_key: str | None,
-        base_url: str | None,
-        workspace_id: str | None,
-        team_id: str | None,
-        max_rps: float | None,
-        sandbox: bool | None,
-        as_json: bool | None,
-        verbose: int,
-        **kwargs: Any,
-    ) -> Any:
-        own = GroupState.from_options(
-            api_key=api_key,
-            base_url=base_url,
-            workspace_id=workspace_id,
-            team_id=team_id,
-            max_rps=max_rps,
-            sandbox=sandbox,
-            as_json=as_json,
-            verbose=verbose,
-        )
+    def wrapper(ctx: click.Context, /, *args: Any, **kwargs: Any) -> Any:
+        own = GroupState.from_options(**{name: kwargs.pop(name) for name in _SHARED_NAMES})
         settings, as_json, verbose = own.settings, own.as_json, own.verbose
         state = ctx.find_object(GroupState)
         if state is not None:

@@ -250,28 +250,9 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="videoapi")
 @group_options
 @click.pass_context
-def cli(
-    ctx: click.Context,
-    api_key: str | None,
-    base_url: str | None,
-    workspace_id: str | None,
-    team_id: str | None,
-    max_rps: float | None,
-    sandbox: bool | None,
-    as_json: bool | None,
-    verbose: int,
-) -> None:
+def cli(ctx: click.Context, /, **options: Any) -> None:
     """Make videos with Hour One's Video API from the terminal.
 
     Start with 'videoapi demo': it needs no key and no network.
     """
-    ctx.obj = GroupState.from_options(
-        api_key=api_key,
-        base_url=base_url,
-        workspace_id=workspace_id,
-        team_id=team_id,
-        max_rps=max_rps,
-        sandbox=sandbox,
-        as_json=as_json,
-        verbose=verbose,
-    )
+    ctx.obj = GroupState.from_options(**options)
