@@ -166,15 +166,17 @@ class TestTolerantVideo:
         assert v.status.value == "rendering_v2"
         assert not v.is_terminal
 
-    def test_both_scene_shapes(self) -> None:
+    @pytest.mark.parametrize("status", ["ready", "rendering_v2"])  # fast path, cattrs path
+    def test_both_scene_shapes(self, status: str) -> None:
         """Scenes are told apart by `type`, or by `layout_id` when `type` is absent."""
         v = video(
+            status=status,
             scenes=[
                 {"type": "override_scene", "name": "a", "media": ["u"], "texts": ["t"]},
                 {"type": "create_scene", "name": "b", "layout_id": "L", "texts_elements": []},
                 {"name": "c", "layout_id": "L2"},
                 {"name": "d", "transcript": "hi"},
-            ]
+            ],
         )
         kinds = [type(s) for s in v.scenes]
         assert kinds == [OverrideScene, CreateScene, CreateScene, OverrideScene]

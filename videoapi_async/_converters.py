@@ -147,13 +147,12 @@ def _structure_metadata(value: Any, _: object) -> dict[str, MetadataValue]:
 def _structure_scene(value: Any, _: object) -> Scene:
     if not isinstance(value, dict):
         raise TypeError(f"expected a scene object, got {_describe(value)}")
-    kind = value.get("type")
-    if kind == _CREATE_SCENE or (kind != _OVERRIDE_SCENE and "layout_id" in value):
+    if _is_create_scene(value):
         return converter.structure(value, CreateScene)
     return converter.structure(value, OverrideScene)
 
 
-def _structure_list(item_type: type[Any]) -> Any:
+def _structure_list(item_type: Any) -> Any:  # a class, or the `Scene` union
     def structure(value: Any, _: object) -> tuple[Any, ...]:
         if value is None:
             return ()
@@ -162,14 +161,6 @@ def _structure_list(item_type: type[Any]) -> Any:
         return tuple(converter.structure(item, item_type) for item in value)
 
     return structure
-
-
-def _structure_scene_list(value: Any, _: object) -> tuple[Scene, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise TypeError(f"expected a list of scenes, got {_describe(value)}")
-    return tuple(_structure_scene(item, None) for item in value)
 
 
 def _configure() -> Callable[[Any, Any], Video]:
@@ -181,6 +172,7 @@ def _configure() -> Callable[[Any, Any], Video]:
     converter.register_structure_hook(float, _structure_float)
     converter.register_structure_hook(VideoStatus, _structure_status)
     converter.register_structure_hook(VoicePreviewStatus, _structure_status)
+    converter.register_structure_hook_func(lambda t: t == Scene, _structure_scene)
 
     converter.register_structure_hook(
         OverrideScene,
@@ -208,7 +200,7 @@ def _configure() -> Callable[[Any, Any], Video]:
             progress=override(struct_hook=_structure_progress),
             video_player_url=override(struct_hook=_structure_player_url),
             metadata=override(struct_hook=_structure_metadata),
-            scenes=override(struct_hook=_structure_scene_list),
+            scenes=override(struct_hook=_structure_list(Scene)),
             palette=override(struct_hook=_structure_list(PaletteColor)),
             global_media_elements=override(struct_hook=_structure_list(MediaElement)),
             extra=override(omit=True),
@@ -450,6 +442,7 @@ def fast_video(data: Any) -> Video | None:
 
 
 def _is_create_scene(scene: dict[str, Any]) -> bool:
+    """Whether a scene read from JSON is a `CreateScene`: typed so, or untyped with a layout."""
     kind = scene.get("type")
     return kind == _CREATE_SCENE or (kind != _OVERRIDE_SCENE and "layout_id" in scene)
 
