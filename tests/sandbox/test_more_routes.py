@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -641,3 +642,31 @@ async def test_bad_summary_queries_are_422(
 async def test_summary_has_no_window_limit(caller: ApiCaller) -> None:
     reply = await caller.call("GET", "/analytics/summary?from_date=1900-01-01&to_date=2999-12-31")
     assert (reply.status, reply.json()) == (200, [])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "bearer"),
+    [
+        ("POST", "/videos", False),
+        ("POST", "/videos/some-id/subtitles", False),
+        ("POST", "/voice-preview", False),
+        ("POST", "/webhooks", True),
+        ("PUT", "/webhooks/some-id", True),
+    ],
+)
+async def test_every_body_route_refuses_a_body_over_the_size_limit(
+    caller: ApiCaller, method: str, path: str, bearer: bool
+) -> None:
+    """A body over 1 MiB answers 413 with a JSON detail on every route that reads one."""
+    sandbox = caller.sandbox
+    headers = {"Content-Type": "application/json"}
+    if bearer:
+        headers["Authorization"] = f"Bearer {sandbox.bearer_token}"
+    else:
+        headers["api-key"] = sandbox.api_key
+    too_big = io.BytesIO(b'{"name": "' + b"x" * (1024 * 1024) + b'"}')
+    url = yarl_url(sandbox.base_url + path)
+    async with caller.session.request(method, url, data=too_big, headers=headers) as response:
+        assert response.status == 413
+        assert response.content_type == "application/json"
+        assert (await response.json())["detail"]

@@ -28,7 +28,7 @@ from aiohttp import web
 from videoapi_async.contract import REQUEST_ID_HEADER
 
 from ._faults import AFTER_HANDLING_KINDS, Fault, FaultInjector, RateLimiter, gateway_page
-from ._more_routes import MoreRoutes, Result, read_body
+from ._more_routes import MoreRoutes, Result, body_error, parse_body
 from ._routes import (
     BEARER_ROUTES,
     ROUTE_ANALYTICS,
@@ -205,13 +205,10 @@ class ApiHandler(MoreRoutes):
         return self.bearer_accounts.get(token.strip(), "\0unknown bearer token")
 
     async def _create(self, request: web.BaseRequest, api_key: str) -> Result:
-        raw = await read_body(request)
-        if not isinstance(raw, bytes):  # e.g. 413, body over the size limit
-            return raw
         try:
-            body, create = parse_create_body(raw, request.headers.get("Content-Type"))
-        except BodyError as exc:
-            return exc.status, dump_json({"detail": exc.detail}), _JSON, []
+            body, create = await parse_body(request, parse_create_body)
+        except BodyError as exc:  # e.g. 413, body over the size limit; 422, a bad field
+            return body_error(exc)
         record = self.store.create(
             api_key,
             create,

@@ -10,7 +10,7 @@ an unknown voice-preview task answers ``404 {"detail": "Voice preview not found"
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Final, TypeVar
 from urllib.parse import quote
 
 from aiohttp import web
@@ -25,7 +25,7 @@ from ._subtitles import SUBTITLE_CONTENT_TYPES, render_subtitles, subtitle_cues
 from ._validation import BodyError
 from ._voice import VoiceTaskStore, wav_bytes
 
-__all__ = ["JSON", "MoreRoutes", "Result"]
+__all__ = ["JSON", "MoreRoutes", "Result", "body_error", "parse_body", "read_body"]
 
 JSON: Final = "application/json"
 _VIDEO_NOT_FOUND: Final = dump_json({"detail": "Video not found"})
@@ -35,16 +35,27 @@ Result = tuple[int, bytes | None, str, list[VideoRecord]]
 """(status, body, content type, records whose final status the body shows)."""
 
 
-def _error(exc: BodyError) -> Result:
+_Parsed = TypeVar("_Parsed")
+
+
+def body_error(exc: BodyError) -> Result:
+    """Return the answer to a request whose body (or query) the sandbox refuses."""
     return exc.status, dump_json({"detail": exc.detail}), JSON, []
 
 
-async def read_body(request: web.BaseRequest) -> bytes | Result:
-    """Return the request body, or the error to answer (e.g. 413 over the size limit)."""
+async def read_body(request: web.BaseRequest) -> bytes:
+    """Return the request body; raise `BodyError` if it cannot be read (413 over the limit)."""
     try:
         return await request.read()
     except web.HTTPException as exc:
-        return exc.status, dump_json({"detail": exc.reason}), JSON, []
+        raise BodyError(exc.status, exc.reason) from None
+
+
+async def parse_body(
+    request: web.BaseRequest, parse: Callable[[bytes, str | None], _Parsed]
+) -> _Parsed:
+    """Read the request body and return ``parse(body, content_type)``; raise `BodyError`."""
+    return parse(await read_body(request), request.headers.get("Content-Type"))
 
 
 class MoreRoutes:
@@ -68,13 +79,10 @@ class MoreRoutes:
         )
 
     async def _subtitles(self, request: web.BaseRequest, api_key: str, video_id: str) -> Result:
-        raw = await read_body(request)
-        if not isinstance(raw, bytes):
-            return raw
         try:
-            wanted = parse_subtitles_body(raw, request.headers.get("Content-Type"))
+            wanted = await parse_body(request, parse_subtitles_body)
         except BodyError as exc:
-            return _error(exc)
+            return body_error(exc)
         record = self.store.get(api_key, video_id)
         if record is None:
             return 404, _VIDEO_NOT_FOUND, JSON, []
@@ -99,13 +107,10 @@ class MoreRoutes:
         return f"{self.origin}{MEDIA_PREFIX}/voice-preview/{quote(task_id, safe='')}.wav"
 
     async def _voice_create(self, request: web.BaseRequest, api_key: str) -> Result:
-        raw = await read_body(request)
-        if not isinstance(raw, bytes):
-            return raw
         try:
-            wanted = parse_voice_preview_body(raw, request.headers.get("Content-Type"))
+            wanted = await parse_body(request, parse_voice_preview_body)
         except BodyError as exc:
-            return _error(exc)
+            return body_error(exc)
         task = self.voices.create(
             api_key,
             wanted.transcript,
@@ -133,7 +138,7 @@ class MoreRoutes:
         try:
             query = parse_usage_query(request.raw_path.partition("?")[2].partition("#")[0])
         except BodyError as exc:
-            return _error(exc)
+            return body_error(exc)
         records = (record for record in self.store.records if record.api_key == api_key)
         return 200, dump_json(usage_summary(records, query, self.wall_epoch)), JSON, []
 

@@ -23,7 +23,7 @@ from aiohttp import web
 from videoapi_async.contract import CREATE_EXAMPLE_TYPES, MAX_URL, WEBHOOK_EVENTS
 
 from ._config import WebhookConfig
-from ._more_routes import Result, read_body
+from ._more_routes import Result, body_error, read_body
 from ._routes import (
     ROUTE_CREATE_EXAMPLE,
     ROUTE_WEBHOOK_CREATE,
@@ -36,6 +36,7 @@ from ._routes import (
     ROUTE_WEBHOOKS_LIST,
 )
 from ._store import dump_json
+from ._validation import BodyError
 
 __all__ = ["RegisteredWebhook", "WebhookRegistry", "serve_bearer_route"]
 
@@ -287,10 +288,10 @@ async def serve_bearer_route(
         return registry.example_route(request.query_string)
     raw = b""
     if route in (ROUTE_WEBHOOK_CREATE, ROUTE_WEBHOOK_UPDATE):
-        body = await read_body(request)
-        if not isinstance(body, bytes):  # e.g. 413, body over the size limit
-            return body
-        raw = body
+        try:
+            raw = await read_body(request)
+        except BodyError as exc:  # e.g. 413, body over the size limit
+            return body_error(exc)
     if route == ROUTE_WEBHOOK_CREATE:
         return registry.create_route(api_key, raw)
     assert webhook_id is not None
