@@ -63,14 +63,16 @@ def _check_fraction(owner: str, name: str, value: float) -> None:
         raise ValueError(f"{owner}.{name} must be a probability between 0 and 1, got {value!r}")
 
 
-def _check_seconds(owner: str, name: str, value: float) -> None:
+def _check_seconds(owner: str, name: str, value: float, *, positive: bool = False) -> None:
     if (
         not isinstance(value, (int, float))
         or isinstance(value, bool)
         or not math.isfinite(value)
         or value < 0
+        or (positive and value == 0)
     ):
-        raise ValueError(f"{owner}.{name} must be a number of seconds >= 0, got {value!r}")
+        bound = "> 0" if positive else ">= 0"
+        raise ValueError(f"{owner}.{name} must be a number of seconds {bound}, got {value!r}")
 
 
 def _check_fault_rates(
@@ -98,6 +100,20 @@ def _seconds(instance: Any, attribute: attrs.Attribute[float], value: float) -> 
     _check_seconds(type(instance).__name__, attribute.name, value)
 
 
+def _positive_seconds(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    _check_seconds(type(instance).__name__, attribute.name, value, positive=True)
+
+
+def _max_duration(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    """Check a ``max_duration`` as `_seconds` does, and that it is not below ``min_duration``."""
+    _seconds(instance, attribute, value)
+    if instance.min_duration > value:
+        raise ValueError(
+            f"{type(instance).__name__}.min_duration ({instance.min_duration}) is greater "
+            f"than max_duration ({value}): swap them or raise max_duration"
+        )
+
+
 @attrs.frozen
 class RenderProfile:
     """How the sandbox's renders behave.
@@ -111,7 +127,7 @@ class RenderProfile:
     """
 
     min_duration: float = attrs.field(default=2.0, validator=_seconds)
-    max_duration: float = attrs.field(default=8.0, validator=_seconds)
+    max_duration: float = attrs.field(default=8.0, validator=_max_duration)
     time_scale: float = 1.0
     failure_rate: float = attrs.field(default=0.0, validator=_fraction)
     cancel_rate: float = attrs.field(default=0.0, validator=_fraction)
@@ -120,11 +136,6 @@ class RenderProfile:
     unknown_progress_rate: float = attrs.field(default=0.0, validator=_fraction)
 
     def __attrs_post_init__(self) -> None:
-        if self.min_duration > self.max_duration:
-            raise ValueError(
-                f"RenderProfile.min_duration ({self.min_duration}) is greater than "
-                f"max_duration ({self.max_duration}): swap them or raise max_duration"
-            )
         scale = self.time_scale
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
             raise ValueError(
@@ -266,15 +277,8 @@ class VoicePreviewProfile:
     """
 
     min_duration: float = attrs.field(default=1.0, validator=_seconds)
-    max_duration: float = attrs.field(default=4.0, validator=_seconds)
+    max_duration: float = attrs.field(default=4.0, validator=_max_duration)
     failure_rate: float = attrs.field(default=0.0, validator=_fraction)
-
-    def __attrs_post_init__(self) -> None:
-        if self.min_duration > self.max_duration:
-            raise ValueError(
-                f"VoicePreviewProfile.min_duration ({self.min_duration}) is greater than "
-                f"max_duration ({self.max_duration}): swap them or raise max_duration"
-            )
 
 
 def _freeze_names(value: Mapping[str, str]) -> Mapping[str, str]:
@@ -353,7 +357,7 @@ class WebhookConfig:
     )
     signature_header: str = "webhook-signature"
     delay: float = attrs.field(default=0.0, validator=_seconds)
-    timeout: float = 5.0
+    timeout: float = attrs.field(default=5.0, validator=_positive_seconds)
     retries: int = attrs.field(default=0, validator=_check_retries)
     retry_delay: float = attrs.field(default=1.0, validator=_seconds)
     fault_rates: Mapping[str, float] = attrs.field(factory=dict, converter=_freeze_rates)
@@ -379,14 +383,6 @@ class WebhookConfig:
             raise ValueError(
                 f"WebhookConfig.signature_header must be an HTTP header name, got {header!r}"
             )
-        timeout = self.timeout
-        if (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, (int, float))
-            or not math.isfinite(timeout)
-            or timeout <= 0
-        ):
-            raise ValueError(f"WebhookConfig.timeout must be seconds > 0, got {timeout!r}")
         _check_fault_rates(
             "WebhookConfig", "fault_rates", self.fault_rates, WEBHOOK_FAULT_KINDS, "a delivery"
         )
