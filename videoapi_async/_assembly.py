@@ -299,9 +299,15 @@ def link_replicas(
     clock: Callable[[], float],
 ) -> SharedPolls:
     """Share the render poller's work and the budget's back-off with other replicas."""
+
+    def divide(replicas: int) -> None:
+        # The replicas present together poll with the concurrency of one client.
+        poller.max_polls = max(1, poller.policy.max_concurrent_polls // replicas)
+
     shared = SharedPolls(
         coordination,
         feed=lambda video_id, video, webhook: poller.feed(video_id, video, webhook=webhook),
+        divide=divide,
         watching=poller.is_watching,
         backoff=lambda retry_after: budget.on_rate_limited(retry_after, relayed=True),
         follow=budget.follow_shared,

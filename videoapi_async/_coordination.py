@@ -86,6 +86,13 @@ class CoordinationListener(Protocol):
     def on_limit(self, limit: SharedLimit) -> None:
         """Slow down: a replica was answered 429, and `limit` is now in force."""
 
+    def on_replicas(self, count: int | None) -> None:
+        """Take the number of replicas present, this one included (None: unknown).
+
+        The replicas together poll with the concurrency of one client: each takes its
+        share. None (the backend could not be reached) makes this replica act alone.
+        """
+
     def wants(self, video_id: str) -> bool:
         """Say whether this replica still waits on `video_id` (its lease is kept while so)."""
 
@@ -96,6 +103,11 @@ class Coordination(Protocol):
     Every coroutine raises `CoordinationUnavailable` when the backend cannot be reached;
     the client then polls on its own. A backend serves one client: the client starts it
     with its listener on first use and closes it when the client closes.
+
+    A backend that can count the replicas present tells the listener
+    (`CoordinationListener.on_replicas`) when it starts and whenever the count changes,
+    and takes a replica that stops for gone within `lease_time`; one that never does
+    leaves each client its full concurrency.
 
     Attributes:
         lease_time: Seconds a lease lasts unless renewed. A backend renews the leases it
@@ -108,8 +120,9 @@ class Coordination(Protocol):
     async def start(self, listener: CoordinationListener) -> None:
         """Connect, and start delivering the other replicas' news to `listener`.
 
-        A shared limit already in force is handed to `listener.on_limit` before this
-        returns, so that a replica starting late begins at the shared rate.
+        A shared limit already in force is handed to `listener.on_limit`, and the
+        replicas present (this one included) to `listener.on_replicas`, before this
+        returns, so that a replica starting late begins at the shared rate and share.
         """
 
     async def claim(self, video_ids: Sequence[str]) -> list[Claim]:

@@ -102,6 +102,8 @@ class Poller(Generic[J]):
         """Whether webhooks feed this poller (polls then slow to a safety net)."""
         self.share: PollShare[J] | None = None
         """Other replicas to share polls with: poll only the jobs they leave to us."""
+        self.max_polls = policy.max_concurrent_polls
+        """Polls in flight at most: the policy's, or this replica's share of it."""
 
     # --- subscriptions -----------------------------------------------------------------
 
@@ -254,7 +256,7 @@ class Poller(Generic[J]):
 
     def _next_wake(self) -> float | None:
         times = []
-        if self._due and self._polls_in_flight < self.policy.max_concurrent_polls:
+        if self._due and self._polls_in_flight < self.max_polls:
             times.append(self._due[0][0])
         while self._deadlines and self._deadlines[0][2].finished:
             heapq.heappop(self._deadlines)
@@ -318,7 +320,7 @@ class Poller(Generic[J]):
             return
         # Pop no more than there are free slots: the rest stay due in the heap, so a large
         # backlog is not popped and pushed back every time a poll finishes.
-        capacity = self.policy.max_concurrent_polls - self._polls_in_flight
+        capacity = self.max_polls - self._polls_in_flight
         if capacity > 0:
             for watch in self._pop_due(now, limit=capacity):
                 self._start_poll(watch)
@@ -329,7 +331,7 @@ class Poller(Generic[J]):
         for watch in due:
             if watch.video_id not in self._poll_alone:
                 rest.append(watch)
-            elif self._polls_in_flight < self.policy.max_concurrent_polls:
+            elif self._polls_in_flight < self.max_polls:
                 self._poll_alone.discard(watch.video_id)
                 self._start_poll(watch)
             else:

@@ -8,11 +8,15 @@ What lives in Redis, under a namespace (``videoapi`` by default)::
     <ns>:limit              after a 429: the rate all replicas draw from (a token bucket
                             whose rate climbs back linearly); gone two recovery times on
     <ns>:limit-generation   counts the cuts of that rate
-    <ns>:news               the pub/sub channel: states, webhook events, cuts of the rate
+    <ns>:replicas           the replicas present: a sorted set of tokens, each scored with
+                            the server time (ms) at which it lapses unless refreshed
+    <ns>:news               the pub/sub channel: states, webhook events, cuts of the rate,
+                            the count of replicas present when it changes
 
 Leases are taken and renewed by Lua scripts (one round trip for many videos, atomic per
-call); a replica renews the leases it holds every third of `lease_time`, so a lease only
-lapses when its holder stops. One background task listens on the channel and reconnects
+call); a replica renews the leases it holds, and its own presence, every third of
+`lease_time`, so a lease only lapses when its holder stops, and a replica's presence two
+thirds of `lease_time` after it stops. One background task listens on the channel and reconnects
 when the connection breaks; another renews leases. The shared rate lives in scripts too,
 timed by the Redis server's clock, so that replicas on other machines agree on it.
 
@@ -88,6 +92,30 @@ return 0
 """
 
 
+# KEYS: the replicas' sorted set. ARGV: token, ms until this replica lapses ('0': it
+# leaves), channel. Drops the lapsed, adds (or removes) this one, publishes the count when
+# it changed, and returns it.
+_PRESENCE: Final = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local before = redis.call('ZCARD', KEYS[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if tonumber(ARGV[2]) > 0 then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+else
+  redis.call('ZREM', KEYS[1], ARGV[1])
+end
+local count = redis.call('ZCARD', KEYS[1])
+if count > 0 then
+  redis.call('PEXPIREAT', KEYS[1], redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2])
+end
+if count ~= before then
+  redis.call('PUBLISH', ARGV[3], cjson.encode({from = ARGV[1], replicas = count}))
+end
+return count
+"""
+
+
 # The shared rate limit, a hash; times in ms of the server's clock. Used by the scripts below.
 _LIMIT: Final = """
 local function now_ms()
@@ -127,7 +155,7 @@ local function view(s, now)
 end
 """
 
-# KEYS: limit, generation counter. ARGV: token, channel, generation known, own rate ('' if
+# KEYS: limit, generation counter, replicas. ARGV: token, channel, generation known, own rate ('' if
 # unknown), Retry-After ms ('' if none), factor, min rate, burst, recovery ms.
 # Cuts the rate (or, if another replica cut since, extends only the pause), publishes the
 # limit in force and returns it as JSON; nil when no rate could be told.
@@ -147,7 +175,7 @@ else
   if s then
     base = rate(s, now) or s.ceiling
   elseif ARGV[4] ~= '' then
-    local replicas = redis.call('PUBSUB', 'NUMSUB', ARGV[2])[2]
+    local replicas = redis.call('ZCOUNT', KEYS[3], now, '+inf')
     base = tonumber(ARGV[4]) * math.max(tonumber(replicas), 1)
   else
     return nil
@@ -268,6 +296,8 @@ class RedisCoordination:
         self._cut = self._redis.register_script(_CUT)
         self._take = self._redis.register_script(_TAKE)
         self._peek = self._redis.register_script(_PEEK)
+        self._presence = self._redis.register_script(_PRESENCE)
+        self._replicas_key = f"{namespace}:replicas"
         self._limit_keys = [f"{namespace}:limit", f"{namespace}:limit-generation"]
         self._held: set[str] = set()
         self._listener: CoordinationListener | None = None
@@ -298,8 +328,9 @@ class RedisCoordination:
         """Start listening for the other replicas' news and renewing leases.
 
         Waits (up to `timeout`) until the subscription is in place, so that nothing
-        published after this returns is missed, then hands a shared rate limit already
-        in force to the listener; an unreachable Redis does not fail it.
+        published after this returns is missed, then joins the replicas present (telling
+        the others) and hands their count, and a shared rate limit already in force, to
+        the listener; an unreachable Redis does not fail it.
         """
         if self._listener is not None:
             raise RuntimeError("this RedisCoordination is already started; use one per client")
@@ -311,6 +342,7 @@ class RedisCoordination:
         ]
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._subscribed.wait(), self.timeout)
+        await self._be_present()
         with contextlib.suppress(CoordinationUnavailable):
             limit = await self._call(self._peek(keys=self._limit_keys[:1]))
             if limit is not None:
@@ -327,8 +359,10 @@ class RedisCoordination:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         held, self._held = list(self._held), set()
-        if held:
-            with contextlib.suppress(CoordinationUnavailable):
+        with contextlib.suppress(CoordinationUnavailable):
+            if self._listener is not None:  # leave: the others take this one's share
+                await self._call(self._presence(keys=[self._replicas_key], args=self._here(0)))
+            if held:
                 await self._call(
                     self._release(keys=[self._lease_key(v) for v in held], args=[self.token])
                 )
@@ -363,10 +397,35 @@ class RedisCoordination:
                     claims.append(Claim(False, _text(state), max(int(left), 0) / 1000))
         return claims
 
+    def _here(self, lapse_ms: int) -> list[str]:
+        return [self.token, str(lapse_ms), self._channel]
+
+    async def _be_present(self) -> None:
+        """Refresh this replica's presence and hand the count to the listener.
+
+        The presence lapses two thirds of `lease_time` after the last refresh: one
+        refresh may come late, and a dead replica's share goes back to the others
+        within `lease_time`. When Redis does not answer, the count is None.
+        """
+        listener = self._listener
+        if listener is None or self._closed:
+            return
+        lapse_ms = max(round(self.lease_time * 2000 / 3), 1)
+        try:
+            count = await self._call(
+                self._presence(keys=[self._replicas_key], args=self._here(lapse_ms))
+            )
+        except CoordinationUnavailable as exc:
+            logger.debug("could not refresh this replica's presence: %s", exc)
+            listener.on_replicas(None)
+        else:
+            listener.on_replicas(int(count))
+
     async def _keep_leases(self) -> None:
-        """Renew the leases still wanted every third of the lease time; release the rest."""
+        """Every third of the lease time: be present, renew the leases still wanted."""
         while not self._closed:
             await asyncio.sleep(self.lease_time / 3)
+            await self._be_present()
             listener = self._listener
             if not self._held or listener is None:
                 continue
@@ -431,7 +490,7 @@ class RedisCoordination:
         """Cut the rate all replicas draw from, unless another cut it since `generation`.
 
         With no limit in force yet, the cut starts from `rate` times the replicas
-        listening on the namespace's channel.
+        present.
         """
         args = [
             self.token,
@@ -444,7 +503,8 @@ class RedisCoordination:
             str(burst),
             str(round(recovery * 1000)),
         ]
-        reply = await self._call(self._cut(keys=self._limit_keys, args=args))
+        keys = [*self._limit_keys, self._replicas_key]
+        reply = await self._call(self._cut(keys=keys, args=args))
         return None if reply is None else _shared_limit(reply)
 
     async def take_slot(self) -> float | None:
@@ -490,6 +550,8 @@ class RedisCoordination:
                 listener.on_event(str(video_id), None if state is None else str(state))
             elif "limit" in message:
                 listener.on_limit(_shared_limit(message["limit"]))
+            elif "replicas" in message:
+                listener.on_replicas(int(message["replicas"]))
         except (ValueError, TypeError, KeyError) as exc:
             logger.warning("ignored a malformed message on %s: %s", self._channel, exc)
 

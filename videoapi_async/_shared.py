@@ -3,15 +3,16 @@
 `SharedPolls` is the only thing the poller and the request path talk to when a client
 has ``coordination=``: it turns videos into the JSON text the backend stores and back,
 sends what this replica learns (states it polled, webhook news, 429s) in batches from
-one writer task, and hands the other replicas' news to the poller and the budget. After
+one writer task, and hands the other replicas' news to the poller and the budget, and
+the count of replicas present to the poller, which polls with its share. After
 a 429 it is also the budget's `SharedRate`: it asks the backend to cut the rate every
 replica draws from, and takes each request's slot from it while that limit is in force.
 
 It also owns the fallback. When the backend raises `CoordinationUnavailable`, every
 claim answers "poll it yourself" (without asking the backend again for `_PROBE`
-seconds), publishing stops, the budget paces requests with its local AIMD alone, and
-one warning says so; one more record says when the backend answers again. A wait never
-fails because the backend did.
+seconds), publishing stops, the budget paces requests with its local AIMD alone, the
+poller takes back its whole concurrency, and one warning says so; one more record says
+when the backend answers again. A wait never fails because the backend did.
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ class SharedPolls:
         coordination: The backend.
         feed: Hands a job's news to the render poller: ``feed(video_id, video, webhook)``.
         watching: Says whether the render poller still watches a video.
+        divide: Gives the render poller its share of the polling among the replicas
+            present: ``divide(replicas)``.
         backoff: Slows the request budget as if this replica had been answered 429.
         follow: Makes the budget draw from the shared limit: ``follow(remaining,
             paused_for)``, seconds.
@@ -114,6 +117,7 @@ class SharedPolls:
         *,
         feed: Callable[[str, Video | None, bool], object],
         watching: Callable[[str], bool],
+        divide: Callable[[int], None],
         backoff: Callable[[float | None], None],
         follow: Callable[[float, float], None],
         limit: RateLimit,
@@ -122,6 +126,7 @@ class SharedPolls:
         self.coordination = coordination
         self._feed = feed
         self._watching = watching
+        self._divide = divide
         self._backoff = backoff
         self._follow = follow
         self._limit = limit
@@ -154,10 +159,12 @@ class SharedPolls:
         if self._down_until is None:
             logger.warning(
                 "coordination unavailable (%s): waits poll the API on their own, and this "
-                "client paces its requests alone, until it answers again",
+                "client paces its requests alone and polls with its whole concurrency, until "
+                "it answers again",
                 exc,
             )
         self._down_until = self._clock() + _PROBE
+        self._divide(1)
 
     def _answered(self) -> None:
         if self._down_until is not None:
@@ -330,6 +337,13 @@ class SharedPolls:
         if limit.generation > self._generation:
             self._backoff(limit.paused_for or None)
         self._apply(limit)
+
+    def on_replicas(self, count: int | None) -> None:
+        """Poll with this replica's share among `count` replicas (None: Redis is away)."""
+        if count is None:
+            self._failed(CoordinationUnavailable("the replicas present could not be counted"))
+        else:
+            self._divide(max(count, 1))
 
     def wants(self, video_id: str) -> bool:
         """Whether this client still waits on the video (or, for `LIST_POLL`, lists)."""

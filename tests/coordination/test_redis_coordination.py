@@ -24,6 +24,7 @@ class Inbox:
         self.states: list[tuple[str, str]] = []
         self.events: list[tuple[str, str | None]] = []
         self.limits: list[SharedLimit] = []
+        self.replicas: list[int | None] = []
         self.wanted: set[str] = set()
         self.arrived = asyncio.Event()
 
@@ -38,6 +39,9 @@ class Inbox:
     def on_limit(self, limit: SharedLimit) -> None:
         self.limits.append(limit)
         self.arrived.set()
+
+    def on_replicas(self, count: int | None) -> None:
+        self.replicas.append(count)
 
     def wants(self, video_id: str) -> bool:
         return video_id in self.wanted
@@ -228,6 +232,26 @@ async def test_many_videos_are_claimed_in_chunks(replica: Start) -> None:
     assert [c.held for c in claims] == [i % 2 == 1 for i in range(1200)]
 
 
+async def test_every_replica_learns_the_count_when_one_joins_or_leaves(replica: Start) -> None:
+    """Starting and closing replicas tell the others the count present at once."""
+    _, first_inbox = await replica(lease_time=60.0)
+    assert first_inbox.replicas == [1]
+    _, second_inbox = await replica(lease_time=60.0)
+    third, third_inbox = await replica(lease_time=60.0)
+    assert (second_inbox.replicas[0], third_inbox.replicas[0]) == (2, 3)
+    await _until(lambda: first_inbox.replicas[-1] == 3 and second_inbox.replicas[-1] == 3)
+    await third.aclose()
+    await _until(lambda: first_inbox.replicas[-1] == 2 and second_inbox.replicas[-1] == 2)
+    assert first_inbox.replicas == [1, 2, 3, 2]  # no lease tick in 60 s: told, not polled
+
+
+async def _until(condition: Callable[[], bool], within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never came true"
+        await asyncio.sleep(0.005)
+
+
 async def test_an_unreachable_redis_raises_coordination_unavailable(
     redis_server: RedisServer,
 ) -> None:
@@ -236,8 +260,10 @@ async def test_an_unreachable_redis_raises_coordination_unavailable(
 
     redis_server.kill()
     coordination = RedisCoordination(redis_server.url, timeout=0.2)
+    inbox = Inbox()
     try:
-        await coordination.start(Inbox())
+        await coordination.start(inbox)
+        assert inbox.replicas == [None]  # not counted: the client acts alone
         with pytest.raises(CoordinationUnavailable, match="Redis did not answer"):
             await coordination.claim(["v1"])
         with pytest.raises(CoordinationUnavailable):
@@ -266,10 +292,10 @@ async def test_the_subscription_comes_back_after_redis_restarts(
     assert inbox.events
 
 
-async def test_a_killed_holder_s_lease_lapses_within_the_lease_time(
+async def test_a_killed_holder_s_lease_and_presence_lapse_within_the_lease_time(
     redis_server: RedisServer, replica: Start
 ) -> None:
-    """A holder in another process killed with SIGKILL loses its lease within lease_time."""
+    """A holder killed with SIGKILL loses its lease, and stops being counted, in lease_time."""
     script = (
         "import asyncio, sys\n"
         "from videoapi_async.coordination import RedisCoordination\n"
@@ -277,6 +303,7 @@ async def test_a_killed_holder_s_lease_lapses_within_the_lease_time(
         "    def on_state(self, *a): pass\n"
         "    def on_event(self, *a): pass\n"
         "    def on_limit(self, *a): pass\n"
+        "    def on_replicas(self, *a): pass\n"
         "    def wants(self, video_id): return True\n"
         "async def main():\n"
         "    c = RedisCoordination(sys.argv[1], lease_time=0.3)\n"
@@ -293,16 +320,23 @@ async def test_a_killed_holder_s_lease_lapses_within_the_lease_time(
         assert child.stdout is not None
         line = await asyncio.wait_for(child.stdout.readline(), 20)
         assert line.strip() == b"held"
-        other, _ = await replica(lease_time=0.3)
+        other, inbox = await replica(lease_time=0.3)
+        assert inbox.replicas == [2]  # learned at the start
         await asyncio.sleep(0.6)  # two lease times: the child renews its lease meanwhile
         assert not (await other.claim(["v1"]))[0].held
+        assert inbox.replicas[-1] == 2
         child.kill()
         killed = time.monotonic()
-        while True:
-            if (await other.claim(["v1"]))[0].held:
-                break
+        lease_lapsed = counted_out = None
+        while lease_lapsed is None or counted_out is None:
+            assert time.monotonic() - killed < 5, "the lease or the presence never lapsed"
+            if lease_lapsed is None and (await other.claim(["v1"]))[0].held:
+                lease_lapsed = time.monotonic() - killed
+            if counted_out is None and inbox.replicas[-1] == 1:
+                counted_out = time.monotonic() - killed
             await asyncio.sleep(0.02)
-        assert time.monotonic() - killed <= 0.3 + 0.1
+        assert lease_lapsed <= 0.3 + 0.1
+        assert counted_out <= 0.3 + 0.1
     finally:
         if child.returncode is None:
             child.kill()

@@ -210,6 +210,25 @@ async def test_waits_fall_back_to_polling_when_redis_dies(
     assert all(client.stats["polls"] > 0 for client in clients)
 
 
+async def test_replicas_present_share_one_client_s_poll_concurrency(
+    make: Make, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each replica polls with its share of max_concurrent_polls; alone or cut off, all of it."""
+    whole = FAST.max_concurrent_polls
+    first = await make()
+    assert first._poller.max_polls == whole  # a lone replica is not slowed
+    second = await make()
+    third = await make()
+    replicas = [first, second, third]
+    await _until(lambda: all(c._poller.max_polls == whole // 3 for c in replicas))
+    await third.aclose()
+    await _until(lambda: all(c._poller.max_polls == whole // 2 for c in replicas[:2]))
+    with caplog.at_level(logging.WARNING, logger="videoapi_async"):
+        redis_server.kill()  # the next presence refresh (a third of LEASE) finds it gone
+        await _until(lambda: all(c._poller.max_polls == whole for c in replicas[:2]))
+    assert any("polls with its whole concurrency" in r.getMessage() for r in caplog.records)
+
+
 async def test_a_killed_replica_s_videos_are_taken_over(
     sandbox: Sandbox, make: Make, redis_server: RedisServer
 ) -> None:
