@@ -14,7 +14,9 @@ Every replica attached to the same backend (and namespace) then shares three thi
   wait that starts later still sees the final state, kept for a while in the backend;
 * **polling**: each watched video is polled by one replica at a time, the holder of a
   lease on it, which publishes every new state to the others; when the holder dies its
-  lease lapses and another replica takes the video over;
+  lease lapses and another replica takes the video over. The replicas present divide
+  one client's poll concurrency (`PollPolicy.max_concurrent_polls`) among them, so
+  together they have no more polls in flight than one client;
 * **back-off**: a 429 answer seen by one replica cuts a request rate that every replica
   then draws from (through the backend) until it has climbed back; a replica started
   meanwhile begins at that rate. Without a 429 nothing is shared and no request waits
