@@ -26,6 +26,7 @@ from videoapi_async import (
     VideoStatus,
     VoicePreview,
     VoicePreviewStatus,
+    WebhookStatus,
     WorkflowVariable,
     WorkflowVideoRequest,
     contract,
@@ -35,6 +36,7 @@ from videoapi_async import (
     response_to_json,
 )
 from videoapi_async._converters import REQUEST_TYPE_TAGS, converter
+from videoapi_async._models import OpenEnum
 from videoapi_async._protocol import parse_metadata, parse_video, parse_videos
 from videoapi_async._requests import build_create_body
 
@@ -88,6 +90,13 @@ class TestVideoStatus:
         assert not status.is_success
         assert not status.is_failure
         assert status not in list(VideoStatus)
+
+    @pytest.mark.parametrize("enum", [VideoStatus, VoicePreviewStatus, WebhookStatus])
+    def test_is_known_means_a_declared_member(self, enum: type[OpenEnum]) -> None:
+        """Every member is known; a new value is not, even one spelt like a member's name."""
+        assert all(member.is_known for member in enum)
+        for value in ("archived", next(iter(enum.__members__))):
+            assert not enum(value).is_known
 
     def test_known_values_are_the_members(self) -> None:
         """Parsing a documented value gives the enum member itself."""

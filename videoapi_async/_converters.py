@@ -51,7 +51,7 @@ from ._models import (
     WorkflowVariable,
     WorkflowVideoRequest,
 )
-from ._resources import Subtitles, UsagePeriod, VoicePreview, VoicePreviewStatus
+from ._resources import Subtitles, UsagePeriod, VoicePreview
 from .contract import CREATE_FORM_TAGS, SCENE_TYPES
 
 __all__ = [
@@ -170,8 +170,8 @@ def _configure() -> Callable[[Any, Any], Video]:
     converter.register_structure_hook_func(lambda t: t == str | None, _structure_optional_str)
     converter.register_structure_hook(int, _structure_int)
     converter.register_structure_hook(float, _structure_float)
-    converter.register_structure_hook(VideoStatus, _structure_status)
-    converter.register_structure_hook(VoicePreviewStatus, _structure_status)
+    # Every status enum (`WebhookStatus` too): the str hook would keep a plain str.
+    converter.register_structure_hook(OpenEnum, _structure_status)
     converter.register_structure_hook_func(lambda t: t == Scene, _structure_scene)
 
     converter.register_structure_hook(

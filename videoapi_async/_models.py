@@ -64,6 +64,11 @@ class OpenEnum(str, enum.Enum):
     def __str__(self) -> str:
         return str(self._value_)
 
+    @property
+    def is_known(self) -> bool:
+        """Whether this is one of the documented values, not one the API added later."""
+        return type(self).__members__.get(self._name_) is self
+
 
 class VideoStatus(OpenEnum):
     """Where a render is in its life.
@@ -85,11 +90,6 @@ class VideoStatus(OpenEnum):
     CANCELLED = "cancelled"
 
     @property
-    def is_known(self) -> bool:
-        """Whether this is one of the documented statuses."""
-        return self in _KNOWN
-
-    @property
     def is_terminal(self) -> bool:
         """Whether the render has ended, successfully or not."""
         return self in _SUCCESS or self in _FAILURE
@@ -107,7 +107,6 @@ class VideoStatus(OpenEnum):
 
 _SUCCESS = frozenset(map(VideoStatus, SUCCESS_STATUSES))
 _FAILURE = frozenset(map(VideoStatus, FAILURE_STATUSES))
-_KNOWN = frozenset(VideoStatus.__members__.values())
 
 
 def _tuple_or_none(value: object) -> object:

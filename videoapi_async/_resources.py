@@ -15,7 +15,6 @@ from .contract import (
     SUBTITLE_FORMATS,
     SUBTITLE_LANGUAGES,
     USAGE_BREAKDOWNS,
-    VOICE_PREVIEW_STATUSES,
 )
 
 __all__ = [
@@ -55,11 +54,6 @@ class VoicePreviewStatus(OpenEnum):
     IN_PROGRESS = "in_progress"
     READY = "ready"
     FAILED = "failed"
-
-    @property
-    def is_known(self) -> bool:
-        """Whether this is one of the documented statuses."""
-        return self.value in VOICE_PREVIEW_STATUSES
 
     @property
     def is_terminal(self) -> bool:

@@ -15,12 +15,11 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ._converters import converter
 from ._errors import APIStatusError, AuthenticationError, NotFoundError
 from ._models import OpenEnum
-from ._protocol import _expect_array, _expect_object, _json_kind, _structure, encode_id
+from ._protocol import _expect_array, _expect_object, _structure, encode_id
 from ._requester import Requester
-from .contract import CREATE_EXAMPLE_TYPES, MAX_URL, WEBHOOK_EVENTS, WEBHOOK_STATUSES
+from .contract import CREATE_EXAMPLE_TYPES, MAX_URL, WEBHOOK_EVENTS
 
 __all__ = [
     "CreateExample",
@@ -41,21 +40,6 @@ class WebhookStatus(OpenEnum):
     INACTIVE = "inactive"
     PAUSED = "paused"
     PENDING = "pending"
-
-    @property
-    def is_known(self) -> bool:
-        """Whether this is one of the documented states."""
-        return self.value in WEBHOOK_STATUSES
-
-
-def _structure_status(value: Any, _: object) -> WebhookStatus:
-    if isinstance(value, str):
-        return WebhookStatus(value)
-    raise TypeError(f"expected a status string, got {_json_kind(value)}")
-
-
-# The converter's str hook would otherwise take this str subclass and keep a plain str.
-converter.register_structure_hook(WebhookStatus, _structure_status)
 
 
 @attrs.frozen(kw_only=True)
