@@ -3,10 +3,9 @@
 Responses (`Video`, `VideoMetadata`, ...) are read tolerantly by the converter in
 `_converters`: unknown fields are kept in the read-only ``extra``, ``null`` optionals
 become ``None``, and an unknown ``status`` is kept as a `VideoStatus` that is not
-terminal. Request forms
-(`SourceDraftVideoRequest`, `OverrideVideoRequest`, `NewVideoRequest`,
-`WorkflowVideoRequest`) are checked strictly before anything is sent, and only the
-fields that are set are sent. No (de)serialisation code lives here.
+terminal. Request forms (`SourceDraftVideoRequest`, `OverrideVideoRequest`,
+`NewVideoRequest`, `WorkflowVideoRequest`) are checked strictly before anything is
+sent, and only the fields that are set are sent. No (de)serialisation code lives here.
 """
 
 from __future__ import annotations

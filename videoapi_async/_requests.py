@@ -1,5 +1,7 @@
 """Building requests strictly: every field checked before anything is sent.
 
+The create forms' bodies (and their JSON both ways: `request_from_json`,
+`request_to_json`), the subtitles and voice-preview bodies, and the usage query.
 Messages name the field (``scenes[2].transcript``) and say what to pass instead. Only
 the fields that are set are sent; text that cannot be encoded as UTF-8 is refused.
 """

@@ -1,9 +1,7 @@
 """The ``videoapi`` command: the Video API from a terminal, for people and for scripts.
 
-``videoapi demo`` runs a batch against an in-process sandbox; ``list``, ``get``,
-``metadata``, ``create``, ``wait`` and ``render`` call the API; ``batch`` runs a bulk job
-from a CSV or JSON Lines file with a journal that makes it safe to re-run; ``sandbox``
-serves a local stand-in API. Run ``videoapi --help`` for the details.
+This package holds `main`, the entry point; the commands are listed, once, in
+`_root.COMMANDS`, and each lives in the module named there. ``videoapi --help`` lists them.
 
 The command needs the ``cli`` extra (click and rich). Importing ``videoapi_async`` never
 imports them, and neither does importing this package: only `main` does, and it imports

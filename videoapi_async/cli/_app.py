@@ -1,8 +1,7 @@
-"""The commands that call one endpoint each (the ``videoapi`` group is in `_root`).
+"""The video commands: ``list``, ``get``, ``metadata``, ``create``, ``wait`` and ``render``.
 
-``list``, ``get``, ``metadata`` and ``create`` print what the API answered; ``wait`` and
-``render`` follow a render with a live bar. ``batch``, ``demo``, ``sandbox`` and the calls
-around a render (``delete``, ``subtitles``, ``usage``) live in their own modules.
+The first four print what the API answered; ``wait`` and ``render`` follow a render with a
+live bar and can download the finished video.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
-"""Options shared by the commands, accepted before or after the command name.
+"""The command-line options: those every command shares, and the create form's.
 
-``videoapi --sandbox list --json`` and ``videoapi list --sandbox --json`` mean the same:
-the group keeps what it was given in `GroupState`, and a command's own options win.
+The shared ones are accepted before or after the command name: ``videoapi --sandbox list
+--json`` and ``videoapi list --sandbox --json`` mean the same (the group keeps what it was
+given in `GroupState`, and a command's own options win). `create_options` are the flat
+create form's fields (and ``--json-body``) as options, for ``create`` and ``render``.
 
 ``videoapi --help`` lists these options, so this module imports click and nothing of the
 client: what the commands need (`Settings`, the create form) is imported when they run.

@@ -19,6 +19,16 @@ strip a trailing slash), and renders that move ``not_started`` -> ``started`` ->
     GET    /analytics/summary             200 [{day?, week?, month?, year,
                                                 videos_created, total_duration}]
 
+and under ``Authorization: Bearer <Sandbox.bearer_token>`` instead of the ``api-key``::
+
+    GET    /webhooks                      200 [Webhook]
+    POST   /webhooks                      201 Webhook (with its ``whsec_`` signing secret)
+    GET    /webhooks/{webhook_id}         200 Webhook
+    PUT    /webhooks/{webhook_id}         200 Webhook
+    DELETE /webhooks/{webhook_id}         204
+    PUT    /webhooks/{webhook_id}/secret, /pause, /toggle-status    200 Webhook
+    GET    /examples/create-video         200 {curl, json_request}
+
 Subtitles: body ``{language_code, format: "vtt"|"srt" = "vtt"}`` (the document's enums;
 422 otherwise, checked before the video is looked up); 404 for an unknown video; a video
 not ``ready``/``published`` answers ``409 {"detail": "Video <id> is not ready: subtitles
@@ -100,11 +110,8 @@ URL and the API key and serves until Ctrl-C (``--help`` lists every option). In 
 ``videoapi_sandbox`` and ``videoapi_client`` fixtures come with the package (see
 ``pytest_plugin``).
 
-Fault kinds, and what an aiohttp client sees (route keys: ``"GET /videos"``,
-``"POST /videos"``, ``"GET /videos/{video_id}"``, ``"GET /videos/{video_id}/metadata"``,
-``"DELETE /videos/{video_id}"``, ``"POST /videos/{video_id}/subtitles"``,
-``"POST /voice-preview"``, ``"GET /voice-preview/{task_id}"``,
-``"GET /analytics/summary"``, or ``"*"`` for all; :data:`ROUTE_KEYS` lists them)::
+Fault kinds, and what an aiohttp client sees (a route key is a route as listed above,
+such as ``"GET /videos/{video_id}"``, or ``"*"`` for all; :data:`ROUTE_KEYS` lists them)::
 
     delay           pause (FaultConfig.delay), then a normal answer
     http_429        429 JSON with Retry-After (seconds, or an HTTP date)

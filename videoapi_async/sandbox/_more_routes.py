@@ -1,8 +1,11 @@
-"""The routes beyond the video CRUD: subtitles, voice previews, the usage summary.
+"""The routes beyond the video CRUD (subtitles, voice previews, usage) and body reading.
 
-Mixed into the request handler, which has already routed, rate-limited and authenticated
-the request. Undocumented by the vendor, and chosen here: asking for the subtitles of a
-video whose render has not finished (or failed) answers ``409`` with
+`MoreRoutes` answers those routes and serves their subtitle and audio files; it is mixed
+into the request handler, which has already routed, rate-limited and authenticated the
+request. `parse_body` reads and parses the body of every route that takes one.
+
+Undocumented by the vendor, and chosen here: asking for the subtitles of a video whose
+render has not finished (or failed) answers ``409`` with
 ``{"detail": "Video <id> is not ready: subtitles need a finished render (status <status>)"}``;
 an unknown voice-preview task answers ``404 {"detail": "Voice preview not found"}``.
 """
