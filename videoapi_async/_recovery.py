@@ -1,7 +1,8 @@
-"""Finding the video a lost create made, from the account's list of videos. Pure functions.
+"""The markers a create carries, and finding the video a lost create made by them. No I/O.
 
-`VideoAPI.find_created_video` looks for one create; `match_lost_creates` is the same rule
-for many (a bulk job that lost several answers), public so that such a job needs no more.
+`new_correlation_id` mints a create's marker. `VideoAPI.find_created_video` looks for one
+create in the account's list of videos; `match_lost_creates` is the same rule for many (a
+bulk job that lost several answers), public so that such a job needs no more.
 
 A create whose answer was lost (a reset, a timeout, a kill) may or may not have made a
 video. Each request carries a *marker* the server keeps:
