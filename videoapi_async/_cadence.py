@@ -18,6 +18,7 @@ from typing import Any, Final, Literal, Protocol
 import attrs
 
 from ._retry import backoff
+from .validators import seconds_validator
 
 __all__ = ["Job", "JobStatus", "PollPolicy", "ProgressTrack", "most_eager", "poll_backoff"]
 
@@ -70,16 +71,8 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not _is_number(value) or not math.isfinite(value) or value <= 0:
-        raise ValueError(
-            f"PollPolicy.{attribute.name} must be a positive number of seconds, got {value!r}"
-        )
-
-
-def _seconds_or_none(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None:
-        _seconds(instance, attribute, value)
+_seconds = seconds_validator()
+_seconds_or_none = seconds_validator(none="no stall limit")
 
 
 def _count(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

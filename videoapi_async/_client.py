@@ -85,6 +85,7 @@ from ._transport import Transport
 from ._videolist import VideoList
 from ._waits import BatchWait, RenderWait
 from ._webhook_admin import CreateExample, Webhooks, get_create_example
+from .validators import check_seconds
 
 __all__ = ["VideoAPI"]
 
@@ -548,8 +549,9 @@ class VideoAPI:
             body, lost_at = dict(lost.body), lost.lost_at
         else:
             body, lost_at = build_create_body(lost), None
-        if not isinstance(grace, (int, float)) or not 0 <= grace < float("inf"):
-            raise ValueError(f"grace must be a number of seconds >= 0, got {grace!r}")
+        grace = check_seconds(
+            grace, "find_created_video's grace", zero=True, default=LOST_CREATE_GRACE
+        )
         flat_echoes = self._echoes.get("flat")
         markers = lost_create_markers(body, flat_echoes=flat_echoes)
         start = self._clock() if lost_at is None else lost_at

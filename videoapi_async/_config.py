@@ -6,12 +6,13 @@ its own settings (`PollPolicy`, in `_cadence`); retries never stand in for it.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
+
+from .validators import seconds_validator
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -43,35 +44,14 @@ def env_setting(name: str, environ: Mapping[str, str] | None = None) -> str | No
     return value or None
 
 
-def _seconds_or_none(owner: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is not None and not (
-            isinstance(value, (int, float))
-            and not isinstance(value, bool)
-            and value > 0
-            and not math.isnan(value)
-        ):
-            raise ValueError(
-                f"{owner}.{attribute.name} must be a positive number of seconds, or None for "
-                f"no limit; got {value!r}"
-            )
-
-    return check
+# Timeouts and retry waits take math.inf ("no limit"); None turns a timeout off too.
+_timeout = seconds_validator(infinite=True, none="no limit")
+_wait = seconds_validator(zero=True, infinite=True)
 
 
 def _seconds(owner: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or value < 0
-            or math.isnan(value)
-        ):
-            raise ValueError(
-                f"{owner}.{attribute.name} must be a number of seconds >= 0, got {value!r}"
-            )
-
-    return check
+    # The rule of the retry waits, for `RateLimit.recovery` (`_budget` imports this name).
+    return _wait
 
 
 def _attempts(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -100,8 +80,8 @@ class Timeouts:
 
     """
 
-    connect: float | None = attrs.field(default=10.0, validator=_seconds_or_none("Timeouts"))
-    read: float | None = attrs.field(default=60.0, validator=_seconds_or_none("Timeouts"))
+    connect: float | None = attrs.field(default=10.0, validator=_timeout)
+    read: float | None = attrs.field(default=60.0, validator=_timeout)
 
 
 @attrs.frozen(kw_only=True)
@@ -126,10 +106,10 @@ class RetryPolicy:
     """
 
     max_attempts: int = attrs.field(default=4, validator=_attempts)
-    max_elapsed: float = attrs.field(default=30.0, validator=_seconds("RetryPolicy"))
-    initial_backoff: float = attrs.field(default=0.25, validator=_seconds("RetryPolicy"))
-    max_backoff: float = attrs.field(default=8.0, validator=_seconds("RetryPolicy"))
-    max_retry_after: float = attrs.field(default=60.0, validator=_seconds("RetryPolicy"))
+    max_elapsed: float = attrs.field(default=30.0, validator=_wait)
+    initial_backoff: float = attrs.field(default=0.25, validator=_wait)
+    max_backoff: float = attrs.field(default=8.0, validator=_wait)
+    max_retry_after: float = attrs.field(default=60.0, validator=_wait)
     enabled: bool = attrs.field(default=True, validator=_flag)
 
     @classmethod

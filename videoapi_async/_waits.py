@@ -35,6 +35,7 @@ from ._models import Video, VideoStatus
 from ._poller import Poller
 from ._protocol import encode_id
 from ._watch import Subscription
+from .validators import check_seconds
 
 __all__ = [
     "BatchUpdate",
@@ -139,14 +140,9 @@ class BatchUpdate:
 
 
 def check_timeout(timeout: float | None) -> float | None:
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValueError(
-            f"timeout must be a positive number of seconds, or None to wait without a "
-            f"deadline; got {timeout!r}"
-        )
-    return float(timeout)
+    return check_seconds(
+        timeout, "a wait's timeout", infinite=True, none="waiting without a deadline"
+    )
 
 
 class _Wait(Coroutine[Any, Any, T]):

@@ -59,6 +59,7 @@ from ._errors import (
 from ._models import Video
 from ._protocol import parse_video
 from ._signing import sign, signing_key, verify_signature
+from .validators import check_seconds
 
 __all__ = [
     "WebhookError",
@@ -78,6 +79,8 @@ logger: Final = logging.getLogger("videoapi_async")
 
 DEFAULT_READY_EVENTS: Final = ("video.ready",)
 DEFAULT_FAILED_EVENTS: Final = ("video.failed",)
+DEFAULT_TOLERANCE: Final = 300.0
+"""Seconds a delivery's timestamp may be from our clock by default (`WebhookVerifier`)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -191,7 +194,7 @@ class WebhookVerifier:
         timestamp_header: str = "webhook-timestamp",
         ready_events: Collection[str] = DEFAULT_READY_EVENTS,
         failed_events: Collection[str] = DEFAULT_FAILED_EVENTS,
-        tolerance: float = 300.0,
+        tolerance: float = DEFAULT_TOLERANCE,
         remember: int = 10_000,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -204,13 +207,11 @@ class WebhookVerifier:
         self._timestamp_header = timestamp_header
         self._ready = frozenset(ready_events)
         self._failed = frozenset(failed_events)
-        if isinstance(tolerance, bool) or not (
-            isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance > 0
-        ):
-            raise ValueError(f"tolerance must be a positive number of seconds, got {tolerance!r}")
         if isinstance(remember, bool) or not isinstance(remember, int) or remember < 1:
             raise ValueError(f"remember must be an integer >= 1, got {remember!r}")
-        self._tolerance = float(tolerance)
+        self._tolerance = check_seconds(
+            tolerance, "WebhookVerifier's tolerance", default=DEFAULT_TOLERANCE
+        )
         self._remember = remember
         self._clock = clock
         self._processed: OrderedDict[str, float] = OrderedDict()  # id -> its timestamp
