@@ -22,6 +22,15 @@ from videoapi_async import (
     VideoAPI,
 )
 from videoapi_async._waits import check_timeout
+from videoapi_async.sandbox import (
+    FaultConfig,
+    RenderProfile,
+    RouteFaults,
+    VoicePreviewProfile,
+    WebhookConfig,
+)
+from videoapi_async.sandbox._faults import Fault
+from videoapi_async.sandbox._webhook_faults import WebhookFault
 from videoapi_async.validators import check_seconds
 from videoapi_async.webhooks import WebhookVerifier
 
@@ -65,6 +74,8 @@ def _find_created_video(grace: Any) -> None:
     asyncio.run(run())
 
 
+_WEBHOOK = {"url": "http://127.0.0.1:9/hook", "secret": "s"}
+
 # name in the error, build(value), zero accepted, math.inf accepted, None accepted
 SETTINGS: list[tuple[str, Callable[[Any], object], bool, bool, bool]] = [
     ("Timeouts.connect", lambda v: Timeouts(connect=v), False, True, True),
@@ -96,6 +107,52 @@ SETTINGS: list[tuple[str, Callable[[Any], object], bool, bool, bool]] = [
     ("a wait's timeout", check_timeout, False, True, True),
     ("WebhookVerifier's tolerance", lambda v: WebhookVerifier("s", tolerance=v), *(False,) * 3),
     ("find_created_video's grace", _find_created_video, True, False, False),
+    ("RenderProfile.min_duration", lambda v: RenderProfile(min_duration=v), True, False, False),
+    (
+        "RenderProfile.max_duration",
+        lambda v: RenderProfile(min_duration=0, max_duration=v),
+        True,
+        False,
+        False,
+    ),
+    (
+        "VoicePreviewProfile.min_duration",
+        lambda v: VoicePreviewProfile(min_duration=v),
+        True,
+        False,
+        False,
+    ),
+    (
+        "VoicePreviewProfile.max_duration",
+        lambda v: VoicePreviewProfile(min_duration=0, max_duration=v),
+        True,
+        False,
+        False,
+    ),
+    ("RouteFaults.latency", lambda v: RouteFaults(latency=v), True, False, False),
+    ("RouteFaults.latency_jitter", lambda v: RouteFaults(latency_jitter=v), True, False, False),
+    ("FaultConfig.retry_after", lambda v: FaultConfig(retry_after=v), True, False, True),
+    ("FaultConfig.delay", lambda v: FaultConfig(delay=v), True, False, False),
+    ("FaultConfig.slow_body_pause", lambda v: FaultConfig(slow_body_pause=v), True, False, False),
+    ("Fault.retry_after", lambda v: Fault("http_429", retry_after=v), True, False, True),
+    ("Fault.seconds", lambda v: Fault("delay", seconds=v), True, False, True),
+    ("WebhookFault.seconds", lambda v: WebhookFault("delay", seconds=v), True, False, True),
+    ("WebhookConfig.delay", lambda v: WebhookConfig(**_WEBHOOK, delay=v), True, False, False),
+    ("WebhookConfig.timeout", lambda v: WebhookConfig(**_WEBHOOK, timeout=v), *(False,) * 3),
+    (
+        "WebhookConfig.retry_delay",
+        lambda v: WebhookConfig(**_WEBHOOK, retry_delay=v),
+        True,
+        False,
+        False,
+    ),
+    (
+        "WebhookConfig.fault_delay",
+        lambda v: WebhookConfig(**_WEBHOOK, fault_delay=v),
+        True,
+        False,
+        False,
+    ),
 ]
 
 

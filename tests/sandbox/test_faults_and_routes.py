@@ -163,7 +163,7 @@ def test_bad_route_keys_and_kinds_are_refused() -> None:
         injector.queue("GET /video", "reset")
     with pytest.raises(ValueError, match="unknown fault kind 'http_504'"):
         injector.queue(ROUTE_GET, "http_504")
-    with pytest.raises(ValueError, match="retry_after must be a number of seconds >= 0"):
+    with pytest.raises(ValueError, match="retry_after must be a finite number of seconds >= 0"):
         Fault("http_429", retry_after=-1)
 
 

@@ -108,11 +108,12 @@ def _imports_of_the_package(path: Path) -> list[str]:
 
 
 def test_server_modules_import_only_the_contract_of_the_client() -> None:
-    """Sandbox modules import nothing of the client but the contract (the plugin, lazily)."""
+    """Sandbox modules import only the client's leaves: the contract and the validators."""
+    leaves = {"videoapi_async.contract", "videoapi_async.validators"}
     for path in sorted(PACKAGE.glob("*.py")):
         if path.name == "pytest_plugin.py":
             continue
         modules = _imports_of_the_package(path)
-        assert set(modules) <= {"videoapi_async.contract"}, f"{path.name}: {modules}"
-    contract = PACKAGE.parent / "contract.py"
-    assert _imports_of_the_package(contract) == [], "the contract imports nothing else"
+        assert set(modules) <= leaves, f"{path.name}: {modules}"
+    for leaf in ("contract.py", "validators.py"):
+        assert _imports_of_the_package(PACKAGE.parent / leaf) == [], f"{leaf} imports the package"

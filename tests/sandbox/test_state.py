@@ -122,14 +122,14 @@ def test_manual_clock_moves_only_forward() -> None:
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: RenderProfile(min_duration=-1), "min_duration must be a number of seconds >= 0"),
+        (lambda: RenderProfile(min_duration=-1), "min_duration must be a finite number"),
         (lambda: RenderProfile(min_duration=5, max_duration=1), "swap them"),
         (lambda: RenderProfile(time_scale=0), "time_scale must be a number > 0"),
         (lambda: RenderProfile(failure_rate=1.5), "failure_rate must be a probability"),
         (lambda: RenderProfile(failure_rate=0.6, cancel_rate=0.6), "must be at most 1"),
         (lambda: RouteFaults(rates={"http_418": 0.1}), "unknown fault kind 'http_418'"),
         (lambda: RouteFaults(rates={"http_502": 0.7, "reset": 0.7}), "add up to 1.4"),
-        (lambda: RouteFaults(latency=-1), "latency must be a number of seconds"),
+        (lambda: RouteFaults(latency=-1), "latency must be a finite number of seconds"),
         (lambda: FaultConfig(routes={"GET /nope": RouteFaults()}), "unknown route key"),
         (lambda: FaultConfig(slow_body_chunks=0), "slow_body_chunks must be an integer >= 1"),
         (lambda: ServerRateLimit(0), "ServerRateLimit.rate must be"),

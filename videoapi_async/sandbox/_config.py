@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from videoapi_async.contract import WEBHOOK_EVENTS
+from videoapi_async.validators import seconds_validator
 
 from ._routes import ALL_ROUTES, check_route_key
 
@@ -63,18 +64,6 @@ def _check_fraction(owner: str, name: str, value: float) -> None:
         raise ValueError(f"{owner}.{name} must be a probability between 0 and 1, got {value!r}")
 
 
-def _check_seconds(owner: str, name: str, value: float, *, positive: bool = False) -> None:
-    if (
-        not isinstance(value, (int, float))
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value < 0
-        or (positive and value == 0)
-    ):
-        bound = "> 0" if positive else ">= 0"
-        raise ValueError(f"{owner}.{name} must be a number of seconds {bound}, got {value!r}")
-
-
 def _check_fault_rates(
     owner: str, name: str, rates: Mapping[str, float], kinds: Sequence[str], target: str
 ) -> None:
@@ -96,12 +85,9 @@ def _fraction(instance: Any, attribute: attrs.Attribute[float], value: float) ->
     _check_fraction(type(instance).__name__, attribute.name, value)
 
 
-def _seconds(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
-    _check_seconds(type(instance).__name__, attribute.name, value)
-
-
-def _positive_seconds(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
-    _check_seconds(type(instance).__name__, attribute.name, value, positive=True)
+_seconds = seconds_validator(zero=True)
+_positive_seconds = seconds_validator()
+_optional_seconds = seconds_validator(zero=True, none="the configured value")
 
 
 def _max_duration(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
@@ -201,11 +187,6 @@ def _positive_int(instance: Any, attribute: attrs.Attribute[int], value: int) ->
         )
 
 
-def _optional_seconds(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
-    if value is not None:
-        _seconds(instance, attribute, value)
-
-
 @attrs.frozen
 class FaultConfig:
     """Which faults the sandbox injects at random, and the parameters of every fault kind.
@@ -219,7 +200,9 @@ class FaultConfig:
     """
 
     routes: Mapping[str, RouteFaults] = attrs.field(factory=dict, converter=_freeze_routes)
-    retry_after: float | None = attrs.field(default=1.0, validator=_optional_seconds)
+    retry_after: float | None = attrs.field(
+        default=1.0, validator=seconds_validator(zero=True, none="no Retry-After header")
+    )
     retry_after_date: bool = False
     delay: float = attrs.field(default=1.0, validator=_seconds)
     slow_body_pause: float = attrs.field(default=0.5, validator=_seconds)
