@@ -26,6 +26,7 @@ from videoapi_async.sandbox import (
     FaultConfig,
     RenderProfile,
     RouteFaults,
+    Sandbox,
     VoicePreviewProfile,
     WebhookConfig,
 )
@@ -152,6 +153,13 @@ SETTINGS: list[tuple[str, Callable[[Any], object], bool, bool, bool]] = [
         True,
         False,
         False,
+    ),
+    # math.inf: a render that never ends; None: the drawn duration
+    ("Sandbox.create_video's duration", lambda v: Sandbox().create_video(duration=v), *(True,) * 3),
+    (
+        "Sandbox.create_voice_preview's duration",
+        lambda v: Sandbox().create_voice_preview("Hello there.", "d", duration=v),
+        *(True,) * 3,
     ),
 ]
 

@@ -32,6 +32,7 @@ from videoapi_async.contract import (
     TERMINAL_STATUSES,
     VIDEO_STATUSES,
 )
+from videoapi_async.validators import check_seconds
 
 from ._config import RenderProfile
 
@@ -136,10 +137,10 @@ def plan_render(
             f"a render ends in a final status, not {outcome!r}: "
             f"use one of {', '.join(sorted(TERMINAL_STATUSES))}"
         )
-    if duration is not None:
-        if duration < 0:
-            raise ValueError(f"a render duration must be >= 0 seconds, got {duration!r}")
-        nominal = duration
+    if duration is not None:  # math.inf: a render that never ends
+        nominal = check_seconds(
+            duration, "Sandbox.create_video's duration", zero=True, infinite=True
+        )
     return RenderPlan(
         video_id=video_id,
         req_id=req_id,

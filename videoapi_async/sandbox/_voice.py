@@ -16,6 +16,7 @@ from typing import Any, Final
 import attrs
 
 from videoapi_async.contract import VOICE_PREVIEW_STATUSES
+from videoapi_async.validators import check_seconds
 
 from ._config import VoicePreviewProfile
 from ._state import WORDS_PER_SECOND
@@ -72,10 +73,10 @@ def plan_voice_preview(
         outcome = drawn
     elif outcome not in ("ready", "failed"):
         raise ValueError(f"a voice preview ends 'ready' or 'failed', not {outcome!r}")
-    if duration is not None:
-        if duration < 0:
-            raise ValueError(f"a voice-preview duration must be >= 0 seconds, got {duration!r}")
-        nominal = duration
+    if duration is not None:  # math.inf: a preview that never ends
+        nominal = check_seconds(
+            duration, "Sandbox.create_voice_preview's duration", zero=True, infinite=True
+        )
     return VoicePlan(task_id, req_id, nominal / time_scale, outcome)
 
 
