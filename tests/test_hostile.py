@@ -147,7 +147,8 @@ valid_videos = st.fixed_dictionaries(
     },
     optional={
         **{name: nullable(text) for name in OPTIONAL_STRINGS},
-        "progress": nullable(st.integers(min_value=-1, max_value=100)),
+        # -1 (the API's "unknown") apart: integers(-1, 100) almost never draws it.
+        "progress": nullable(st.just(-1) | st.integers(min_value=0, max_value=100)),
         "scenes": nullable(
             st.lists(override_scenes, max_size=3)
             | st.lists(create_scenes, max_size=3)
