@@ -6,9 +6,8 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -79,17 +78,11 @@ ASYNC_INI = (
 )
 
 Starter = Callable[[Path], "subprocess.Popen[str]"]
-Processes = dict[str, "subprocess.Popen[str]"]
-_STARTERS: dict[str, Starter] = {}
 
 
-def _starter(start: Starter) -> Starter:
-    """Register a function that prepares a folder and starts a process in it."""
-    _STARTERS[start.__name__] = start
-    return start
-
-
-def _popen(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Any:
+def _popen(
+    command: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -105,27 +98,9 @@ def _pytest(
     return _popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], folder, env)
 
 
-@pytest.fixture(scope="module")
-def processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Processes]:
-    """Start every process these tests read at once, so that they run side by side.
-
-    Each test then reads its own from the dict (by its starter's name).
-    """
-    root = tmp_path_factory.mktemp("plugin")
-    started: Processes = {}
-    for name, start in _STARTERS.items():
-        folder = root / name
-        folder.mkdir()
-        started[name] = start(folder)
-    yield started
-    for process in started.values():
-        process.kill()
-        process.communicate()
-
-
-def _finish(start: Starter, processes: Processes) -> subprocess.CompletedProcess[str]:
-    """Wait for `start`'s process (begun by the ``processes`` fixture) and return its outcome."""
-    process = processes[start.__name__]
+def _finish(start: Starter, folder: Path) -> subprocess.CompletedProcess[str]:
+    """Start `start`'s process in folder, wait for it and return its outcome."""
+    process = start(folder)
     try:
         out, err = process.communicate(timeout=120)
     finally:
@@ -133,7 +108,6 @@ def _finish(start: Starter, processes: Processes) -> subprocess.CompletedProcess
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
-@_starter
 def _user_suite(folder: Path) -> subprocess.Popen[str]:
     (folder / "test_user.py").write_text(USER_TESTS)
     return _pytest(
@@ -148,14 +122,13 @@ def _user_suite(folder: Path) -> subprocess.Popen[str]:
 
 
 @pytest.mark.e2e
-def test_fixtures_and_marker_in_a_user_suite(processes: Processes) -> None:
+def test_fixtures_and_marker_in_a_user_suite(tmp_path: Path) -> None:
     """videoapi_sandbox, videoapi_client and the marker work under pytest-asyncio."""
-    result = _finish(_user_suite, processes)
+    result = _finish(_user_suite, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "6 passed" in result.stdout
 
 
-@_starter
 def _overriding_conftest(folder: Path) -> subprocess.Popen[str]:
     (folder / "conftest.py").write_text(
         textwrap.dedent(
@@ -180,13 +153,12 @@ def _overriding_conftest(folder: Path) -> subprocess.Popen[str]:
 
 
 @pytest.mark.e2e
-def test_config_fixture_can_be_overridden(processes: Processes) -> None:
+def test_config_fixture_can_be_overridden(tmp_path: Path) -> None:
     """A conftest overriding videoapi_sandbox_config changes the sandbox."""
-    result = _finish(_overriding_conftest, processes)
+    result = _finish(_overriding_conftest, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@_starter
 def _no_pytest_asyncio(folder: Path) -> subprocess.Popen[str]:
     blocker = folder / "blocker"
     blocker.mkdir()
@@ -204,15 +176,14 @@ def _no_pytest_asyncio(folder: Path) -> subprocess.Popen[str]:
     )
 
 
-def test_without_pytest_asyncio_only_the_fixtures_fail(processes: Processes) -> None:
+def test_without_pytest_asyncio_only_the_fixtures_fail(tmp_path: Path) -> None:
     """Without pytest-asyncio, plain tests pass and the async fixtures explain what's missing."""
-    result = _finish(_no_pytest_asyncio, processes)
+    result = _finish(_no_pytest_asyncio, tmp_path)
     assert "1 passed" in result.stdout, result.stdout
     assert "1 error" in result.stdout, result.stdout
     assert "needs pytest-asyncio" in result.stdout
 
 
-@_starter
 def _plugin_imports(folder: Path) -> subprocess.Popen[str]:
     code = (
         "import sys\n"
@@ -224,14 +195,13 @@ def _plugin_imports(folder: Path) -> subprocess.Popen[str]:
     return _popen([sys.executable, "-c", code], folder)
 
 
-def test_loading_the_plugin_imports_no_server_or_client_code(processes: Processes) -> None:
+def test_loading_the_plugin_imports_no_server_or_client_code(tmp_path: Path) -> None:
     """The plugin every pytest run loads imports neither aiohttp, the sandbox nor the client."""
-    done = _finish(_plugin_imports, processes)
+    done = _finish(_plugin_imports, tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
 
-@_starter
 def _public_names(folder: Path) -> subprocess.Popen[str]:
     code = (
         "import sys\n"
@@ -244,8 +214,8 @@ def _public_names(folder: Path) -> subprocess.Popen[str]:
     return _popen([sys.executable, "-c", code], folder)
 
 
-def test_public_names_load_on_first_use(processes: Processes) -> None:
+def test_public_names_load_on_first_use(tmp_path: Path) -> None:
     """Importing the package is light, and every name in __all__ still resolves when used."""
-    done = _finish(_public_names, processes)
+    done = _finish(_public_names, tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
