@@ -135,7 +135,8 @@ class PollPolicy:
             not change it.
         list_min_in_flight: Renders in flight before the list endpoint is considered
             (client-wide).
-        max_concurrent_polls: The most status polls in flight at once (client-wide).
+        max_concurrent_polls: The most status polls in flight at once (client-wide;
+            with ``coordination=``, divided among the replicas present).
         max_failing: Seconds a render's polls may keep failing with errors that may
             pass (connection errors, 408, 425, 429, most 5xx, garbled bodies) before
             its waits end with the last error. Other errors end them at once.
