@@ -34,8 +34,8 @@ from typing import Any, Final, Protocol
 
 import attrs
 
-from ._config import _seconds
 from ._errors import RateLimitError
+from .validators import seconds_validator
 
 __all__ = [
     "PRIORITY_CALL",
@@ -110,7 +110,9 @@ class RateLimit:
     burst: int = attrs.field(default=10, validator=_burst)
     backoff_factor: float = attrs.field(default=0.7, validator=_factor)
     min_requests_per_second: float = attrs.field(default=0.5, validator=_rate)
-    recovery: float = attrs.field(default=30.0, validator=_seconds("RateLimit"))
+    recovery: float = attrs.field(
+        default=30.0, validator=seconds_validator(zero=True, infinite=True)
+    )
 
 
 class SharedRate(Protocol):

@@ -7,7 +7,7 @@ its own settings (`PollPolicy`, in `_cadence`); retries never stand in for it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -47,11 +47,6 @@ def env_setting(name: str, environ: Mapping[str, str] | None = None) -> str | No
 # Timeouts and retry waits take math.inf ("no limit"); None turns a timeout off too.
 _timeout = seconds_validator(infinite=True, none="no limit")
 _wait = seconds_validator(zero=True, infinite=True)
-
-
-def _seconds(owner: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    # The rule of the retry waits, for `RateLimit.recovery` (`_budget` imports this name).
-    return _wait
 
 
 def _attempts(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

@@ -29,7 +29,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import secrets
 from collections.abc import Sequence
 from typing import Any, Final
@@ -38,6 +37,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from ._coordination import Claim, CoordinationListener, CoordinationUnavailable, SharedLimit
+from .validators import check_seconds
 
 __all__ = ["RedisCoordination"]
 
@@ -230,17 +230,6 @@ return cjson.encode(view(s, now))
 )
 
 
-def _positive(name: str, value: object) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
-    return float(value)
-
-
 class RedisCoordination:
     """Share leases, states and back-off between replicas through one Redis (or Valkey).
 
@@ -272,9 +261,9 @@ class RedisCoordination:
             raise ValueError(
                 f"namespace must be a non-empty string without spaces, got {namespace!r}"
             )
-        self.lease_time = _positive("lease_time", lease_time)
-        self.state_ttl = _positive("state_ttl", state_ttl)
-        self.timeout = _positive("timeout", timeout)
+        self.lease_time = check_seconds(lease_time, "lease_time")
+        self.state_ttl = check_seconds(state_ttl, "state_ttl")
+        self.timeout = check_seconds(timeout, "timeout")
         if isinstance(url, str):
             self._redis: aioredis.Redis = aioredis.Redis.from_url(
                 url, socket_timeout=timeout, socket_connect_timeout=timeout

@@ -348,7 +348,7 @@ def test_bad_settings_are_refused_with_the_reason() -> None:
     pytest.importorskip("redis", reason="needs the redis extra: pip install -e '.[redis]'")
     from videoapi_async.coordination import RedisCoordination
 
-    with pytest.raises(ValueError, match="lease_time must be a positive number"):
+    with pytest.raises(ValueError, match="lease_time must be a positive, finite number"):
         RedisCoordination(lease_time=0)
     with pytest.raises(ValueError, match="namespace must be"):
         RedisCoordination(namespace="a b")
