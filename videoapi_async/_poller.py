@@ -480,26 +480,22 @@ class Poller(Generic[J]):
         here on its own, so no wait hangs on a list poll made elsewhere.
         """
         assert self.share is not None
-        leases, listing = await self.share.claim_list([watch.video_id for watch in due])
-        if listing:
+        if await self.share.claim_list([watch.video_id for watch in due]):
             return True
         at = self._clock()
-        for watch, lease in zip(due, leases, strict=True):
+        for watch in due:
             if watch.task is not asyncio.current_task():
                 continue  # abandoned meanwhile
             watch.task = None
             with self._guard(watch):
-                if not lease.held or (lease.state is not None and lease.state.is_terminal):
-                    self._take_shared(watch, lease, at)
-                elif watch.video_id in self._left_to_list:
+                watch.move(WatchEvent.UNREAD)
+                if watch.video_id in self._left_to_list:
                     # Not heard of since it was left to the lister: poll it here.
                     del self._left_to_list[watch.video_id]
-                    watch.move(WatchEvent.UNREAD)
                     self._schedule(watch, at)
                     self._poll_alone.add(watch.video_id)
                 else:
                     self._left_to_list[watch.video_id] = at
-                    watch.move(WatchEvent.UNREAD)
                     again = max(self._next_due(watch, at), at + self._strategy.spacing())
                     self._schedule(watch, again)
         return False

@@ -70,8 +70,12 @@ class PollShare(Protocol[J]):
     async def claim(self, job_ids: Sequence[str]) -> list[Lease[J]]:
         """Before polling: whether to poll each job here, and its latest shared state."""
 
-    async def claim_list(self, job_ids: Sequence[str]) -> tuple[list[Lease[J]], bool]:
-        """Before a list call: `claim` the jobs, and whether this replica lists for all."""
+    async def claim_list(self, job_ids: Sequence[str]) -> bool:
+        """Before a list call: whether this replica lists for all (then it claims the jobs).
+
+        A replica that does not list claims none of the jobs: it leaves them to the one
+        that does, which reads them all, by list or one by one.
+        """
 
     def publish(self, job: J, *, always: bool = False) -> None:
         """After polling: share the state read (sent later, from a task of its own).
@@ -138,7 +142,7 @@ class SharedPolls:
         self._events: list[tuple[str, str | None]] = []
         self._rate_limited: list[tuple[float | None, float | None]] = []
         self._generation = 0  # the last shared cut this replica knows of
-        self._listed_at: float | None = None  # when this replica last took the list lease
+        self._listed_at: float | None = None  # when this replica last held the list lease
         self._wake: asyncio.Event | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
@@ -197,7 +201,23 @@ class SharedPolls:
     # --- what the poller calls ------------------------------------------------------------
 
     async def claim(self, video_ids: Sequence[str]) -> list[Lease[Video]]:
-        """Claim the polling of each video: one `Lease` per id, in order."""
+        """Claim the polling of each video: one `Lease` per id, in order.
+
+        The replica that lists for all polls every video it waits on, whoever holds the
+        video's lease (a replica that polled it alone while the list was late): the
+        others leave their videos to it, and it must be able to read them one by one
+        when that is cheaper than a list call. Each of its claims renews the list lease.
+        """
+        if not self._listing():
+            return await self._claim(video_ids)
+        leases = await self._claim([*video_ids, LIST_POLL])
+        if not leases.pop().held:
+            self._listed_at = None  # another replica lists now
+            return leases
+        self._listed_at = self._clock()
+        return [lease if lease.held else Lease(True, lease.state) for lease in leases]
+
+    async def _claim(self, video_ids: Sequence[str]) -> list[Lease[Video]]:
         await self.start()
         if self._skip() or self._closed:
             return [Lease(True) for _ in video_ids]
@@ -216,17 +236,35 @@ class SharedPolls:
             for claim in claims
         ]
 
-    async def claim_list(self, video_ids: Sequence[str]) -> tuple[list[Lease[Video]], bool]:
-        """Claim the videos and the list poll in one call; True: list them for everybody."""
-        leases = await self.claim([*video_ids, LIST_POLL])
-        listing = leases.pop().held
-        if listing:
-            self._listed_at = self._clock()
-        return leases, listing
+    async def claim_list(self, video_ids: Sequence[str]) -> bool:
+        """Claim the list poll; True: list for everybody (the videos are claimed too).
+
+        The list lease is claimed alone first: a replica that does not get it takes no
+        video lease, so the leases of the videos it leaves to the list are never split
+        between replicas, and the one that lists holds them (a replica that polls one
+        alone, not having heard of it in time, finds it held and takes its state).
+        """
+        (lease,) = await self._claim([LIST_POLL])
+        if not lease.held:
+            self._listed_at = None
+            return False
+        self._listed_at = self._clock()
+        await self._claim(video_ids)
+        return True
+
+    def _listing(self) -> bool:
+        """Whether this replica holds the list lease and still lists or polls for all."""
+        return (
+            not self._closed
+            and self._listed_at is not None
+            and self._clock() - self._listed_at < 2 * self.lease_time
+        )
 
     def publish(self, video: Video, *, always: bool = False) -> None:
         """Share a state this replica read, if it differs from the last one shared."""
         seen = (video.status.value, video.progress)
+        # The replica listing for all shares every read: the others wait to hear of it.
+        always = always or self._listing()
         if self._published.get(video.id) == seen and not always:
             return
         if video.is_terminal:
@@ -348,12 +386,8 @@ class SharedPolls:
     def wants(self, video_id: str) -> bool:
         """Whether this client still waits on the video (or, for `LIST_POLL`, lists)."""
         if video_id == LIST_POLL:
-            # Kept while lists follow one another; released when they stop.
-            return (
-                not self._closed
-                and self._listed_at is not None
-                and self._clock() - self._listed_at < 2 * self.lease_time
-            )
+            # Kept while its holder lists or polls for all; released when it stops.
+            return self._listing()
         return not self._closed and self._watching(video_id)
 
     # --- lifetime -----------------------------------------------------------------------

@@ -350,3 +350,31 @@ def _json(value: Any) -> str:
     import json
 
     return json.dumps(value)
+
+
+async def test_the_lister_polls_one_by_one_what_another_replica_left_to_it(
+    sandbox: Sandbox, make: Make
+) -> None:
+    """A replica that does not list takes no render's lease; the lister polls them all."""
+    from videoapi_async.sandbox import RouteFaults
+
+    # Listing costs far more than a poll, so the lister polls these renders one by one.
+    sandbox.faults.set_route("GET /videos", RouteFaults(latency=0.1))
+    auto = attrs.evolve(FAST, list_polling="auto", list_min_in_flight=1, first_poll=0.2, growth=1.0)
+    lister = await make(poll=auto)
+    (listed,) = _renders(sandbox, 1, 600.0)
+    first = asyncio.ensure_future(lister.wait_for_render(listed))
+    await _until(lambda: lister.stats["list_polls"] >= 1)
+    # The other replica looks less often, and asks for the render first: before, it
+    # took the render's lease while leaving it to the list, and polled it alone.
+    other = await make(poll=attrs.evolve(auto, first_poll=0.4, max_interval=0.4))
+    (both,) = _renders(sandbox, 1, 600.0)
+    waits = [asyncio.ensure_future(other.wait_for_render(both))]
+    await _until(lambda: both in other._poller._left_to_list)
+    waits.append(asyncio.ensure_future(lister.wait_for_render(both)))
+    await _until(lambda: sandbox.stats.video_requests[both] >= 2)
+    assert other.stats["polls"] == other.stats["list_polls"] == 0
+    for video_id in (listed, both):
+        sandbox.set_status(video_id, "ready")
+    ended = await asyncio.wait_for(asyncio.gather(first, *waits), 5)
+    assert [video.id for video in ended] == [listed, both, both]
