@@ -143,6 +143,7 @@ class SharedPolls:
         self._rate_limited: list[tuple[float | None, float | None]] = []
         self._generation = 0  # the last shared cut this replica knows of
         self._listed_at: float | None = None  # when this replica last held the list lease
+        self._replicas = 1  # the replicas present, as last counted
         self._wake: asyncio.Event | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
@@ -213,6 +214,7 @@ class SharedPolls:
         leases = await self._claim([*video_ids, LIST_POLL])
         if not leases.pop().held:
             self._listed_at = None  # another replica lists now
+            self._share()
             return leases
         self._listed_at = self._clock()
         return [lease if lease.held else Lease(True, lease.state) for lease in leases]
@@ -247,10 +249,22 @@ class SharedPolls:
         (lease,) = await self._claim([LIST_POLL])
         if not lease.held:
             self._listed_at = None
+            self._share()
             return False
         self._listed_at = self._clock()
+        self._share()
         await self._claim(video_ids)
         return True
+
+    def _share(self) -> None:
+        """Poll with the whole concurrency while listing for all, else with a share.
+
+        The holder of the list poll makes nearly every poll of the renders it lists for
+        the others, and its cost model must time polls as one client sends them: with a
+        quarter of the concurrency, less crowded polls look cheaper, and it polls one by
+        one renders that one client would list.
+        """
+        self._divide(1 if self._listing() else self._replicas)
 
     def _listing(self) -> bool:
         """Whether this replica holds the list lease and still lists or polls for all."""
@@ -381,13 +395,17 @@ class SharedPolls:
         if count is None:
             self._failed(CoordinationUnavailable("the replicas present could not be counted"))
         else:
-            self._divide(max(count, 1))
+            self._replicas = max(count, 1)
+            self._share()
 
     def wants(self, video_id: str) -> bool:
         """Whether this client still waits on the video (or, for `LIST_POLL`, lists)."""
         if video_id == LIST_POLL:
             # Kept while its holder lists or polls for all; released when it stops.
-            return self._listing()
+            if not self._listing():
+                self._share()
+                return False
+            return True
         return not self._closed and self._watching(video_id)
 
     # --- lifetime -----------------------------------------------------------------------

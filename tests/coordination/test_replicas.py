@@ -378,3 +378,19 @@ async def test_the_lister_polls_one_by_one_what_another_replica_left_to_it(
         sandbox.set_status(video_id, "ready")
     ended = await asyncio.wait_for(asyncio.gather(first, *waits), 5)
     assert [video.id for video in ended] == [listed, both, both]
+
+
+async def test_the_lister_polls_with_the_whole_concurrency(sandbox: Sandbox, make: Make) -> None:
+    """The replica listing for all polls with all of max_concurrent_polls, the other a share."""
+    ids = _renders(sandbox, 3, 600.0)
+    clients = [await make(poll=LISTING) for _ in range(2)]
+    waits = [asyncio.ensure_future(client.wait_for_renders(ids)) for client in clients]
+    await _until(lambda: sum(client.stats["list_polls"] for client in clients) >= 1)
+    lister, other = sorted(clients, key=lambda client: -client.stats["list_polls"])
+    whole = LISTING.max_concurrent_polls
+    await _until(lambda: other._poller.max_polls == whole // 2)
+    assert lister._poller.max_polls == whole
+    for video_id in ids:
+        sandbox.set_status(video_id, "ready")
+    results = await asyncio.wait_for(asyncio.gather(*waits), 5)
+    assert all(outcome.ok for outcomes in results for outcome in outcomes)
