@@ -16,7 +16,8 @@ Every replica attached to the same backend (and namespace) then shares three thi
   lease on it, which publishes every new state to the others; when the holder dies its
   lease lapses and another replica takes the video over. The replicas present divide
   one client's poll concurrency (`PollPolicy.max_concurrent_polls`) among them, so
-  together they have no more polls in flight than one client;
+  together they have about the polls in flight of one client (the one holding the list
+  poll, which polls for the others, keeps all of it);
 * **back-off**: a 429 answer seen by one replica cuts a request rate that every replica
   then draws from (through the backend) until it has climbed back; a replica started
   meanwhile begins at that rate. Without a 429 nothing is shared and no request waits
